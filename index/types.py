@@ -1,0 +1,240 @@
+"""Core data objects and errors shared by every part of the project.
+
+Everything else depends on this module; it depends on nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+from urllib.parse import quote as url_quote
+
+
+class NewsQuoteError(Exception):
+    """Base class for the errors this project raises on purpose."""
+
+
+class CorpusError(NewsQuoteError):
+    """The corpus folder is missing or holds no usable article."""
+
+
+class ArticleError(NewsQuoteError):
+    """One article file cannot be loaded; the message says why."""
+
+
+class IndexNotFoundError(NewsQuoteError):
+    """There is no index at the given place, or it cannot be read."""
+
+
+class SearchUnavailableError(NewsQuoteError):
+    """The search backend (e.g. a Chroma server) does not answer right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One news article: its body is the text every quote is sliced from."""
+
+    id: str
+    title: str
+    body: str
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+    author: str | None = None
+    path: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """A hash of everything that ends up in the index (not the file path)."""
+        payload = {
+            "id": self.id,
+            "title": self.title,
+            "body": self.body,
+            "url": self.url,
+            "published": self.published,
+            "source": self.source,
+            "author": self.author,
+        }
+        data = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(data).hexdigest()
+
+    def metadata(self) -> dict[str, str]:
+        """Article fields for storage, without empty values."""
+        fields = {
+            "title": self.title,
+            "url": self.url,
+            "published": self.published,
+            "source": self.source,
+            "author": self.author,
+        }
+        return {k: v for k, v in fields.items() if v}
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of an article with its exact place: ``body[start:end] == text``."""
+
+    article_id: str
+    paragraph: int
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """A short reference to an article, used for corroboration."""
+
+    article_id: str
+    title: str
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"article_id": self.article_id, "title": self.title}
+
+
+def text_fragment_url(url: str | None, text: str) -> str | None:
+    """A link to ``url`` that scrolls to and highlights ``text`` (a ``#:~:text=`` fragment)."""
+    if not url:
+        return None
+    words = text.split()
+    if not words:
+        return url
+    safe = "-_.!~*'()"
+    if len(words) > 8:
+        directive = (
+            url_quote(" ".join(words[:4]), safe=safe) + "," + url_quote(" ".join(words[-4:]), safe=safe)
+        )
+    else:
+        directive = url_quote(" ".join(words), safe=safe)
+    base = url.split("#", 1)[0]
+    return f"{base}#:~:text={directive}"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A verbatim extract: ``text == article.body[start:end]``."""
+
+    text: str
+    article_id: str
+    title: str
+    paragraph: int
+    start: int
+    end: int
+    score: float
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+    also_in: tuple[SourceRef, ...] = ()
+
+    @property
+    def link(self) -> str | None:
+        """The article URL with a text fragment pointing at this quote, if the article has a URL."""
+        return text_fragment_url(self.url, self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "article_id": self.article_id,
+            "title": self.title,
+            "url": self.url,
+            "published": self.published,
+            "paragraph": self.paragraph,
+            "start": self.start,
+            "end": self.end,
+            "score": round(float(self.score), 4),
+            "also_in": [ref.to_dict() for ref in self.also_in],
+        }
+
+
+AnswerKind = Literal["answer", "refusal", "greeting", "thanks", "help", "empty", "unavailable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the bot says to a question: quotes, or a reason why there are none."""
+
+    question: str
+    answered: bool
+    quotes: tuple[Quote, ...] = ()
+    reason: str | None = None
+    kind: AnswerKind = "answer"
+    timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.answered and not self.quotes:
+            raise ValueError("an answered Answer needs at least one quote")
+        if not self.answered and self.quotes:
+            raise ValueError("an Answer that is not answered carries no quotes")
+        if not self.answered and not self.reason:
+            raise ValueError("an Answer that is not answered needs a reason")
+
+    @property
+    def sources(self) -> list[SourceRef]:
+        """Every article cited by the quotes, in order of first mention, without repeats."""
+        seen: dict[str, SourceRef] = {}
+        for quote in self.quotes:
+            refs = (
+                SourceRef(quote.article_id, quote.title, quote.url, quote.published, quote.source),
+                *quote.also_in,
+            )
+            for ref in refs:
+                seen.setdefault(ref.article_id, ref)
+        return list(seen.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape documented in DESIGN.md (plus ``kind``)."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "reason": self.reason,
+            "kind": self.kind,
+            "quotes": [q.to_dict() for q in self.quotes],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """What /about shows: the size and origin of the index being served."""
+
+    build_id: str
+    built_at: str
+    model: str
+    dimension: int
+    articles: int
+    sentences: int
+    backend: str
+
+
+@runtime_checkable
+class QuestionAnswerer(Protocol):
+    """What the bot and the scripts need from an opened index (see ``index.open_index``)."""
+
+    def answer(self, question: str) -> Answer:
+        """Answer one question with verbatim quotes, or say why not. Thread-safe."""
+        ...
+
+    def articles(self) -> list[Article]:
+        """Every indexed article, in a stable order (for /sources)."""
+        ...
+
+    def info(self) -> IndexInfo:
+        """Size and origin of the index being served (for /about)."""
+        ...
+
+    def paragraph(self, article_id: str, paragraph: int) -> str:
+        """The full text of one paragraph of an article (for the "More" button)."""
+        ...
+
+    def example_questions(self, n: int = 3) -> list[str]:
+        """A few questions the corpus can answer (for /start)."""
+        ...
+
+    def close(self) -> None:
+        """Release models, files and connections."""
+        ...
