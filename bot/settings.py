@@ -1,0 +1,190 @@
+"""Settings of the Telegram side, read from the environment and ``.env``.
+
+Environment names are the field names in upper case: ``TELEGRAM_BOT_TOKEN``,
+``TELEGRAM_API_URL``, ``ALLOWED_USER_IDS`` ... The search side (``INDEX_DIR``, ``CORPUS_DIR``,
+``EMBEDDING_MODEL``, ``CHROMA_HOST`` ...) is read by :class:`index.config.IndexSettings`, which
+these settings carry as ``index`` rather than repeating its fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from index.config import IndexSettings
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{10,200}$")
+SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+IdList = Annotated[list[int], NoDecode]
+
+
+def _parse_ids(value: Any) -> Any:
+    """Accept ``"1, 2 3"`` (commas or spaces), a JSON-ish list, or a list of numbers."""
+    if value is None:
+        return []
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[\s,;\[\]]+", value) if p]
+        for part in parts:
+            if not re.fullmatch(r"-?\d+", part):
+                raise ValueError(f"expected numeric Telegram ids separated by commas, got {part!r}")
+        return [int(p) for p in parts]
+    return value
+
+
+def _load_index_settings() -> IndexSettings:
+    """IndexSettings from the environment and ``.env`` (every field has a default)."""
+    factory: Callable[..., IndexSettings] = IndexSettings
+    return factory()
+
+
+class BotSettings(BaseSettings):
+    """Everything the Telegram bot needs; ``index`` holds the search-side settings."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: SecretStr | None = Field(
+        None,
+        description="The token from @BotFather; without it `python -m bot` is a terminal chat.",
+    )
+    telegram_api_url: str = Field(
+        DEFAULT_API_URL,
+        description="Bot API base URL (python-telegram-bot's base_url); the token is appended.",
+    )
+    index: IndexSettings = Field(default_factory=lambda: _load_index_settings())
+
+    allowed_user_ids: IdList = Field(default_factory=list, description="Empty: everyone.")
+    allowed_chat_ids: IdList = Field(default_factory=list, description="Empty: every chat.")
+    admin_user_ids: IdList = Field(
+        default_factory=list, description="Always allowed, never rate limited, told about errors."
+    )
+
+    rate_limit_questions: int = Field(
+        10, ge=0, description="Questions per user per window; 0: off."
+    )
+    rate_limit_window_seconds: float = Field(60.0, gt=0)
+    max_question_chars: int = Field(500, ge=10, le=4000)
+    qa_workers: int = Field(4, ge=1, le=64, description="Threads answering questions.")
+
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = Field(None, description="Public HTTPS URL Telegram posts updates to.")
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_path: str = ""
+    webhook_secret: SecretStr | None = None
+
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_RE.match(value.get_secret_value().strip()):
+            # Never echo the value: it is a secret even when malformed.
+            raise ValueError("does not look like a bot token from @BotFather (<digits>:<secret>)")
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_TOKEN_RE.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        value = value.strip()
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:8081/bot")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value.strip()):
+            raise ValueError("must be an https:// URL that Telegram can reach")
+        return value.strip() if value else None
+
+    @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        return _parse_ids(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_level(cls, value: Any) -> str:
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> BotSettings:
+        if self.bot_mode == "webhook" and not self.webhook_url:
+            raise ValueError("BOT_MODE=webhook needs WEBHOOK_URL")
+        return self
+
+    @property
+    def token(self) -> str | None:
+        """The bot token in clear, or None for the terminal chat. Never log it."""
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def access_restricted(self) -> bool:
+        """True when an allowlist of users or chats is configured."""
+        return bool(self.allowed_user_ids or self.allowed_chat_ids)
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or error messages."""
+        values = [
+            self.token,
+            self.webhook_secret.get_secret_value() if self.webhook_secret else None,
+        ]
+        return [v for v in values if v]
+
+    def webhook_options(self) -> dict[str, Any]:
+        """Keyword arguments shared by ``Application.run_webhook`` and ``Updater.start_webhook``."""
+        path = self.webhook_path.strip("/")
+        url = self.webhook_url or ""
+        if path and url and not url.rstrip("/").endswith("/" + path):
+            url = url.rstrip("/") + "/" + path
+        return {
+            "listen": self.webhook_listen,
+            "port": self.webhook_port,
+            "url_path": path,
+            "webhook_url": url or None,
+            "secret_token": self.webhook_secret.get_secret_value() if self.webhook_secret else None,
+        }
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming the first invalid setting by its environment name (values not shown)."""
+    errors = exc.errors(include_input=False, include_url=False)
+    if not errors:
+        return "invalid settings"
+    first = errors[0]
+    loc = [str(part) for part in first.get("loc", ()) if not isinstance(part, int)]
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    if not loc:
+        return f"invalid settings: {message}{more}"
+    name = loc[-1] if loc[0] == "index" else loc[0]
+    return f"invalid setting {name.upper()}: {message}{more}"
