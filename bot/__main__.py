@@ -1,0 +1,77 @@
+"""``python -m bot``: the Telegram bot with a token, a terminal chat without one."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pydantic import ValidationError
+from telegram.error import InvalidToken, TelegramError
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.console import index_error_line, one_line, run_console
+from bot.logging_setup import configure_logging, redact
+from bot.settings import BotSettings, describe_validation_error
+from index.types import IndexNotFoundError, NewsQuoteError
+
+logger = logging.getLogger(__name__)
+
+
+def _fail(message: str, secrets: list[str], status: int = 2) -> int:
+    print(redact(one_line(message), secrets), file=sys.stderr)
+    return status
+
+
+def run_telegram(settings: BotSettings) -> int:
+    """Serve Telegram by long polling or webhook until stopped; returns the exit status."""
+    secrets = settings.secrets()
+    application = build_application(settings)
+    try:
+        if settings.bot_mode == "webhook":
+            logger.info(
+                "Serving a webhook on %s:%s", settings.webhook_listen, settings.webhook_port
+            )
+            application.run_webhook(**settings.webhook_options(), allowed_updates=ALLOWED_UPDATES)
+        else:
+            logger.info("Long polling %s…", settings.telegram_api_url)
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken:
+        return _fail(
+            "error: the Bot API rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)", []
+        )
+    except IndexNotFoundError as exc:
+        return _fail(index_error_line(exc), secrets)
+    except NewsQuoteError as exc:
+        return _fail(f"error: {exc}", secrets)
+    except TelegramError as exc:
+        url = settings.telegram_api_url
+        return _fail(f"error: the Bot API at {url} failed: {exc}", secrets, status=1)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the settings, set up logging, and run the Telegram bot or the terminal chat."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Answer questions about the news corpus with verbatim, cited quotes: on "
+        "Telegram when TELEGRAM_BOT_TOKEN is set, otherwise in this terminal.",
+    )
+    parser.add_argument(
+        "--console", action="store_true", help="chat in the terminal even if a token is set"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = BotSettings()
+    except ValidationError as exc:
+        return _fail(f"error: {describe_validation_error(exc)}", [])
+    if args.console or settings.token is None:
+        level = "WARNING" if settings.log_level == "INFO" else settings.log_level
+        configure_logging(level, settings.secrets())
+        return run_console(settings)
+    configure_logging(settings.log_level, settings.secrets())
+    return run_telegram(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

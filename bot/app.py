@@ -1,0 +1,171 @@
+"""Wiring: one function builds the python-telegram-bot ``Application`` with every handler."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.services import OWNS_QA_KEY, QA_KEY, SERVICES_KEY, BotServices, get_services
+from bot.settings import BotSettings
+from index.types import NewsQuoteError, QuestionAnswerer
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CHANNEL_POST,
+    Update.EDITED_CHANNEL_POST,
+    Update.INLINE_QUERY,
+    Update.CALLBACK_QUERY,
+]
+"""The update types the bot asks Telegram for (polling and webhook)."""
+
+COMMANDS = [
+    BotCommand("ask", "Ask a question about the news"),
+    BotCommand("sources", "List the indexed articles"),
+    BotCommand("about", "Index size, build time and model"),
+    BotCommand("help", "How to use this bot"),
+    BotCommand("start", "What this bot does"),
+]
+CONCURRENT_UPDATES = 32
+RATE_LIMIT_RETRIES = 3
+
+
+class SearchNotInstalledError(NewsQuoteError):
+    """The search side (``index.open_index``) is not available in this installation."""
+
+
+def open_qa(settings: BotSettings) -> QuestionAnswerer:
+    """Open the index with ``index.open_index`` (imported here, so the bot imports without it)."""
+    module = importlib.import_module("index")
+    open_index: Callable[[Any], QuestionAnswerer] | None = getattr(module, "open_index", None)
+    if open_index is None:
+        raise SearchNotInstalledError(
+            "the search side is not installed: index.open_index does not exist yet"
+        )
+    return open_index(settings.index)
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Open the index when none was given, and set the command menu (failure is harmless)."""
+    services = get_services(application.bot_data)
+    if application.bot_data.get(QA_KEY) is None:
+        logger.info("Opening the index at %s", services.settings.index.index_dir)
+        application.bot_data[QA_KEY] = await asyncio.to_thread(open_qa, services.settings)
+        application.bot_data[OWNS_QA_KEY] = True
+    try:
+        await application.bot.set_my_commands(COMMANDS)
+    except Exception as exc:
+        logger.warning("Could not set the command menu (ignored): %s", exc)
+    logger.info("Bot @%s is ready", application.bot.username)
+
+
+async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Close the index if this application opened it, and stop the worker threads."""
+    qa = application.bot_data.get(QA_KEY)
+    if qa is not None and application.bot_data.pop(OWNS_QA_KEY, False):
+        try:
+            await asyncio.to_thread(qa.close)
+        except Exception:
+            logger.exception("Closing the index failed")
+        application.bot_data.pop(QA_KEY, None)
+    services = application.bot_data.get(SERVICES_KEY)
+    if isinstance(services, BotServices):
+        services.close()
+
+
+def _file_url(api_url: str) -> str | None:
+    """The file download URL matching a Bot API URL (``.../bot`` -> ``.../file/bot``)."""
+    if api_url.endswith("/bot"):
+        return api_url[: -len("/bot")] + "/file/bot"
+    return None
+
+
+def build_application(
+    settings: BotSettings, qa: QuestionAnswerer | None = None
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the bot: settings, services, every handler in order, and the error handler.
+
+    ``qa`` is the question answerer to use (tests pass a fake); without it the index is opened
+    with ``index.open_index(settings.index)`` in ``post_init`` and closed in ``post_shutdown``.
+    """
+    token = settings.token
+    if not token:
+        raise ValueError("build_application needs TELEGRAM_BOT_TOKEN (without it use bot.console)")
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.telegram_api_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    file_url = _file_url(settings.telegram_api_url)
+    if file_url:
+        builder = builder.base_file_url(file_url)
+    application = builder.build()
+
+    application.bot_data[SERVICES_KEY] = BotServices.from_settings(settings)
+    if qa is not None:
+        application.bot_data[QA_KEY] = qa
+
+    new = filters.UpdateType.MESSAGE
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+
+    # 1. The allowlist runs before everything else and stops what it refuses.
+    application.add_handler(TypeHandler(Update, handlers.check_access), group=-1)
+    # 2. Commands (new messages only; /cmd@otherbot is not ours and falls through).
+    application.add_handler(CommandHandler("start", handlers.start, filters=new))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=new))
+    application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
+    application.add_handler(CommandHandler("sources", handlers.sources, filters=new))
+    application.add_handler(CommandHandler("about", handlers.about, filters=new))
+    # 3. Buttons and inline mode.
+    application.add_handler(CallbackQueryHandler(handlers.more, pattern=handlers.MORE_PATTERN))
+    application.add_handler(InlineQueryHandler(handlers.inline_query))
+    # 4. Questions: any text in private chats; in groups only what is addressed to the bot.
+    application.add_handler(
+        MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, handlers.private_question)
+    )
+    application.add_handler(
+        MessageHandler(
+            new & groups & filters.TEXT & ~filters.COMMAND & handlers.AddressedToBot(),
+            handlers.group_question,
+        )
+    )
+    # 5. Everything else in private chats gets a hint; in groups and channels, silence.
+    application.add_handler(
+        MessageHandler(new & private & filters.COMMAND, handlers.unknown_command)
+    )
+    application.add_handler(
+        MessageHandler(private & (new | filters.UpdateType.EDITED_MESSAGE), handlers.not_text)
+    )
+    application.add_error_handler(handlers.error_handler)
+    return application

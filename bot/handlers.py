@@ -1,0 +1,473 @@
+"""Thin async handlers: read the update, ask the services, send what ``bot.render`` produced."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import html
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
+
+from telegram import (
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes, filters
+
+from bot import render
+from bot.access import RateDecision
+from bot.logging_setup import redact
+from bot.services import BotServices, get_qa, get_services
+from index.types import Answer, SearchUnavailableError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MORE_PREFIX = "more:"
+MORE_PATTERN = r"^more:"
+INLINE_RESULTS = 5
+TYPING_REFRESH_SECONDS = 4.5
+INLINE_CACHE_SECONDS = 60
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
+    return get_services(context.bot_data)
+
+
+def _command_target(message: Message) -> str | None:
+    """The ``@bot`` a leading command is addressed to (lower case), or None."""
+    for entity in message.entities:
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            return message.parse_entity(entity).partition("@")[2].lower() or None
+    return None
+
+
+def addressed_to_bot(message: Message) -> bool:
+    """True when a group message is for this bot: a mention, a reply to it, or its command."""
+    bot = message.get_bot()
+    username = (bot.username or "").lower()
+    reply = message.reply_to_message
+    if reply and reply.from_user and reply.from_user.id == bot.id:
+        return True
+    for entity, text in message.parse_entities(
+        [MessageEntity.MENTION, MessageEntity.TEXT_MENTION, MessageEntity.BOT_COMMAND]
+    ).items():
+        if entity.type == MessageEntity.MENTION and text[1:].lower() == username:
+            return True
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id:
+            return True
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            target = text.partition("@")[2].lower()
+            if not target or target == username:
+                return True
+    return False
+
+
+class AddressedToBot(filters.MessageFilter):
+    """Messages that mention this bot or reply to one of its messages."""
+
+    def filter(self, message: Message) -> bool:
+        return addressed_to_bot(message)
+
+
+def _strip_mentions(message: Message) -> str:
+    """The message text without the bot's @mentions, whitespace collapsed."""
+    text = message.text or ""
+    username = (message.get_bot().username or "").lower()
+    mentions = message.parse_entities([MessageEntity.MENTION])
+    pieces: list[str] = []
+    last = 0
+    for entity in sorted(mentions, key=lambda e: e.offset):
+        value = mentions[entity]
+        at = text.find(value, last)
+        if value[1:].lower() != username or at < 0:
+            continue
+        pieces.append(text[last:at])
+        last = at + len(value)
+    pieces.append(text[last:])
+    return " ".join("".join(pieces).split())
+
+
+async def _reply(
+    update: Update, chunks: Sequence[str], markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send ``chunks`` as replies; in groups the first one quotes the question."""
+    message = update.effective_message
+    if message is None:
+        return None
+    in_group = message.chat.type != ChatType.PRIVATE
+    sent: Message | None = None
+    for number, chunk in enumerate(chunks):
+        last = number == len(chunks) - 1
+        sent = await message.reply_text(
+            chunk, do_quote=in_group and number == 0, reply_markup=markup if last else None
+        )
+    return sent
+
+
+@contextlib.asynccontextmanager
+async def _typing(chat: Chat | None) -> AsyncIterator[None]:
+    """Show "typing…" while the block runs; failures are logged and ignored."""
+    if chat is None:
+        yield
+        return
+    first_attempt = asyncio.Event()
+
+    async def keep_typing() -> None:
+        while True:
+            try:
+                await chat.send_action(ChatAction.TYPING)
+            except Exception as exc:  # non-essential: never let it stop an answer
+                logger.warning("sendChatAction failed (ignored): %s", exc)
+            first_attempt.set()
+            await asyncio.sleep(TYPING_REFRESH_SECONDS)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(first_attempt.wait(), timeout=1.0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _examples(context: ContextTypes.DEFAULT_TYPE, n: int = 3) -> list[str]:
+    """Example questions from the corpus, cached for a while."""
+    services = _services(context)
+    if services.examples_are_fresh():
+        return services.examples[:n]
+    try:
+        examples = await services.run(get_qa(context.bot_data).example_questions, n)
+    except Exception as exc:
+        logger.warning("Could not get example questions: %s", exc)
+        return services.examples[:n]
+    services.remember_examples([e for e in examples if e and e.strip()])
+    return services.examples[:n]
+
+
+async def _qa_call(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, fn: Callable[..., T], *args: Any
+) -> T | None:
+    """Run a blocking index call off the loop; on failure apologise and return None."""
+    try:
+        return await _services(context).run(fn, *args)
+    except SearchUnavailableError as exc:
+        logger.warning("Search unavailable: %s", exc)
+        await _reply(update, [render.unavailable_notice()])
+    except Exception:
+        logger.exception("The index failed on update %s", update.update_id)
+        await _reply(update, [render.apology_notice()])
+    return None
+
+
+def _admit(context: ContextTypes.DEFAULT_TYPE, user_id: int | None) -> RateDecision:
+    services = _services(context)
+    if user_id is None or services.access.is_admin(user_id):
+        return RateDecision(True)
+    return services.limiter.check(user_id)
+
+
+async def _answer_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
+) -> None:
+    """The path every question takes: checks, typing, answer off the loop, reply."""
+    services = _services(context)
+    question = question.strip()
+    limit = services.settings.max_question_chars
+    if len(question) > limit:
+        await _reply(update, [render.too_long_notice(len(question), limit)])
+        return
+    user = update.effective_user
+    decision = _admit(context, user.id if user else None)
+    if not decision.allowed:
+        logger.info(
+            "Rate limit: user %s must wait %.0f s", user.id if user else "?", decision.retry_after
+        )
+        if decision.notify:
+            await _reply(update, [render.slow_down_notice(decision.retry_after)])
+        return
+    if not question:
+        answer = Answer(question="", answered=False, reason="empty question", kind="empty")
+    else:
+        async with _typing(update.effective_chat):
+            result = await _qa_call(update, context, get_qa(context.bot_data).answer, question)
+        if result is None:
+            return
+        answer = result
+    examples = [] if answer.answered else await _examples(context, 1)
+    chunks = render.render_answer(answer, examples)
+    markup = None
+    if answer.answered:
+        key = services.answers.put(answer, len(chunks))
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton("More", callback_data=MORE_PREFIX + key)]]
+        )
+    await _reply(update, chunks, markup)
+
+
+# --------------------------------------------------------------------------- access
+
+
+async def check_access(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop updates from users and chats outside the allowlist, with a polite refusal."""
+    services = _services(context)
+    user, chat = update.effective_user, update.effective_chat
+    if services.access.allows(user.id if user else None, chat.id if chat else None):
+        return
+    logger.info(
+        "Refused update %s from user %s in chat %s",
+        update.update_id,
+        user.id if user else None,
+        chat.id if chat else None,
+    )
+    if update.inline_query:
+        button = InlineQueryResultsButton(
+            text="Sorry, this bot is private", start_parameter="private"
+        )
+        await update.inline_query.answer([], cache_time=0, is_personal=True, button=button)
+    elif update.callback_query:
+        await update.callback_query.answer("Sorry, this bot is private.", show_alert=True)
+    elif (
+        update.message
+        and chat
+        and (chat.type == ChatType.PRIVATE or addressed_to_bot(update.message))
+    ):
+        await _reply(update, [render.private_notice(user.id if user else None)])
+    raise ApplicationHandlerStop
+
+
+# --------------------------------------------------------------------------- commands
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say what the bot does, with three example questions from the corpus."""
+    examples = await _examples(context, 3)
+    await _reply(update, render.render_start(examples, context.bot.username))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain how to ask, the commands, groups and inline mode."""
+    examples = await _examples(context, 1)
+    await _reply(update, render.render_help(examples, context.bot.username))
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer ``/ask question`` in any chat."""
+    message = update.effective_message
+    if message is None:
+        return
+    text = message.text or ""
+    command = next(
+        (e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0),
+        None,
+    )
+    prefix = message.parse_entity(command) if command else None
+    if prefix and text.startswith(prefix):
+        question = text[len(prefix) :].strip()
+    else:
+        question = " ".join(context.args or [])
+    if not question:
+        await _reply(update, [render.ask_usage_notice(await _examples(context, 1))])
+        return
+    await _answer_question(update, context, question)
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the indexed articles with dates and links."""
+    articles = await _qa_call(update, context, get_qa(context.bot_data).articles)
+    if articles is not None:
+        await _reply(update, render.render_sources(articles))
+
+
+async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the size, build time and model of the index."""
+    info = await _qa_call(update, context, get_qa(context.bot_data).info)
+    if info is not None:
+        await _reply(update, render.render_about(info))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Point to /help for unknown commands; ignore commands meant for other bots."""
+    message = update.effective_message
+    if message is None:
+        return
+    target = _command_target(message)
+    if target and target != (context.bot.username or "").lower():
+        return
+    await _reply(update, [render.unknown_command_notice()])
+
+
+# --------------------------------------------------------------------------- messages
+
+
+async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Treat any text in a private chat as a question."""
+    message = update.effective_message
+    if message and message.text is not None:
+        await _answer_question(update, context, message.text)
+
+
+async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a group message that mentions the bot or replies to it."""
+    message = update.effective_message
+    if message and message.text is not None:
+        await _answer_question(update, context, _strip_mentions(message))
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for a text question (photos, stickers, voice, edits ... in private chats)."""
+    if update.edited_message is not None:
+        await _reply(update, [render.edited_notice()])
+    else:
+        await _reply(update, [render.not_text_notice()])
+
+
+# --------------------------------------------------------------------------- buttons and inline
+
+
+async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the paragraph around the top quote and the quotes not shown yet."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    stored = _services(context).answers.get(query.data.removeprefix(MORE_PREFIX))
+    if stored is None or not stored.answer.quotes:
+        await query.answer(render.expired_notice(), show_alert=True)
+        return
+    await query.answer()
+    top = stored.answer.quotes[0]
+    try:
+        qa = get_qa(context.bot_data)
+        paragraph = await _services(context).run(qa.paragraph, top.article_id, top.paragraph)
+    except Exception as exc:
+        logger.warning("Could not load paragraph %s of %s: %s", top.paragraph, top.article_id, exc)
+        paragraph = ""
+    message = query.message
+    if isinstance(message, Message) and stored.chunks == 1:
+        expanded = render.render_expanded(stored.answer, paragraph)
+        if len(expanded) == 1:
+            try:
+                await query.edit_message_text(expanded[0], reply_markup=None)
+                return
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return
+                logger.warning("Could not expand the answer in place: %s", exc)
+    if isinstance(message, Message):
+        for chunk in render.render_more(stored.answer, paragraph):
+            await message.reply_text(chunk, do_quote=True)
+        try:
+            await query.edit_message_reply_markup(reply_markup=None)
+        except TelegramError as exc:
+            logger.warning("Could not remove the More button: %s", exc)
+
+
+def _result_id(question: str, number: int, article_id: str, start: int, end: int) -> str:
+    digest = hashlib.sha256(f"{question}\0{article_id}\0{start}\0{end}".encode()).hexdigest()
+    return f"{number}-{digest[:40]}"
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer up to five quotes for ``@bot question`` in any chat."""
+    query = update.inline_query
+    if query is None:
+        return
+    question = " ".join(query.query.split())[: _services(context).settings.max_question_chars]
+    if not question:
+        button = InlineQueryResultsButton(
+            text="Type a question about the news", start_parameter="inline"
+        )
+        await query.answer([], cache_time=5, button=button)
+        return
+    decision = _admit(context, query.from_user.id)
+    if not decision.allowed:
+        wait = max(1, round(decision.retry_after))
+        button = InlineQueryResultsButton(
+            text=f"Slow down — try again in {wait} s", start_parameter="slow"
+        )
+        await query.answer([], cache_time=0, is_personal=True, button=button)
+        return
+    try:
+        answer = await _services(context).run(get_qa(context.bot_data).answer, question)
+    except SearchUnavailableError as exc:
+        logger.warning("Search unavailable: %s", exc)
+        answer = Answer(question, False, reason=str(exc) or "unavailable", kind="unavailable")
+    except Exception:
+        logger.exception("The index failed on inline query %s", query.id)
+        button = InlineQueryResultsButton(
+            text="Sorry, something went wrong", start_parameter="error"
+        )
+        await query.answer([], cache_time=0, button=button)
+        return
+    if not answer.answered:
+        text = (
+            "Search is unavailable, try again soon"
+            if answer.kind == "unavailable"
+            else "Not in the coverage — open the bot"
+        )
+        button = InlineQueryResultsButton(text=text, start_parameter="inline")
+        await query.answer(
+            [],
+            cache_time=0 if answer.kind == "unavailable" else INLINE_CACHE_SECONDS,
+            button=button,
+        )
+        return
+    results = [
+        InlineQueryResultArticle(
+            id=_result_id(question, n, q.article_id, q.start, q.end),
+            title=render.inline_title(q),
+            description=render.inline_description(q),
+            input_message_content=InputTextMessageContent(render.inline_result_html(question, q)),
+        )
+        for n, q in enumerate(answer.quotes[:INLINE_RESULTS])
+    ]
+    await query.answer(results, cache_time=INLINE_CACHE_SECONDS)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log any error; apologise in private chats; tell the admins. Never raises."""
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    logger.error("Update %s caused an error", update_id, exc_info=error)
+    try:
+        services = _services(context)
+    except RuntimeError:
+        return
+    if (
+        isinstance(update, Update)
+        and update.effective_message is not None
+        and update.effective_chat is not None
+        and update.effective_chat.type == ChatType.PRIVATE
+        and not isinstance(error, TelegramError)
+    ):
+        with contextlib.suppress(Exception):
+            await update.effective_message.reply_text(render.apology_notice())
+    if not services.access.admins or error is None:
+        return
+    summary = redact(f"{type(error).__name__}: {error}", services.settings.secrets())[:300]
+    text = f"<b>Error</b> in update {update_id}: {html.escape(summary, quote=False)}"
+    for admin in sorted(services.access.admins):
+        try:
+            await context.bot.send_message(admin, text)
+        except Exception as exc:
+            logger.warning("Could not notify admin %s: %s", admin, exc)
