@@ -141,7 +141,7 @@ async def _typing(chat: Chat | None) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        with contextlib.suppress(asyncio.TimeoutError):
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(first_attempt.wait(), timeout=1.0)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -55,11 +55,11 @@ class BotSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     telegram_bot_token: SecretStr | None = Field(
-        None,
+        default=None,
         description="The token from @BotFather; without it `python -m bot` is a terminal chat.",
     )
     telegram_api_url: str = Field(
-        DEFAULT_API_URL,
+        default=DEFAULT_API_URL,
         description="Bot API base URL (python-telegram-bot's base_url); the token is appended.",
     )
     index: IndexSettings = Field(default_factory=lambda: _load_index_settings())
@@ -71,16 +71,18 @@ class BotSettings(BaseSettings):
     )
 
     rate_limit_questions: int = Field(
-        10, ge=0, description="Questions per user per window; 0: off."
+        default=10, ge=0, description="Questions per user per window; 0: off."
     )
-    rate_limit_window_seconds: float = Field(60.0, gt=0)
-    max_question_chars: int = Field(500, ge=10, le=4000)
-    qa_workers: int = Field(4, ge=1, le=64, description="Threads answering questions.")
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    max_question_chars: int = Field(default=500, ge=10, le=4000)
+    qa_workers: int = Field(default=4, ge=1, le=64, description="Threads answering questions.")
 
     bot_mode: Literal["polling", "webhook"] = "polling"
-    webhook_url: str | None = Field(None, description="Public HTTPS URL Telegram posts updates to.")
+    webhook_url: str | None = Field(
+        default=None, description="Public HTTPS URL Telegram posts updates to."
+    )
     webhook_listen: str = "0.0.0.0"
-    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = ""
     webhook_secret: SecretStr | None = None
 

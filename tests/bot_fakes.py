@@ -71,7 +71,7 @@ ARTICLES: tuple[Article, ...] = (
             'Rainfall reached 80 mm in Riverside, the "wettest" day since 1998.\n\n'
             "Schools in Riverside closed on Tuesday </b><i>as a precaution</i>."
         ),
-        url='https://news.example.com/storm?id=1&lang=en&q="x"',
+        url="https://news.example.com/storm?id=1&lang=en",
         published="2024-04-12",
     ),
     Article(
