@@ -23,7 +23,7 @@ TELEGRAM_NOTE = (
     "(from @BotFather) and run `python -m bot` again."
 )
 BUILD_HINT = "build it with `make index` or `python -m scripts.build_index`"
-PROMPT = "> "
+PROMPT = "ask> "
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
 
 

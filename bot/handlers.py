@@ -448,7 +448,11 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     """Log any error; apologise in private chats; tell the admins. Never raises."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
-    logger.error("Update %s caused an error", update_id, exc_info=error)
+    if isinstance(error, TelegramError):
+        # A failed Bot API call (network, 400, 403 ...): the message says it all.
+        logger.error("Update %s caused an error: %s: %s", update_id, type(error).__name__, error)
+    else:
+        logger.error("Update %s caused an error", update_id, exc_info=error)
     try:
         services = _services(context)
     except RuntimeError:
