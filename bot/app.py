@@ -150,9 +150,13 @@ def build_application(
     # 3. Buttons and inline mode.
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=handlers.MORE_PATTERN))
     application.add_handler(InlineQueryHandler(handlers.inline_query))
-    # 4. Questions: any text in private chats; in groups only what is addressed to the bot.
+    # 4. Questions: any text in private chats (but not quotes shared via inline mode);
+    #    in groups only what is addressed to the bot.
     application.add_handler(
-        MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, handlers.private_question)
+        MessageHandler(
+            new & private & filters.TEXT & ~filters.COMMAND & ~filters.VIA_BOT,
+            handlers.private_question,
+        )
     )
     application.add_handler(
         MessageHandler(
@@ -165,7 +169,10 @@ def build_application(
         MessageHandler(new & private & filters.COMMAND, handlers.unknown_command)
     )
     application.add_handler(
-        MessageHandler(private & (new | filters.UpdateType.EDITED_MESSAGE), handlers.not_text)
+        MessageHandler(
+            private & (new | filters.UpdateType.EDITED_MESSAGE) & ~filters.VIA_BOT,
+            handlers.not_text,
+        )
     )
     application.add_error_handler(handlers.error_handler)
     return application

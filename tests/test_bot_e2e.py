@@ -328,6 +328,8 @@ def test_non_text_updates(tmp_path: Path) -> None:
             edited = fake.make_message(chat, BRIDGE_Q, ALICE, edit_date=1)
             fake.push_update({"edited_message": edited})
             await fake.wait_for("sendMessage", chat_id=ALICE, count=3)
+            shared = fake.make_message(chat, "Q: x", ALICE, via_bot=fake.bot_user)
+            fake.push_update({"message": shared})  # a quote shared via inline mode: no reply
             channel = {"id": -100777, "type": "channel", "title": "News"}
             fake.push_update({"channel_post": fake.make_message(channel, BRIDGE_Q)})
             group_photo = fake.make_message(fake.group_chat(GROUP), None, ALICE, photo=photo)

@@ -1,0 +1,241 @@
+"""``python -m bot`` and the terminal chat: in process with the fake QA, and as subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.console import PROMPT, respond, run_console
+from bot.settings import BotSettings
+from index.config import IndexSettings
+from tests.bot_fakes import ARTICLES, TOKEN, FakeQA
+from tests.fake_bot_api import FakeBotAPI
+
+ROOT = Path(__file__).resolve().parents[1]
+BRIDGE_Q = "When did the Harbour Bridge reopen?"
+BRIDGE_QUOTE = "The Harbour Bridge reopened to traffic on Monday"
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _has_open_index() -> bool:
+    try:
+        return hasattr(importlib.import_module("index"), "open_index")
+    except ImportError:
+        return False
+
+
+needs_real_index = pytest.mark.skipif(
+    not _has_open_index() or importlib.util.find_spec("scripts.build_index") is None,
+    reason="needs the real search side: index.open_index and scripts.build_index do not exist "
+    "yet; this test runs by itself once they land",
+)
+
+
+def bot_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for ``python -m bot``: configured only by what the test sets."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "WEBHOOK_", "ALLOWED_", "ADMIN_", "RATE_LIMIT"))
+        and k not in ("INDEX_DIR", "CORPUS_DIR", "BOT_MODE", "LOG_LEVEL", "CHROMA_HOST")
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        INDEX_DIR=str(tmp / "index"),
+        CORPUS_DIR=str(tmp / "corpus"),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        ANONYMIZED_TELEMETRY="False",
+        TOKENIZERS_PARALLELISM="false",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def settings_for(tmp: Path) -> BotSettings:
+    return BotSettings(_env_file=None, index=IndexSettings(_env_file=None, index_dir=tmp / "i"))
+
+
+class TTYInput(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+# --------------------------------------------------------------------------- terminal chat
+
+
+def test_console_answers_each_line_and_exits_at_end_of_input(tmp_path: Path) -> None:
+    lines = f"{BRIDGE_Q}\n\n/sources\nWhat is the best lasagna recipe?\nexplode\nchroma-down\n"
+    stdin, stdout, stderr = io.StringIO(lines), io.StringIO(), io.StringIO()
+    qa = FakeQA()
+    assert run_console(settings_for(tmp_path), qa, stdin, stdout, stderr) == 0
+    out = stdout.getvalue()
+    assert out.startswith(f"> {BRIDGE_QUOTE}")
+    assert "— Harbour Bridge reopens after repairs <https://news.example.com/" in out
+    assert "Indexed articles (4)\n1. Harbour Bridge reopens after repairs" in out
+    assert "Not in the coverage." in out
+    assert "Sorry, something went wrong" in out
+    assert "Search is temporarily unavailable" in out
+    assert PROMPT not in out and "<b>" not in out  # no prompt when stdin is not a terminal
+    assert "set TELEGRAM_BOT_TOKEN" in stderr.getvalue()
+    assert qa.questions[0] == BRIDGE_Q and not qa.closed  # the caller owns a QA passed in
+
+
+def test_console_prompts_on_a_terminal_and_stops_on_quit(tmp_path: Path) -> None:
+    stdin, stdout = TTYInput(f"hello\n/quit\n{BRIDGE_Q}\n"), io.StringIO()
+    qa = FakeQA()
+    assert run_console(settings_for(tmp_path), qa, stdin, stdout, io.StringIO()) == 0
+    assert stdout.getvalue().startswith(PROMPT + "Hello!")
+    assert qa.questions == ["hello"]
+
+
+def test_console_commands_and_long_questions() -> None:
+    qa = FakeQA()
+    assert respond(qa, "/about").startswith("About this index\nArticles: 4")
+    assert "How to use" in respond(qa, "/help")
+    assert BRIDGE_QUOTE in respond(qa, f"/ask {BRIDGE_Q}")
+    assert "up to 500 characters" in respond(qa, "x" * 501)
+
+
+def _run_bot(tmp: Path, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp,
+        timeout=90,
+    )
+
+
+def test_python_m_bot_without_index_says_how_to_build_it(tmp_path: Path) -> None:
+    result = _run_bot(tmp_path, bot_env(tmp_path), stdin=f"{BRIDGE_Q}\n")
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    note, error = result.stderr.strip().splitlines()[-2:]
+    assert "set TELEGRAM_BOT_TOKEN" in note
+    assert error.startswith("error: ")
+    if _has_open_index():
+        assert "make index" in error or "build_index" in error
+
+
+def test_python_m_bot_rejects_invalid_settings_in_one_line(tmp_path: Path) -> None:
+    result = _run_bot(tmp_path, bot_env(tmp_path, WEBHOOK_PORT="eighty"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: invalid setting WEBHOOK_PORT:")
+
+
+def test_python_m_bot_with_token_connects_via_env_and_fails_cleanly_without_index(
+    tmp_path: Path,
+) -> None:
+    """Configured only by environment: it reaches the fake Bot API, then stops on the index."""
+
+    async def scenario() -> tuple[int, str, list[str]]:
+        async with FakeBotAPI() as fake:
+            env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url)
+            env["LOG_LEVEL"] = "DEBUG"
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                env=env,
+                cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+            return proc.returncode or 0, (out + err).decode(), [c.method for c in fake.calls]
+
+    code, output, methods = asyncio.run(scenario())
+    assert methods[:1] == ["getMe"]  # TELEGRAM_API_URL was used, with the token appended
+    assert code == 2, output
+    last = output.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "Traceback" not in output
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+
+
+# --------------------------------------------------------------------------- with the real index
+
+
+@pytest.fixture(scope="module")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real index built from the test articles with ``python -m scripts.build_index``."""
+    base = tmp_path_factory.mktemp("real")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    with (corpus / "articles.jsonl").open("w", encoding="utf-8") as fh:
+        for article in ARTICLES:
+            row = {"id": article.id, "title": article.title, "text": article.body}
+            row.update({k: v for k in ("url", "published", "source") if (v := getattr(article, k))})
+            fh.write(json.dumps(row) + "\n")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.build_index",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(base / "index"),
+        ],
+        check=True,
+        env=bot_env(base),
+        cwd=ROOT,
+        timeout=600,
+        capture_output=True,
+    )
+    return base
+
+
+@pytest.mark.slow
+@needs_real_index
+def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) -> None:
+    result = _run_bot(real_index, bot_env(real_index), stdin=f"{BRIDGE_Q}\n")
+    assert result.returncode == 0, result.stderr
+    assert BRIDGE_QUOTE in result.stdout
+
+
+@pytest.mark.slow
+@needs_real_index
+def test_python_m_bot_serves_telegram_configured_only_by_environment(real_index: Path) -> None:
+    async def scenario() -> tuple[int, str, str]:
+        async with FakeBotAPI() as fake:
+            env = bot_env(real_index, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url)
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                env=env,
+                cwd=real_index,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                await fake.wait_for("setMyCommands", timeout=90)
+                fake.push_private_text(BRIDGE_Q, user_id=1001)
+                [call] = await fake.wait_for("sendMessage", chat_id=1001, timeout=30)
+            finally:
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGTERM)
+                out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+            return proc.returncode or 0, call.plain(), (out + err).decode()
+
+    code, reply, output = asyncio.run(scenario())
+    assert code == 0, output
+    assert BRIDGE_QUOTE in reply
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
