@@ -105,6 +105,11 @@ def safe_url(url: str | None) -> str | None:
     return url
 
 
+def _title(title: str | None, fallback: str, limit: int = 150) -> str:
+    """A one-line title, the article id when the title is blank, or "untitled"."""
+    return shorten(title or "", limit) or shorten(fallback, limit) or "untitled"
+
+
 def format_date(published: str | None) -> str | None:
     """``2024-03-01`` -> ``1 Mar 2024``; anything else is shown as given."""
     if not published:
@@ -122,10 +127,16 @@ def format_date(published: str | None) -> str | None:
 def _open(tag: Tag) -> str:
     name, value = tag
     if name == "a":
-        return f'<a href="{html.escape(value, quote=True)}">'
+        return f'<a href="{_escape_attribute(value)}">'
     if name == "blockquote" and value == "expandable":
         return "<blockquote expandable>"
     return f"<{name}>"
+
+
+def _escape_attribute(value: str) -> str:
+    """Escape for a double-quoted attribute with only the entities Telegram knows."""
+    value = html.escape(clean_text(value), quote=False)
+    return value.replace('"', "&quot;")
 
 
 def to_html(spans: Iterable[Span]) -> str:
@@ -147,27 +158,30 @@ def to_html(spans: Iterable[Span]) -> str:
     return "".join(out)
 
 
+def _link_of(tags: tuple[Tag, ...]) -> str | None:
+    return next((value for name, value in tags if name == "a"), None)
+
+
 def to_plain(spans: Iterable[Span]) -> str:
     """Plain text for ``spans``: quotes prefixed with ``> ``, link targets in brackets."""
     out: list[str] = []
     previous: tuple[Tag, ...] = ()
-    for span in [*spans, Span("\0end")]:
+    for span in spans:
         if not span.text:
             continue
-        was_link = [t for t in previous if t[0] == "a"]
-        is_link = [t for t in span.tags if t[0] == "a"]
-        if was_link and was_link != is_link:
-            out.append(f" <{was_link[0][1]}>")
-        if span.text == "\0end":
-            break
+        was = _link_of(previous)
+        if was and was != _link_of(span.tags):
+            out.append(f" <{was}>")
         text = clean_text(span.text)
-        if any(t[0] == "blockquote" for t in span.tags):
-            starts_block = not any(t[0] == "blockquote" for t in previous)
+        if any(name == "blockquote" for name, _ in span.tags):
             text = text.replace("\n", "\n> ")
-            if starts_block:
+            if not any(name == "blockquote" for name, _ in previous):
                 text = "> " + text
         out.append(text)
         previous = span.tags
+    last = _link_of(previous)
+    if last:
+        out.append(f" <{last}>")
     return "".join(out).strip()
 
 
@@ -278,7 +292,7 @@ def _source_numbers(answer: Answer) -> dict[str, int]:
 
 def _ref_spans(ref: SourceRef, numbers: dict[str, int]) -> list[Span]:
     url = safe_url(ref.url)
-    title = shorten(ref.title or ref.article_id, 120)
+    title = _title(ref.title, ref.article_id, 120)
     spans = [Span(title, (link(url),) if url else ())]
     if ref.article_id in numbers:
         spans.append(Span(f" [{numbers[ref.article_id]}]"))
@@ -289,7 +303,7 @@ def citation_spans(quote: Quote, numbers: dict[str, int] | None = None) -> list[
     """``— Title · Source · ¶3 · 1 Mar 2024 [1]`` and the "Also reported by" line."""
     numbers = numbers or {}
     url = safe_url(quote.link) or safe_url(quote.url)
-    title = shorten(quote.title or quote.article_id, 150)
+    title = _title(quote.title, quote.article_id)
     spans = [Span("— "), Span(title, (link(url), BOLD) if url else (BOLD,))]
     details = []
     if quote.source:
@@ -323,7 +337,7 @@ def sources_spans(refs: Sequence[SourceRef]) -> list[Span]:
     for n, ref in enumerate(refs, start=1):
         url = safe_url(ref.url)
         spans.append(Span(f"\n{n}. "))
-        spans.append(Span(shorten(ref.title or ref.article_id, 150), (link(url),) if url else ()))
+        spans.append(Span(_title(ref.title, ref.article_id), (link(url),) if url else ()))
         details = [
             d for d in (ref.source and shorten(ref.source, 60), format_date(ref.published)) if d
         ]
@@ -385,7 +399,7 @@ def more_spans(answer: Answer, paragraph: str) -> list[Span]:
     top = answer.quotes[0]
     numbers = _source_numbers(answer)
     url = safe_url(top.url)
-    title = shorten(top.title or top.article_id, 150)
+    title = _title(top.title, top.article_id)
     spans = [Span("Context", (BOLD,)), Span(" — "), Span(title, (link(url),) if url else ())]
     spans.append(Span(f", ¶{top.paragraph + 1}\n"))
     paragraph = clean_text(paragraph).strip()
@@ -495,7 +509,7 @@ def sources_list_spans(articles: Sequence[Article]) -> list[Span]:
     for n, article in enumerate(articles, start=1):
         url = safe_url(article.url)
         spans.append(Span(f"\n{n}. "))
-        spans.append(Span(shorten(article.title or article.id, 150), (link(url),) if url else ()))
+        spans.append(Span(_title(article.title, article.id), (link(url),) if url else ()))
         details = [d for d in (article.source, format_date(article.published)) if d]
         if details:
             spans.append(Span(" — " + ", ".join(shorten(d, 60) for d in details)))

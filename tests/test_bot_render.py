@@ -200,6 +200,14 @@ def test_plain_text_for_the_terminal() -> None:
     )
 
 
+def test_link_attributes_use_only_telegram_entities() -> None:
+    spans = [render.Span("O'Brien & co", (render.link("https://e.org/wiki/O'Brien?a=1&b=2"),))]
+    html = render.to_html(spans)
+    assert html == "<a href=\"https://e.org/wiki/O'Brien?a=1&amp;b=2\">O'Brien &amp; co</a>"
+    _, [entity] = parse_telegram_html(html)
+    assert entity["url"] == "https://e.org/wiki/O'Brien?a=1&b=2"
+
+
 def test_unsafe_urls_are_not_linked() -> None:
     for url in ("javascript:alert(1)", "ftp://x.org/", "https://", "https://a b.com", "x" * 50):
         assert render.safe_url(url) is None
