@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -64,6 +65,7 @@ def link(url: str) -> Tag:
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_BAD_URL = frozenset({"Cc", "Cs", "Cf", "Zl", "Zp", "Co", "Cn"})
 
 
 def clean_text(text: str) -> str:
@@ -94,7 +96,7 @@ def safe_url(url: str | None) -> str | None:
     """``url`` if it is a plain http(s) URL Telegram will accept as a link, else None."""
     if not url or len(url) > MAX_URL_CHARS:
         return None
-    if any(ch.isspace() or ord(ch) < 32 or ch in '<>"\\' for ch in url) or _SURROGATES.search(url):
+    if any(ch.isspace() or ch in '<>"\\' or unicodedata.category(ch) in _BAD_URL for ch in url):
         return None
     try:
         parts = urlsplit(url)

@@ -16,6 +16,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from telegram import Bot
+from telegram.error import BadRequest, NetworkError
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.logging_setup import configure_logging
@@ -549,3 +551,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_the_fake_server_rejects_what_telegram_rejects() -> None:
+    """The fake is only useful if it says no where Telegram does (checked with a plain Bot)."""
+
+    async def scenario(fake: FakeBotAPI) -> None:
+        async with Bot(TOKEN, base_url=fake.base_url) as bot:
+            for text in ("<b>unclosed", "a < b", "<blink>x</blink>", "fish & chips"):
+                with pytest.raises(BadRequest, match="parse entities"):
+                    await bot.send_message(ALICE, text, parse_mode="HTML")
+            with pytest.raises(BadRequest, match="too long"):
+                await bot.send_message(ALICE, "&amp;" * 4097, parse_mode="HTML")
+            fits = await bot.send_message(ALICE, "&amp;" * 4096, parse_mode="HTML")
+            assert fits.text == "&" * 4096
+            with pytest.raises(BadRequest, match="not modified"):
+                await bot.edit_message_text(
+                    "&amp;" * 4096, ALICE, fits.message_id, parse_mode="HTML"
+                )
+            fake.fail_next("getMe", status=500)
+            with pytest.raises(NetworkError):
+                await bot.get_me()
+
+    run(scenario)
