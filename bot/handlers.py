@@ -162,26 +162,38 @@ async def _examples(context: ContextTypes.DEFAULT_TYPE, n: int = 3) -> list[str]
     return services.examples[:n]
 
 
+async def _run_qa(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, fn: Callable[..., T], *args: Any
+) -> tuple[T | None, str | None]:
+    """Run a blocking index call off the loop: its result, or the notice to send instead."""
+    try:
+        return await _services(context).run(fn, *args), None
+    except SearchUnavailableError as exc:
+        logger.warning("Search unavailable: %s", exc)
+        return None, render.unavailable_notice()
+    except Exception:
+        logger.exception("The index failed on update %s", update.update_id)
+        return None, render.apology_notice()
+
+
 async def _qa_call(
     update: Update, context: ContextTypes.DEFAULT_TYPE, fn: Callable[..., T], *args: Any
 ) -> T | None:
     """Run a blocking index call off the loop; on failure apologise and return None."""
-    try:
-        return await _services(context).run(fn, *args)
-    except SearchUnavailableError as exc:
-        logger.warning("Search unavailable: %s", exc)
-        await _reply(update, [render.unavailable_notice()])
-    except Exception:
-        logger.exception("The index failed on update %s", update.update_id)
-        await _reply(update, [render.apology_notice()])
-    return None
+    result, failure = await _run_qa(update, context, fn, *args)
+    if failure is not None:
+        await _reply(update, [failure])
+    return result
 
 
-def _admit(context: ContextTypes.DEFAULT_TYPE, user_id: int | None) -> RateDecision:
+def _admit(
+    context: ContextTypes.DEFAULT_TYPE, user_id: int | None, inline: bool = False
+) -> RateDecision:
     services = _services(context)
     if user_id is None or services.access.is_admin(user_id):
         return RateDecision(True)
-    return services.limiter.check(user_id)
+    limiter = services.inline_limiter if inline else services.limiter
+    return limiter.check(user_id)
 
 
 async def _answer_question(
@@ -207,8 +219,11 @@ async def _answer_question(
         answer = Answer(question="", answered=False, reason="empty question", kind="empty")
     else:
         async with _typing(update.effective_chat):
-            result = await _qa_call(update, context, get_qa(context.bot_data).answer, question)
+            result, failure = await _run_qa(
+                update, context, get_qa(context.bot_data).answer, question
+            )
         if result is None:
+            await _reply(update, [failure or render.apology_notice()])
             return
         answer = result
     examples = [] if answer.answered else await _examples(context, 1)
@@ -396,7 +411,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         await query.answer([], cache_time=5, button=button)
         return
-    decision = _admit(context, query.from_user.id)
+    decision = _admit(context, query.from_user.id, inline=True)
     if not decision.allowed:
         wait = max(1, round(decision.retry_after))
         button = InlineQueryResultsButton(

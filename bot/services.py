@@ -31,6 +31,7 @@ QA_KEY = "qa"
 SERVICES_KEY = "services"
 OWNS_QA_KEY = "owns_qa"
 EXAMPLES_TTL_SECONDS = 600.0
+INLINE_RATE_FACTOR = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ class BotServices:
     settings: BotSettings
     access: AccessPolicy
     limiter: RateLimiter
+    inline_limiter: RateLimiter
     executor: ThreadPoolExecutor
     answers: RecentAnswers = field(default_factory=RecentAnswers)
     examples: list[str] = field(default_factory=list)
@@ -90,6 +92,11 @@ class BotServices:
                 settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_user_ids
             ),
             limiter=RateLimiter(settings.rate_limit_questions, settings.rate_limit_window_seconds),
+            # Telegram sends an inline query as the user types: allow more of those.
+            inline_limiter=RateLimiter(
+                settings.rate_limit_questions * INLINE_RATE_FACTOR,
+                settings.rate_limit_window_seconds,
+            ),
             executor=ThreadPoolExecutor(
                 max_workers=settings.qa_workers, thread_name_prefix="newsquote-qa"
             ),

@@ -401,13 +401,19 @@ def test_rate_limit_says_slow_down_once(tmp_path: Path) -> None:
                 fake.push_private_text(BRIDGE_Q, user_id=BOB)
             await fake.wait_for("sendMessage", chat_id=ALICE, count=3)
             await fake.wait_for("sendMessage", chat_id=BOB, count=4)
+            for _ in range(7):  # inline queries come as the user types: 3 x the limit
+                fake.push_inline_query(BRIDGE_Q, user_id=ALICE)
+            inline = await fake.wait_for("answerInlineQuery", count=7)
             await fake.settle()
+        assert sum(bool(c.params["results"]) for c in inline) == 6
+        [throttled] = [c for c in inline if not c.params["results"]]
+        assert throttled.params["button"]["text"].startswith("Slow down")
         texts = fake.sent_texts(ALICE)
         assert len(texts) == 3
         assert sum(BRIDGE_QUOTE in t for t in texts) == 2
         [slow] = [t for t in texts if "slow down" in t]
         assert "try again in" in slow
-        assert len(qa.questions) == 6  # Alice twice, Bob (an admin) four times
+        assert len(qa.questions) == 12  # Alice 2 + 6 inline, Bob (an admin) 4 times
 
     run(scenario)
 
