@@ -141,12 +141,14 @@ def build_application(
 
     # 1. The allowlist runs before everything else and stops what it refuses.
     application.add_handler(TypeHandler(Update, handlers.check_access), group=-1)
-    # 2. Commands (new messages only; /cmd@otherbot is not ours and falls through).
-    application.add_handler(CommandHandler("start", handlers.start, filters=new))
-    application.add_handler(CommandHandler("help", handlers.help_command, filters=new))
+    # 2. Commands, new messages only; /cmd@otherbot is not ours and falls through. /ask works
+    #    everywhere; in groups the others only when written out for us (/help@this_bot).
+    mine = new & (private | handlers.CommandForThisBot())
     application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
-    application.add_handler(CommandHandler("sources", handlers.sources, filters=new))
-    application.add_handler(CommandHandler("about", handlers.about, filters=new))
+    application.add_handler(CommandHandler("start", handlers.start, filters=mine))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=mine))
+    application.add_handler(CommandHandler("sources", handlers.sources, filters=mine))
+    application.add_handler(CommandHandler("about", handlers.about, filters=mine))
     # 3. Buttons and inline mode.
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=handlers.MORE_PATTERN))
     application.add_handler(InlineQueryHandler(handlers.inline_query))

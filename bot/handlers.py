@@ -58,7 +58,7 @@ def _command_target(message: Message) -> str | None:
 
 
 def addressed_to_bot(message: Message) -> bool:
-    """True when a group message is for this bot: a mention, a reply to it, or its command."""
+    """True when a group message is for this bot: a mention, a reply, /ask or /cmd@this_bot."""
     bot = message.get_bot()
     username = (bot.username or "").lower()
     reply = message.reply_to_message
@@ -72,8 +72,8 @@ def addressed_to_bot(message: Message) -> bool:
         if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id:
             return True
         if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
-            target = text.partition("@")[2].lower()
-            if not target or target == username:
+            command, _, target = text.lower().partition("@")
+            if target == username or (not target and command == "/ask"):
                 return True
     return False
 
@@ -83,6 +83,14 @@ class AddressedToBot(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         return addressed_to_bot(message)
+
+
+class CommandForThisBot(filters.MessageFilter):
+    """Commands written out for this bot, like ``/help@newsquote_bot``."""
+
+    def filter(self, message: Message) -> bool:
+        username = (message.get_bot().username or "").lower()
+        return bool(username) and _command_target(message) == username
 
 
 def _strip_mentions(message: Message) -> str:

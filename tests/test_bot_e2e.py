@@ -185,6 +185,7 @@ def test_group_answers_only_ask_mentions_and_replies(tmp_path: Path) -> None:
             fake.push_group_text("When did the Harbour Bridge reopen? anyone?", chat_id=GROUP)
             fake.push_group_text("/ask@otherbot When did the bridge reopen?", chat_id=GROUP)
             fake.push_group_text("/help@otherbot", chat_id=GROUP)
+            fake.push_group_text("/help", chat_id=GROUP)  # could be for any bot: silence
             sticker = fake.make_message(fake.group_chat(GROUP), None, ALICE, sticker=_STICKER)
             fake.push_update({"message": sticker})
             asked = fake.push_group_text("/ask How much did the repairs cost?", chat_id=GROUP)
@@ -196,9 +197,13 @@ def test_group_answers_only_ask_mentions_and_replies(tmp_path: Path) -> None:
                 "and how much rainfall was there in Riverside?", chat_id=GROUP, reply_to=bot_message
             )
             await fake.wait_for("sendMessage", chat_id=GROUP, count=3)
+            about = fake.push_group_text(f"/about@{BOT_USERNAME}", chat_id=GROUP)
+            await fake.wait_for("sendMessage", chat_id=GROUP, count=4)
             await fake.settle()
         calls = fake.calls_of("sendMessage", chat_id=GROUP)
-        assert len(calls) == 3
+        assert len(calls) == 4
+        assert calls.pop().plain().startswith("About this index")
+        assert about["message"]["entities"][0]["type"] == "bot_command"
         replied_to = [c.params["reply_parameters"]["message_id"] for c in calls]
         assert replied_to == [u["message"]["message_id"] for u in (asked, mention, reply)]
         assert BRIDGE_QUOTE in calls[1].plain()
