@@ -203,6 +203,7 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 @needs_real_index
 def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) -> None:
     result = _run_bot(real_index, bot_env(real_index), stdin=f"{BRIDGE_Q}\n")
@@ -211,6 +212,7 @@ def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 @needs_real_index
 def test_python_m_bot_serves_telegram_configured_only_by_environment(real_index: Path) -> None:
     async def scenario() -> tuple[int, str, str]:
