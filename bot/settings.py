@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from index.config import IndexSettings
+from index.config import IndexSettings, describe_settings_error
 
 logger = logging.getLogger(__name__)
 
@@ -179,14 +179,4 @@ class BotSettings(BaseSettings):
 
 def describe_validation_error(exc: ValidationError) -> str:
     """One line naming the first invalid setting by its environment name (values not shown)."""
-    errors = exc.errors(include_input=False, include_url=False)
-    if not errors:
-        return "invalid settings"
-    first = errors[0]
-    loc = [str(part) for part in first.get("loc", ()) if not isinstance(part, int)]
-    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    if not loc:
-        return f"invalid settings: {message}{more}"
-    name = loc[-1] if loc[0] == "index" else loc[0]
-    return f"invalid setting {name.upper()}: {message}{more}"
+    return describe_settings_error(exc)

