@@ -108,7 +108,9 @@ def text_fragment_url(url: str | None, text: str) -> str | None:
     safe = "-_.!~*'()"
     if len(words) > 8:
         directive = (
-            url_quote(" ".join(words[:4]), safe=safe) + "," + url_quote(" ".join(words[-4:]), safe=safe)
+            url_quote(" ".join(words[:4]), safe=safe)
+            + ","
+            + url_quote(" ".join(words[-4:]), safe=safe)
         )
     else:
         directive = url_quote(" ".join(words), safe=safe)

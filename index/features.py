@@ -1,0 +1,229 @@
+"""Features of a candidate sentence for a question: meaning, words, context and answer type.
+
+Each candidate row gets one feature vector (:data:`FEATURES`); :mod:`index.ranker` turns it
+into the probability that the sentence answers the question. Context counts: a sentence is
+also judged by its neighbours, its paragraph and its article title, so "He said the talks went
+well" can be found by what surrounds it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.snapshot import Snapshot
+from index.text import tokenize, words
+
+FEATURES: tuple[str, ...] = (
+    "dense",  # cosine of question and sentence
+    "dense_ctx",  # cosine of question and the sentence with its neighbours (same paragraph)
+    "dense_nb",  # best cosine of question and a neighbouring sentence
+    "dense_gap",  # dense minus the best dense score among the candidates
+    "bm25_rel",  # BM25 score over the best BM25 score among the candidates
+    "cov",  # idf-weighted share of the question's words found in the sentence
+    "cov_ctx",  # ... in the sentence and its neighbours
+    "cov_para",  # ... in the paragraph
+    "cov_title",  # ... in the article title
+    "cov_gap",  # cov minus the best cov among the candidates
+    "type_match",  # the question wants a date/number/name and the sentence has a new one
+    "type_miss",  # the question wants one and the sentence has none
+    "new_info",  # share of the sentence's words that are not in the question
+    "log_len",  # log(1 + content words in the sentence)
+)
+
+# ----------------------------------------------------------------------------- answer types
+
+DATE, NUMBER, NAME = "date", "number", "name"
+
+_DATE_Q = re.compile(
+    r"\bwhen\b|\b(?:what|which|in what|in which)\s+(?:year|years|century|centuries|decade|date|"
+    r"day|month|time period|period|era|season)\b|\bhow long ago\b|\bsince when\b",
+)
+_NUMBER_Q = re.compile(
+    r"\bhow (?:many|much|long|old|far|large|big|tall|high|often|fast|deep|wide|heavy|large)\b|"
+    r"\b(?:what|which)\s+(?:percentage|percent|number|amount|proportion|fraction|size|"
+    r"population|ratio|rate|total|sum|count)\b",
+)
+_NAME_Q = re.compile(
+    r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which)\s+(?:person|people|man|woman|men|women|"
+    r"country|countries|city|cities|region|place|continent|state|island|town|location|nation|"
+    r"organi[sz]ation|company|group|team|leader|king|queen|ruler|official|member)\b",
+)
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_DATE_S = re.compile(
+    r"\b(?:1\d{3}|20\d{2})s?\b|\b\d{1,2}(?:st|nd|rd|th)[ -]centur(?:y|ies)\b|\bcentur(?:y|ies)\b|"
+    rf"\b(?:{_MONTHS})\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|"
+    r"\b\d+\s*(?:bc|ad|bce|ce)\b|\b(?:spring|summer|autumn|winter)\b|\b(?:today|yesterday|"
+    r"tomorrow|ago|decade|decades)\b|\b(?:early|late|mid)[ -]\d",
+    re.IGNORECASE,
+)
+_NUMBER_S = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|"
+    r"billions|trillion|dozen|dozens|half|third|quarter|twice|thrice|single|double|triple)\b",
+    re.IGNORECASE,
+)
+_CAPITAL_WORD = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*")
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of answer a question asks for: ``date``, ``number``, ``name`` or None."""
+    q = " ".join(words(question))
+    if _DATE_Q.search(q):
+        return DATE
+    if _NUMBER_Q.search(q):
+        return NUMBER
+    if _NAME_Q.search(q):
+        return NAME
+    return None
+
+
+def has_answer_type(kind: str, sentence: str, question_stems: frozenset[str]) -> bool:
+    """Whether ``sentence`` holds something of ``kind`` that the question does not mention."""
+    if kind == DATE:
+        return any(not _mentioned(m.group(0), question_stems) for m in _DATE_S.finditer(sentence))
+    if kind == NUMBER:
+        return any(not _mentioned(m.group(0), question_stems) for m in _NUMBER_S.finditer(sentence))
+    if kind == NAME:
+        for m in _CAPITAL_WORD.finditer(sentence):
+            if m.start() == 0:
+                continue  # the first word is capitalised anyway
+            if not _mentioned(m.group(0), question_stems):
+                return True
+    return False
+
+
+def _mentioned(text: str, question_stems: frozenset[str]) -> bool:
+    tokens = tokenize(text)
+    if not tokens:
+        return text.lower() in question_stems
+    return all(t in question_stems for t in tokens)
+
+
+# ----------------------------------------------------------------------------- the matrix
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question prepared for scoring: its vector, words and wanted answer type."""
+
+    text: str
+    vector: np.ndarray
+    token_ids: np.ndarray  # unique BM25 ids of the question's words found in the vocabulary
+    weights: np.ndarray  # idf of those ids
+    stems: frozenset[str]  # every stemmed content word of the question, in vocabulary or not
+    kind: str | None
+    unknown_weight: float  # idf-like weight of question words the corpus never uses
+
+
+def make_query(snapshot: Snapshot, text: str, vector: np.ndarray) -> Query:
+    """Prepare ``text`` (already normalised) and its embedding for :func:`feature_matrix`."""
+    stems = tokenize(text)
+    ids = sorted({snapshot.vocab[t] for t in stems if t in snapshot.vocab})
+    token_ids = np.asarray(ids, dtype=np.int64)
+    weights = snapshot.idf[token_ids] if len(ids) else np.zeros(0, dtype=np.float32)
+    unknown = {t for t in stems if t not in snapshot.vocab}
+    # A word no sentence uses is as rare as can be: weigh it like a word used once.
+    rare = float(np.log1p((len(snapshot) - 0.5) / 1.5)) if len(snapshot) else 1.0
+    return Query(
+        text=text,
+        vector=vector,
+        token_ids=token_ids,
+        weights=np.asarray(weights, dtype=np.float64),
+        stems=frozenset(stems),
+        kind=answer_type(text),
+        unknown_weight=rare * len(unknown),
+    )
+
+
+def neighbours(snapshot: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The previous and next row of each row within its paragraph, or -1."""
+    prev = rows - 1
+    nxt = rows + 1
+    prev = np.where(prev >= snapshot.para_lo[rows], prev, -1)
+    nxt = np.where(nxt < snapshot.para_hi[rows], nxt, -1)
+    return prev, nxt
+
+
+def feature_matrix(
+    snapshot: Snapshot, query: Query, rows: np.ndarray, bm25: np.ndarray
+) -> np.ndarray:
+    """One row of :data:`FEATURES` per candidate ``rows`` (``bm25``: their BM25 scores)."""
+    n = len(rows)
+    out = np.zeros((n, len(FEATURES)), dtype=np.float64)
+    if n == 0:
+        return out
+    prev, nxt = neighbours(snapshot, rows)
+
+    # Meaning: cosine with the sentence, its neighbours and the three together.
+    vec = np.asarray(snapshot.vectors[rows], dtype=np.float32)
+    dim = vec.shape[1]
+    zero = np.zeros(dim, dtype=np.float32)
+    pv = np.asarray(snapshot.vectors[np.maximum(prev, 0)], dtype=np.float32)
+    nv = np.asarray(snapshot.vectors[np.maximum(nxt, 0)], dtype=np.float32)
+    pv[prev < 0] = zero
+    nv[nxt < 0] = zero
+    q = query.vector.astype(np.float32)
+    dense = vec @ q
+    cos_p = np.where(prev >= 0, pv @ q, -1.0)
+    cos_n = np.where(nxt >= 0, nv @ q, -1.0)
+    window = vec + pv + nv
+    window /= np.maximum(np.linalg.norm(window, axis=1, keepdims=True), 1e-9)
+    out[:, 0] = dense
+    out[:, 1] = window @ q
+    out[:, 2] = np.maximum(np.maximum(cos_p, cos_n), 0.0)
+    out[:, 3] = dense - dense.max()
+    top_bm25 = float(bm25.max()) if n else 0.0
+    out[:, 4] = bm25 / top_bm25 if top_bm25 > 0 else 0.0
+
+    # Words: idf-weighted coverage of the question in the sentence, window, paragraph, title.
+    qids = query.token_ids.tolist()
+    qweight = dict(zip(qids, query.weights.tolist(), strict=True))
+    total = sum(qweight.values()) + query.unknown_weight
+    para_cache: dict[int, set[int]] = {}
+    title_cache: dict[int, set[str]] = {}
+    qset = set(qids)
+    for i, row in enumerate(rows.tolist()):
+        own = set(snapshot.tokens(row).tolist())
+        ctx = set(own)
+        if prev[i] >= 0:
+            ctx.update(snapshot.tokens(int(prev[i])).tolist())
+        if nxt[i] >= 0:
+            ctx.update(snapshot.tokens(int(nxt[i])).tolist())
+        lo = int(snapshot.para_lo[row])
+        para = para_cache.get(lo)
+        if para is None:
+            hi = int(snapshot.para_hi[row])
+            para = set(snapshot.token_ids[snapshot.token_indptr[lo] : snapshot.token_indptr[hi]])
+            para = {int(t) for t in para}
+            para_cache[lo] = para
+        art = int(snapshot.table.article[row])
+        title = title_cache.get(art)
+        if title is None:
+            title = set(tokenize(snapshot.articles[art].title))
+            title_cache[art] = title
+        if total > 0:
+            out[i, 5] = sum(qweight[t] for t in own & qset) / total
+            out[i, 6] = sum(qweight[t] for t in ctx & qset) / total
+            out[i, 7] = sum(qweight[t] for t in para & qset) / total
+            title_hits = {snapshot.vocab[s] for s in title if s in snapshot.vocab} & qset
+            out[i, 8] = sum(qweight[t] for t in title_hits) / total
+        out[i, 12] = len(own - qset) / len(own) if own else 0.0
+        out[i, 13] = np.log1p(len(own))
+    out[:, 9] = out[:, 5] - out[:, 5].max()
+
+    # Answer type: does the sentence hold the kind of thing the question asks for?
+    if query.kind is not None:
+        for i, row in enumerate(rows.tolist()):
+            if has_answer_type(query.kind, snapshot.text(row), query.stems):
+                out[i, 10] = 1.0
+            else:
+                out[i, 11] = 1.0
+    return out

@@ -1,0 +1,178 @@
+"""One loaded, read-only index version: articles, sentence table, vectors, BM25 and chroma.
+
+A :class:`Snapshot` never changes after loading; a rebuilt index is a new snapshot, swapped in
+by :class:`index.answer.QA` while the old one keeps serving the questions already under way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.config import IndexSettings
+from index.store import IndexDir, Manifest, SentenceTable, VectorStore, read_articles
+from index.types import Article, IndexNotFoundError, NewsQuoteError, SearchUnavailableError
+
+logger = logging.getLogger(__name__)
+
+BUILD_HINT = (
+    "build it with `make index` or `python -m scripts.build_index --corpus DIR --index DIR`"
+)
+
+
+@dataclass
+class Snapshot:
+    """Everything needed to answer from one index version."""
+
+    manifest: Manifest
+    folder: Path
+    articles: list[Article]
+    table: SentenceTable
+    vectors: np.ndarray  # (sentences, dimension) float32, memory-mapped
+    token_indptr: np.ndarray
+    token_ids: np.ndarray
+    idf: np.ndarray  # per BM25 token id
+    bm25: Any
+    vocab: dict[str, int]
+    store: VectorStore
+    collection: Any
+    para_lo: np.ndarray  # first row of each sentence's paragraph
+    para_hi: np.ndarray  # one past the last row of each sentence's paragraph
+
+    @property
+    def build_id(self) -> str:
+        return self.manifest.build_id
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @cached_property
+    def article_rows(self) -> dict[str, int]:
+        """Article id -> row in :attr:`articles`."""
+        return {a.id: i for i, a in enumerate(self.articles)}
+
+    def text(self, row: int) -> str:
+        """The exact text of sentence ``row``: a slice of its article body."""
+        article = self.articles[int(self.table.article[row])]
+        return article.body[int(self.table.start[row]) : int(self.table.end[row])]
+
+    def tokens(self, row: int) -> np.ndarray:
+        """The BM25 token ids of sentence ``row``."""
+        return self.token_ids[self.token_indptr[row] : self.token_indptr[row + 1]]
+
+    def close(self) -> None:
+        """Release the chroma client."""
+        self.store.close()
+
+
+def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snapshot:
+    """Load the version ``CURRENT`` points at (or ``build_id``).
+
+    Raises:
+        IndexNotFoundError: no index, or an unreadable one (the message says how to build it).
+        SearchUnavailableError: the index lives on a Chroma server that does not answer.
+    """
+    index_dir = IndexDir(settings.index_dir)
+    build_id = build_id or index_dir.current_id()
+    if build_id is None:
+        raise IndexNotFoundError(f"no index in {settings.index_dir}; {BUILD_HINT}")
+    manifest = index_dir.read_manifest(build_id)
+    folder = index_dir.version_dir(build_id)
+    if manifest.backend == "server" and not settings.uses_chroma_server:
+        raise IndexNotFoundError(
+            f"the index in {settings.index_dir} lives on a Chroma server: set CHROMA_HOST and "
+            "CHROMA_PORT, or rebuild it for the embedded store"
+        )
+    if manifest.backend == "embedded" and settings.uses_chroma_server:
+        raise IndexNotFoundError(
+            f"the index in {settings.index_dir} was built for the embedded store, but CHROMA_HOST "
+            f"is set; rebuild it into the Chroma server ({BUILD_HINT})"
+        )
+    try:
+        articles = read_articles(folder)
+        table = SentenceTable.load(folder)
+        vectors = np.load(folder / "embeddings.npy", mmap_mode="r")
+        with np.load(folder / "tokens.npz") as tokens:
+            token_indptr, token_ids = tokens["indptr"], tokens["ids"]
+        bm25, vocab = _load_bm25(folder / "bm25")
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise IndexNotFoundError(
+            f"the index version {build_id} in {settings.index_dir} is damaged ({exc}); "
+            f"rebuild it with --full ({BUILD_HINT})"
+        ) from exc
+    if len(table) != manifest.sentences or vectors.shape[0] != manifest.sentences:
+        raise IndexNotFoundError(
+            f"the index version {build_id} is inconsistent; rebuild it with --full ({BUILD_HINT})"
+        )
+    store = VectorStore(settings, folder, server=manifest.backend == "server")
+    try:
+        collection = store.open(manifest.collection)
+    except NewsQuoteError:
+        store.close()
+        raise
+    except Exception as exc:  # chromadb's own errors (a corrupt store, say)
+        store.close()
+        raise IndexNotFoundError(f"cannot open the vector store of {build_id}: {exc}") from exc
+    para_lo, para_hi = _paragraph_bounds(table)
+    return Snapshot(
+        manifest=manifest,
+        folder=folder,
+        articles=articles,
+        table=table,
+        vectors=vectors,
+        token_indptr=token_indptr,
+        token_ids=token_ids,
+        idf=_idf(bm25, len(table)),
+        bm25=bm25,
+        vocab=vocab,
+        store=store,
+        collection=collection,
+        para_lo=para_lo,
+        para_hi=para_hi,
+    )
+
+
+def _load_bm25(folder: Path) -> tuple[Any, dict[str, int]]:
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+    return bm25, dict(bm25.vocab_dict)
+
+
+def _idf(bm25: Any, n_docs: int) -> np.ndarray:
+    """Lucene's idf per token id, from the document frequencies in the BM25 matrix."""
+    indptr = np.asarray(bm25.scores["indptr"])
+    df = np.diff(indptr).astype(np.float64)
+    return np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+
+def _paragraph_bounds(table: SentenceTable) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, the row range of its paragraph (rows are sorted by article, paragraph)."""
+    n = len(table)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    change = np.ones(n, dtype=bool)
+    change[1:] = (table.article[1:] != table.article[:-1]) | (
+        table.paragraph[1:] != table.paragraph[:-1]
+    )
+    starts = np.flatnonzero(change)
+    group = np.cumsum(change) - 1
+    ends = np.append(starts[1:], n)
+    return starts[group].astype(np.int64), ends[group].astype(np.int64)
+
+
+def check_available(snapshot: Snapshot) -> None:
+    """Raise SearchUnavailableError when the snapshot's chroma server does not answer."""
+    if snapshot.store.server:
+        try:
+            snapshot.store.client().heartbeat()
+        except Exception as exc:
+            raise SearchUnavailableError(f"the Chroma server does not answer ({exc})") from exc
