@@ -19,7 +19,6 @@ Every quote is ``article.body[start:end]``: nothing is ever stitched, trimmed or
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import numpy as np
 
 from index.config import IndexSettings
 from index.embedder import Embedder, make_embedder
+from index.extract import quote_rows
 from index.features import FEATURES, Query, feature_matrix, make_query
 from index.ranker import Ranker
 from index.smalltalk import REPLIES, classify
@@ -48,15 +48,6 @@ from index.types import (
 
 logger = logging.getLogger(__name__)
 
-# A sentence opening with one of these leans on the sentence before it.
-_DEPENDENT_OPENING = re.compile(
-    r"^[\"“‘'(]*(?:he|she|it|they|this|these|that|those|his|her|its|their|there|such|both|"
-    r"the\s+(?:latter|former|move|decision|deal|visit|event|statement)|however|but|yet|also|"
-    r"meanwhile|nonetheless|nevertheless|still|instead|additionally|moreover|furthermore|"
-    r"in\s+addition|as\s+a\s+result|then)\b",
-    re.IGNORECASE,
-)
-MAX_QUOTE_CHARS = 700
 POINTER_CHECK_SECONDS = 1.0
 
 
@@ -194,7 +185,9 @@ class QA:
         nxt = np.where(seeds + 1 < snap.para_hi[seeds], seeds + 1, -1)
         rows = np.unique(np.concatenate([dense_order, bm25_order, prev, nxt]))
         rows = rows[rows >= 0]
-        features = feature_matrix(snap, query, rows, bm25_all[rows].astype(np.float64))
+        features = feature_matrix(
+            snap, query, rows, bm25_all[rows].astype(np.float64), dense_order, bm25_order
+        )
         scores = self.ranker.score(features)
         t4 = time.perf_counter()
         timings = {"embed": t1 - t0, "bm25": t2 - t1, "chroma": t3 - t2, "score": t4 - t3}
@@ -261,7 +254,7 @@ class QA:
                 break
             if row in covered:
                 continue
-            lo, hi = self._quote_rows(snap, row)
+            lo, hi = self.quote_rows(snap, row, pool.query)
             text_words = set(tokenize(snap.text(row)))
             if quotes and len(text_words - seen_words) < 2:
                 continue  # adds nothing new
@@ -274,15 +267,9 @@ class QA:
             quotes.append(self._quote(snap, lo, hi, score, [ref for _, ref in also]))
         return Answer(question=question, answered=True, quotes=tuple(quotes), kind="answer")
 
-    def _quote_rows(self, snap: Snapshot, row: int) -> tuple[int, int]:
-        """The rows to quote for ``row``: with the previous sentence when it cannot stand alone."""
-        text = snap.text(row)
-        prev = row - 1
-        if prev >= int(snap.para_lo[row]) and _DEPENDENT_OPENING.match(text):
-            start = int(snap.table.start[prev])
-            if int(snap.table.end[row]) - start <= MAX_QUOTE_CHARS:
-                return prev, row
-        return row, row
+    def quote_rows(self, snap: Snapshot, row: int, query: Query | None = None) -> tuple[int, int]:
+        """The rows to quote for candidate ``row`` (see :func:`index.extract.quote_rows`)."""
+        return quote_rows(snap, row, query if self.settings.join_split_sentences else None)
 
     def _near_duplicate(
         self, vectors: np.ndarray, position: dict[int, int], row: int, covered: set[int]

@@ -54,11 +54,16 @@ class IndexSettings(BaseSettings):
     corroboration_floor_cosine: float = Field(
         0.55, ge=0.0, le=1.0, description="... and their cosine is at least this."
     )
+    join_split_sentences: bool = Field(
+        True,
+        description="Quote two adjacent sentences when the question's words are split "
+        "between them.",
+    )
     max_quotes: int = Field(
         3, ge=1, le=5, description="The best quote and up to this many - 1 more."
     )
     further_quote_ratio: float = Field(
-        0.6, ge=0.0, le=1.0, description="Further quotes need this share of the best score."
+        0.0, ge=0.0, le=1.0, description="Further quotes need this share of the best score."
     )
 
     @property

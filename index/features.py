@@ -8,6 +8,8 @@ well" can be found by what surrounds it.
 
 from __future__ import annotations
 
+import bisect
+import os
 import re
 from dataclasses import dataclass
 
@@ -31,25 +33,31 @@ FEATURES: tuple[str, ...] = (
     "type_miss",  # the question wants one and the sentence has none
     "new_info",  # share of the sentence's words that are not in the question
     "log_len",  # log(1 + content words in the sentence)
+    "bigram",  # share of the question's adjacent word pairs found adjacent in the sentence
+    "rr_dense",  # 1 / (1 + rank) in the dense list (0 when not in it)
+    "rr_bm25",  # 1 / (1 + rank) in the BM25 list (0 when not in it)
+    "dense_para",  # cosine of question and the mean of the paragraph's sentence vectors
 )
 
 # ----------------------------------------------------------------------------- answer types
 
 DATE, NUMBER, NAME = "date", "number", "name"
 
+_MODIFIERS = r"(?:[\w'-]+\s+){0,2}"  # "which Russian official", "what exact year"
 _DATE_Q = re.compile(
-    r"\bwhen\b|\b(?:what|which|in what|in which)\s+(?:year|years|century|centuries|decade|date|"
-    r"day|month|time period|period|era|season)\b|\bhow long ago\b|\bsince when\b",
+    rf"\bwhen\b|\b(?:what|which)\s+{_MODIFIERS}(?:years?|century|centuries|decades?|dates?|"
+    r"days?|months?|time period|period|era|season)\b|\bhow long ago\b|\bsince when\b",
 )
 _NUMBER_Q = re.compile(
     r"\bhow (?:many|much|long|old|far|large|big|tall|high|often|fast|deep|wide|heavy|large)\b|"
-    r"\b(?:what|which)\s+(?:percentage|percent|number|amount|proportion|fraction|size|"
-    r"population|ratio|rate|total|sum|count)\b",
+    rf"\b(?:what|which)\s+{_MODIFIERS}(?:percentage|percent|number|amount|proportion|fraction|"
+    r"size|population|ratio|rate|total|sum|count|price|cost)\b",
 )
 _NAME_Q = re.compile(
-    r"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which)\s+(?:person|people|man|woman|men|women|"
-    r"country|countries|city|cities|region|place|continent|state|island|town|location|nation|"
-    r"organi[sz]ation|company|group|team|leader|king|queen|ruler|official|member)\b",
+    rf"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which)\s+{_MODIFIERS}(?:person|people|man|woman|"
+    r"men|women|country|countries|city|cities|region|place|continent|states?|islands?|towns?|"
+    r"locations?|nations?|organi[sz]ations?|company|companies|groups?|teams?|leaders?|kings?|"
+    r"queens?|rulers?|officials?|members?|ministers?|presidents?|politicians?|names?)\b",
 )
 
 _MONTHS = (
@@ -119,6 +127,8 @@ class Query:
     token_ids: np.ndarray  # unique BM25 ids of the question's words found in the vocabulary
     weights: np.ndarray  # idf of those ids
     stems: frozenset[str]  # every stemmed content word of the question, in vocabulary or not
+    bigrams: frozenset[tuple[int, int]]  # adjacent pairs of the question's vocabulary ids
+    aliases: dict[int, int]  # vocabulary ids of related word forms -> the question's id
     kind: str | None
     unknown_weight: float  # idf-like weight of question words the corpus never uses
 
@@ -127,9 +137,17 @@ def make_query(snapshot: Snapshot, text: str, vector: np.ndarray) -> Query:
     """Prepare ``text`` (already normalised) and its embedding for :func:`feature_matrix`."""
     stems = tokenize(text)
     ids = sorted({snapshot.vocab[t] for t in stems if t in snapshot.vocab})
+    seq = [snapshot.vocab.get(t, -1) for t in stems]
+    bigrams = frozenset((a, b) for a, b in zip(seq, seq[1:], strict=False) if a >= 0 and b >= 0)
     token_ids = np.asarray(ids, dtype=np.int64)
     weights = snapshot.idf[token_ids] if len(ids) else np.zeros(0, dtype=np.float32)
     unknown = {t for t in stems if t not in snapshot.vocab}
+    aliases = {
+        alias: snapshot.vocab[t]
+        for t in set(stems)
+        if t in snapshot.vocab
+        for alias in related_forms(snapshot, t)
+    }
     # A word no sentence uses is as rare as can be: weigh it like a word used once.
     rare = float(np.log1p((len(snapshot) - 0.5) / 1.5)) if len(snapshot) else 1.0
     return Query(
@@ -138,9 +156,37 @@ def make_query(snapshot: Snapshot, text: str, vector: np.ndarray) -> Query:
         token_ids=token_ids,
         weights=np.asarray(weights, dtype=np.float64),
         stems=frozenset(stems),
+        bigrams=bigrams,
+        aliases=aliases,
         kind=answer_type(text),
         unknown_weight=rare * len(unknown),
     )
+
+
+MIN_SHARED_PREFIX = 5
+
+
+def related_forms(snapshot: Snapshot, stem: str) -> list[int]:
+    """Vocabulary ids of words sharing a long prefix with ``stem`` (russia/russian, korea/korean).
+
+    Snowball stemming does not join a country and its adjective; a shared prefix of at least
+    five letters and 80% of the shorter word does, at the cost of rare false friends.
+    """
+    if len(stem) < MIN_SHARED_PREFIX:
+        return []
+    words_sorted = snapshot.sorted_vocab
+    head = stem[:MIN_SHARED_PREFIX]
+    lo = bisect.bisect_left(words_sorted, head)
+    out = []
+    for word in words_sorted[lo : lo + 200]:
+        if not word.startswith(head):
+            break
+        if word == stem:
+            continue
+        shared = len(os.path.commonprefix([word, stem]))
+        if shared >= 0.8 * min(len(word), len(stem)):
+            out.append(snapshot.vocab[word])
+    return out
 
 
 def neighbours(snapshot: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,9 +199,18 @@ def neighbours(snapshot: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def feature_matrix(
-    snapshot: Snapshot, query: Query, rows: np.ndarray, bm25: np.ndarray
+    snapshot: Snapshot,
+    query: Query,
+    rows: np.ndarray,
+    bm25: np.ndarray,
+    dense_order: np.ndarray,
+    bm25_order: np.ndarray,
 ) -> np.ndarray:
-    """One row of :data:`FEATURES` per candidate ``rows`` (``bm25``: their BM25 scores)."""
+    """One row of :data:`FEATURES` per candidate ``rows``.
+
+    ``bm25`` holds the candidates' BM25 scores; ``dense_order`` and ``bm25_order`` are the two
+    ranked candidate lists the rows came from.
+    """
     n = len(rows)
     out = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if n == 0:
@@ -190,19 +245,25 @@ def feature_matrix(
     para_cache: dict[int, set[int]] = {}
     title_cache: dict[int, set[str]] = {}
     qset = set(qids)
+    aliases = query.aliases
+
+    def ids(row: int) -> set[int]:
+        found = snapshot.tokens(row).tolist()
+        return {aliases.get(t, t) for t in found} if aliases else set(found)
+
     for i, row in enumerate(rows.tolist()):
-        own = set(snapshot.tokens(row).tolist())
+        own = ids(row)
         ctx = set(own)
         if prev[i] >= 0:
-            ctx.update(snapshot.tokens(int(prev[i])).tolist())
+            ctx.update(ids(int(prev[i])))
         if nxt[i] >= 0:
-            ctx.update(snapshot.tokens(int(nxt[i])).tolist())
+            ctx.update(ids(int(nxt[i])))
         lo = int(snapshot.para_lo[row])
         para = para_cache.get(lo)
         if para is None:
             hi = int(snapshot.para_hi[row])
-            para = set(snapshot.token_ids[snapshot.token_indptr[lo] : snapshot.token_indptr[hi]])
-            para = {int(t) for t in para}
+            found = snapshot.token_ids[snapshot.token_indptr[lo] : snapshot.token_indptr[hi]]
+            para = {aliases.get(int(t), int(t)) for t in set(found.tolist())}
             para_cache[lo] = para
         art = int(snapshot.table.article[row])
         title = title_cache.get(art)
@@ -217,7 +278,26 @@ def feature_matrix(
             out[i, 8] = sum(qweight[t] for t in title_hits) / total
         out[i, 12] = len(own - qset) / len(own) if own else 0.0
         out[i, 13] = np.log1p(len(own))
+        if query.bigrams:
+            seq = snapshot.tokens(row).tolist()
+            pairs = set(zip(seq, seq[1:], strict=False))
+            out[i, 14] = len(query.bigrams & pairs) / len(query.bigrams)
     out[:, 9] = out[:, 5] - out[:, 5].max()
+
+    # Where the two retrievers ranked the candidate.
+    for col, order in ((15, dense_order), (16, bm25_order)):
+        rank = {int(r): k for k, r in enumerate(order.tolist())}
+        out[:, col] = [1.0 / (1 + rank[r]) if r in rank else 0.0 for r in rows.tolist()]
+
+    # The paragraph as a whole.
+    lo_rows = snapshot.para_lo[rows]
+    hi_rows = snapshot.para_hi[rows]
+    para_vec: dict[int, float] = {}
+    for i, (lo, hi) in enumerate(zip(lo_rows.tolist(), hi_rows.tolist(), strict=True)):
+        if lo not in para_vec:
+            mean = np.asarray(snapshot.vectors[lo:hi], dtype=np.float32).sum(axis=0)
+            para_vec[lo] = float(mean @ q) / max(float(np.linalg.norm(mean)), 1e-9)
+        out[i, 17] = para_vec[lo]
 
     # Answer type: does the sentence hold the kind of thing the question asks for?
     if query.kind is not None:

@@ -57,6 +57,11 @@ class Snapshot:
         """Article id -> row in :attr:`articles`."""
         return {a.id: i for i, a in enumerate(self.articles)}
 
+    @cached_property
+    def sorted_vocab(self) -> list[str]:
+        """The BM25 vocabulary in sorted order (for prefix look-ups)."""
+        return sorted(self.vocab)
+
     def text(self, row: int) -> str:
         """The exact text of sentence ``row``: a slice of its article body."""
         article = self.articles[int(self.table.article[row])]

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import Stemmer
 
-__all__ = ["STOPWORDS", "content_words", "normalise_question", "stem", "tokenize", "words"]
+__all__ = ["STOPWORDS", "content_words", "fold", "normalise_question", "stem", "tokenize", "words"]
 
 _WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
@@ -56,10 +56,18 @@ def stem(word: str) -> str:
     return str(_stemmer().stemWord(word))
 
 
+def fold(text: str) -> str:
+    """``text`` lower-cased, compatibility-normalised and without accents (fiancée: fiancee)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    if decomposed.isascii():
+        return decomposed
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFKC", stripped)
+
+
 def words(text: str) -> list[str]:
-    """Lower-case Unicode words of ``text`` (apostrophes inside words kept), NFKC-folded."""
-    text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
-    return _WORD_RE.findall(text)
+    """Lower-case, accent-folded Unicode words of ``text`` (apostrophes inside words kept)."""
+    return _WORD_RE.findall(fold(text).replace("’", "'"))
 
 
 def tokenize(text: str) -> list[str]:

@@ -1,0 +1,78 @@
+"""Which sentences make up a quote: one sentence, or a few adjacent ones when it cannot stand
+alone. The quote is always one contiguous slice of the article body.
+
+A sentence does not stand alone when it leans on the one before it ("He said ...", "However,
+...", "This ...") or leads into the one after it ("... is the following:"), and, for a given
+question, when the question's words are split between it and a neighbour (the neighbour holds
+a large share of what the question asks about that the sentence itself lacks).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from index.features import Query
+from index.snapshot import Snapshot
+
+# A sentence opening with one of these leans on the sentence before it.
+DEPENDENT_OPENING = re.compile(
+    r"^[\"“‘'(]*(?:he|she|it|they|this|these|that|those|his|her|its|their|there|such|both|"
+    r"the\s+(?:latter|former)|however|but|yet|also|meanwhile|nonetheless|nevertheless|still|"
+    r"instead|additionally|moreover|furthermore|in\s+addition|as\s+a\s+result|then|thus|"
+    r"therefore|hence)\b",
+    re.IGNORECASE,
+)
+# A sentence ending like this leads into the one after it.
+LEAD_IN_ENDING = re.compile(
+    r"(?::|\b(?:the\s+following|as\s+follows|these|below|said|include|including))[\"”’']*\W?$",
+    re.IGNORECASE,
+)
+MAX_QUOTE_CHARS = 700
+SPLIT_GAIN = 0.34
+"""A neighbour joins the quote when it adds this share of the question's (idf) weight."""
+
+
+def quote_rows(snap: Snapshot, row: int, query: Query | None = None) -> tuple[int, int]:
+    """The first and last row to quote for the candidate sentence ``row``."""
+    lo = hi = row
+    para_lo, para_hi = int(snap.para_lo[row]), int(snap.para_hi[row])
+    text = snap.text(row)
+    if row - 1 >= para_lo and DEPENDENT_OPENING.match(text):
+        lo = row - 1
+    if row + 1 < para_hi and LEAD_IN_ENDING.search(text):
+        hi = row + 1
+    if query is not None and lo == hi == row and len(query.token_ids):
+        lo, hi = _split_question(snap, row, query, para_lo, para_hi)
+    if int(snap.table.end[hi]) - int(snap.table.start[lo]) > MAX_QUOTE_CHARS:
+        return row, row
+    return lo, hi
+
+
+def _split_question(
+    snap: Snapshot, row: int, query: Query, para_lo: int, para_hi: int
+) -> tuple[int, int]:
+    weights = dict(zip(query.token_ids.tolist(), query.weights.tolist(), strict=True))
+    total = sum(weights.values()) + query.unknown_weight
+    if total <= 0:
+        return row, row
+    own = set(snap.tokens(row).tolist()) & weights.keys()
+    best_gain, best = 0.0, (row, row)
+    for other, span in ((row - 1, (row - 1, row)), (row + 1, (row, row + 1))):
+        if not para_lo <= other < para_hi:
+            continue
+        extra = (set(snap.tokens(other).tolist()) & weights.keys()) - own
+        gain = sum(weights[t] for t in extra) / total
+        if gain > best_gain:
+            best_gain, best = gain, span
+    return best if best_gain >= SPLIT_GAIN else (row, row)
+
+
+def quote_text(snap: Snapshot, lo: int, hi: int) -> str:
+    """The body slice from the start of row ``lo`` to the end of row ``hi``."""
+    body = snap.articles[int(snap.table.article[lo])].body
+    return body[int(snap.table.start[lo]) : int(snap.table.end[hi])]
+
+
+__all__ = ["DEPENDENT_OPENING", "LEAD_IN_ENDING", "quote_rows", "quote_text", "np"]

@@ -1,0 +1,222 @@
+"""Measure answer quality: ``python -m scripts.evaluate --gold FILE`` or ``--squad FILE``.
+
+* ``--gold FILE`` (JSONL ``{"question", "answers": [substrings]}``; empty answers: must
+  decline), answered from ``--index DIR`` or from a temporary index of ``--corpus DIR``.
+* ``--squad FILE`` (SQuAD JSON): its contexts are indexed into a temporary index, one article
+  per title, paragraphs separated by blank lines, and every answerable question is asked.
+  Off-topic questions are made by asking each article's questions of an index without that
+  article; they measure refusal.
+
+Reported for the bot and, from the same run, for BM25-only, dense-only and the standard
+recipe (both fused by reciprocal rank, k=60): top-1 answer-in-quote accuracy, any-of-top-3,
+refusal precision and recall, recall@k of the answering sentence, latency p50/p95. A Markdown
+report and a PNG plot (accuracy and refusal against the threshold) go to ``--reports``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from index.answer import QA
+from index.config import IndexSettings, describe_settings_error
+from index.embedder import Embedder, make_embedder
+from index.types import NewsQuoteError
+from scripts.evalkit import (
+    GoldQuestion,
+    Record,
+    ask_all,
+    build_temp_index,
+    load_gold,
+    load_squad,
+    metrics,
+    threshold_curve,
+)
+
+logger = logging.getLogger("scripts.evaluate")
+
+THRESHOLDS = [round(0.02 * i, 2) for i in range(0, 51)]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="evaluate", description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--gold", type=Path, help="gold questions (JSONL)")
+    source.add_argument("--squad", type=Path, help="a SQuAD-format JSON file")
+    parser.add_argument("--index", type=Path, help="answer --gold from this index")
+    parser.add_argument("--corpus", type=Path, help="answer --gold from a temporary index of this")
+    parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
+    parser.add_argument("--name", help="report name (default: from the input file)")
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return parser.parse_args(argv)
+
+
+def run_gold(args: argparse.Namespace, workdir: Path, embedder: Embedder) -> list[Record]:
+    questions = load_gold(args.gold)
+    if args.corpus is not None:
+        from index.articles import load_corpus
+
+        articles = load_corpus(args.corpus).articles
+        settings = build_temp_index(articles, workdir, "gold", embedder)
+    else:
+        overrides: dict[str, Any] = {"index_dir": args.index} if args.index else {}
+        settings = IndexSettings(**overrides)
+    return ask_all(QA(settings, embedder=embedder), questions)
+
+
+def run_squad(
+    args: argparse.Namespace, workdir: Path, embedder: Embedder
+) -> tuple[list[Record], list[Record]]:
+    """Records of the answerable questions, and of the same questions asked off-topic."""
+    articles, answerable, _ = load_squad(args.squad)
+    settings = build_temp_index(articles, workdir, "all", embedder)
+    on_topic = ask_all(QA(settings, embedder=embedder), answerable)
+    off_topic: list[Record] = []
+    for article in articles:
+        others = [a for a in articles if a.id != article.id]
+        if not others:
+            continue
+        without = build_temp_index(others, workdir, f"without-{article.id}", embedder)
+        questions = [
+            GoldQuestion(g.question, (), g.article) for g in answerable if g.article == article.id
+        ]
+        off_topic += ask_all(QA(without, embedder=embedder), questions)
+    return on_topic, off_topic
+
+
+def report_markdown(
+    name: str, m: dict[str, Any], curve: list[dict[str, float]], threshold: float
+) -> str:
+    rows = [
+        ("NewsQuote (hybrid, context, learned)", m["top1"], m["top3"]),
+        ("BM25 only", m["bm25_top1"], m["bm25_top3"]),
+        ("dense only (MiniLM + chroma)", m["dense_top1"], m["dense_top3"]),
+        ("BM25 + dense, RRF k=60", m["rrf_top1"], m["rrf_top3"]),
+    ]
+    lines = [
+        f"# Evaluation: {name}",
+        "",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; threshold {threshold:.2f}; "
+        f"{m['answerable']} answerable and {m['declinable']} must-decline questions.",
+        "",
+        "| system | top-1 | any of top-3 |",
+        "|---|---|---|",
+        *[f"| {n} | {a:.3f} | {b:.3f} |" for n, a, b in rows],
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| answered (answerable questions) | {m['answered']:.3f} |",
+        f"| refusal precision | {m['refusal_precision']:.3f} |",
+        f"| refusal recall | {m['refusal_recall']:.3f} |",
+        *[f"| {k} of the answering sentence | {m[k]:.3f} |" for k in m if k.startswith("recall@")],
+        f"| latency p50 | {m['latency_p50_ms']:.1f} ms |",
+        f"| latency p95 | {m['latency_p95_ms']:.1f} ms |",
+        "",
+        "Threshold sweep (accuracy: top quote right and shown; refusal: must-decline declined):",
+        "",
+        "| threshold | accuracy | answered | refusal recall |",
+        "|---|---|---|---|",
+        *[
+            f"| {c['threshold']:.2f} | {c['accuracy']:.3f} | {c['answered']:.3f} | "
+            f"{c['refusal_recall']:.3f} |"
+            for c in curve
+            if round(c["threshold"] * 100) % 10 == 0
+        ],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot(curve: list[dict[str, float]], threshold: float, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [c["threshold"] for c in curve]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    ax.plot(xs, [c["accuracy"] for c in curve], label="answered correctly")
+    ax.plot(xs, [c["answered"] for c in curve], label="answered", linestyle=":")
+    ax.plot(xs, [c["refusal_recall"] for c in curve], label="off-topic declined")
+    ax.axvline(threshold, color="grey", linestyle="--", label=f"default {threshold:.2f}")
+    ax.set_xlabel("answer threshold (ranker confidence)")
+    ax.set_ylabel("share of questions")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def print_summary(name: str, m: dict[str, Any]) -> None:
+    print(f"{name}:")
+    print(
+        f"  top-1 {m['top1']:.3f}  top-3 {m['top3']:.3f}  answered {m['answered']:.3f}  "
+        f"refusal P {m['refusal_precision']:.3f} R {m['refusal_recall']:.3f}"
+    )
+    recalls = "  ".join(f"{k} {m[k]:.3f}" for k in m if k.startswith("recall@"))
+    print(f"  {recalls}")
+    print(
+        f"  baselines top-1/top-3: BM25 {m['bm25_top1']:.3f}/{m['bm25_top3']:.3f}  dense "
+        f"{m['dense_top1']:.3f}/{m['dense_top3']:.3f}  RRF {m['rrf_top1']:.3f}/{m['rrf_top3']:.3f}"
+    )
+    print(f"  latency p50 {m['latency_p50_ms']:.1f} ms  p95 {m['latency_p95_ms']:.1f} ms")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    source = args.gold or args.squad
+    name = args.name or Path(source).stem
+    try:
+        embedder = make_embedder(IndexSettings().embedding_model)
+        with tempfile.TemporaryDirectory(prefix="newsquote-eval-") as tmp:
+            if args.gold:
+                records = run_gold(args, Path(tmp), embedder)
+            else:
+                on_topic, off_topic = run_squad(args, Path(tmp), embedder)
+                records = on_topic + off_topic
+            m = metrics(records)
+            curve = threshold_curve(records, THRESHOLDS)
+    except ValidationError as exc:
+        print(f"error: {describe_settings_error(exc)}", file=sys.stderr)
+        return 2
+    except (NewsQuoteError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args.reports.mkdir(parents=True, exist_ok=True)
+    threshold = default_threshold()
+    markdown = report_markdown(name, m, curve, threshold)
+    (args.reports / f"{name}.md").write_text(markdown, encoding="utf-8")
+    plot(curve, threshold, args.reports / f"{name}.png", f"Threshold sweep: {name}")
+    (args.reports / f"{name}.json").write_text(json.dumps(m, indent=1), encoding="utf-8")
+    if args.json:
+        print(json.dumps(m, indent=1))
+    else:
+        print_summary(name, m)
+        print(f"  report: {args.reports / (name + '.md')}, plot: {args.reports / (name + '.png')}")
+    return 0
+
+
+def default_threshold() -> float:
+    """The answer threshold the bot uses (ANSWER_MIN_CONFIDENCE, else the trained one)."""
+    from index.ranker import Ranker
+
+    value = IndexSettings().answer_min_confidence
+    return value if value is not None else (Ranker.load().threshold or 0.5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
