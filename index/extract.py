@@ -9,26 +9,10 @@ a large share of what the question asks about that the sentence itself lacks).
 
 from __future__ import annotations
 
-import re
-
-import numpy as np
-
+from index.cohesion import cohesive_rows
 from index.features import Query
 from index.snapshot import Snapshot
 
-# A sentence opening with one of these leans on the sentence before it.
-DEPENDENT_OPENING = re.compile(
-    r"^[\"“‘'(]*(?:he|she|it|they|this|these|that|those|his|her|its|their|there|such|both|"
-    r"the\s+(?:latter|former)|however|but|yet|also|meanwhile|nonetheless|nevertheless|still|"
-    r"instead|additionally|moreover|furthermore|in\s+addition|as\s+a\s+result|then|thus|"
-    r"therefore|hence)\b",
-    re.IGNORECASE,
-)
-# A sentence ending like this leads into the one after it.
-LEAD_IN_ENDING = re.compile(
-    r"(?::|\b(?:the\s+following|as\s+follows|these|below|said|include|including))[\"”’']*\W?$",
-    re.IGNORECASE,
-)
 MAX_QUOTE_CHARS = 700
 SPLIT_GAIN = 0.34
 """A neighbour joins the quote when it adds this share of the question's (idf) weight."""
@@ -36,13 +20,8 @@ SPLIT_GAIN = 0.34
 
 def quote_rows(snap: Snapshot, row: int, query: Query | None = None) -> tuple[int, int]:
     """The first and last row to quote for the candidate sentence ``row``."""
-    lo = hi = row
     para_lo, para_hi = int(snap.para_lo[row]), int(snap.para_hi[row])
-    text = snap.text(row)
-    if row - 1 >= para_lo and DEPENDENT_OPENING.match(text):
-        lo = row - 1
-    if row + 1 < para_hi and LEAD_IN_ENDING.search(text):
-        hi = row + 1
+    lo, hi = cohesive_rows(snap, row)
     if query is not None and lo == hi == row and len(query.token_ids):
         lo, hi = _split_question(snap, row, query, para_lo, para_hi)
     if int(snap.table.end[hi]) - int(snap.table.start[lo]) > MAX_QUOTE_CHARS:
@@ -75,4 +54,4 @@ def quote_text(snap: Snapshot, lo: int, hi: int) -> str:
     return body[int(snap.table.start[lo]) : int(snap.table.end[hi])]
 
 
-__all__ = ["DEPENDENT_OPENING", "LEAD_IN_ENDING", "quote_rows", "quote_text", "np"]
+__all__ = ["quote_rows", "quote_text"]

@@ -9,12 +9,14 @@ well" can be found by what surrounds it.
 from __future__ import annotations
 
 import bisect
-import os
+import itertools
 import re
 from dataclasses import dataclass
+from os.path import commonpath
 
 import numpy as np
 
+from index.cohesion import cohesive_rows
 from index.snapshot import Snapshot
 from index.text import tokenize, words
 
@@ -37,6 +39,10 @@ FEATURES: tuple[str, ...] = (
     "rr_dense",  # 1 / (1 + rank) in the dense list (0 when not in it)
     "rr_bm25",  # 1 / (1 + rank) in the BM25 list (0 when not in it)
     "dense_para",  # cosine of question and the mean of the paragraph's sentence vectors
+    "cov_unit",  # cov of the sentence with the one it leans on ("It was ..."), see cohesion
+    "dense_unit",  # cosine of question and that unit
+    "leans",  # 1 when the sentence leans on or leads into a neighbour
+    "surface",  # share of the question's surface words (stop words too) in the sentence
 )
 
 # ----------------------------------------------------------------------------- answer types
@@ -59,6 +65,8 @@ _NAME_Q = re.compile(
     r"locations?|nations?|organi[sz]ations?|company|companies|groups?|teams?|leaders?|kings?|"
     r"queens?|rulers?|officials?|members?|ministers?|presidents?|politicians?|names?)\b",
 )
+
+_WH_WORDS = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -138,7 +146,7 @@ def make_query(snapshot: Snapshot, text: str, vector: np.ndarray) -> Query:
     stems = tokenize(text)
     ids = sorted({snapshot.vocab[t] for t in stems if t in snapshot.vocab})
     seq = [snapshot.vocab.get(t, -1) for t in stems]
-    bigrams = frozenset((a, b) for a, b in zip(seq, seq[1:], strict=False) if a >= 0 and b >= 0)
+    bigrams = frozenset((a, b) for a, b in itertools.pairwise(seq) if a >= 0 and b >= 0)
     token_ids = np.asarray(ids, dtype=np.int64)
     weights = snapshot.idf[token_ids] if len(ids) else np.zeros(0, dtype=np.float32)
     unknown = {t for t in stems if t not in snapshot.vocab}
@@ -183,7 +191,7 @@ def related_forms(snapshot: Snapshot, stem: str) -> list[int]:
             break
         if word == stem:
             continue
-        shared = len(os.path.commonprefix([word, stem]))
+        shared = len(commonpath([word, stem]))
         if shared >= 0.8 * min(len(word), len(stem)):
             out.append(snapshot.vocab[word])
     return out
@@ -280,7 +288,7 @@ def feature_matrix(
         out[i, 13] = np.log1p(len(own))
         if query.bigrams:
             seq = snapshot.tokens(row).tolist()
-            pairs = set(zip(seq, seq[1:], strict=False))
+            pairs = set(itertools.pairwise(seq))
             out[i, 14] = len(query.bigrams & pairs) / len(query.bigrams)
     out[:, 9] = out[:, 5] - out[:, 5].max()
 
@@ -298,6 +306,25 @@ def feature_matrix(
             mean = np.asarray(snapshot.vectors[lo:hi], dtype=np.float32).sum(axis=0)
             para_vec[lo] = float(mean @ q) / max(float(np.linalg.norm(mean)), 1e-9)
         out[i, 17] = para_vec[lo]
+
+    qwords = set(words(query.text)) - _WH_WORDS
+    if qwords:
+        for i, row in enumerate(rows.tolist()):
+            out[i, 21] = len(qwords & set(words(snapshot.text(row)))) / len(qwords)
+
+    # The sentence together with the neighbour it leans on or leads into.
+    for i, row in enumerate(rows.tolist()):
+        lo, hi = cohesive_rows(snapshot, row)
+        if lo == hi:
+            out[i, 18], out[i, 19] = out[i, 5], out[i, 0]
+            continue
+        out[i, 20] = 1.0
+        unit: set[int] = set()
+        for r in range(lo, hi + 1):
+            unit |= ids(r)
+        out[i, 18] = sum(qweight[t] for t in unit & qset) / total if total > 0 else 0.0
+        mean = np.asarray(snapshot.vectors[lo : hi + 1], dtype=np.float32).sum(axis=0)
+        out[i, 19] = float(mean @ q) / max(float(np.linalg.norm(mean)), 1e-9)
 
     # Answer type: does the sentence hold the kind of thing the question asks for?
     if query.kind is not None:

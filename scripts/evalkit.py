@@ -70,7 +70,9 @@ def load_squad(path: Path) -> tuple[list[Article], list[GoldQuestion], list[Gold
         title = str(item["title"])
         article_id = slug(title)
         contexts = [p["context"].strip() for p in item["paragraphs"]]
-        articles.append(Article(id=article_id, title=title.replace("_", " "), body="\n\n".join(contexts)))
+        articles.append(
+            Article(id=article_id, title=title.replace("_", " "), body="\n\n".join(contexts))
+        )
         for paragraph in item["paragraphs"]:
             for qa in paragraph["qas"]:
                 answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
@@ -98,9 +100,7 @@ def build_temp_index(
 ) -> IndexSettings:
     """Index ``articles`` under ``workdir/name`` and return settings that open it."""
     corpus = write_corpus(articles, workdir / name / "corpus")
-    settings = IndexSettings(
-        corpus_dir=corpus, index_dir=workdir / name / "index", **overrides
-    )
+    settings = IndexSettings(corpus_dir=corpus, index_dir=workdir / name / "index", **overrides)
     build_index(settings, embedder=embedder)
     return settings
 
@@ -180,7 +180,9 @@ def metrics(records: Sequence[Record], ks: Sequence[int] = (1, 3, 5, 10)) -> dic
         return sum(flags) / n if n else 0.0
 
     n = len(answerable)
-    out["top1"] = share((contains(" ".join(r.quote_texts()[:1]), r.gold.answers) for r in answerable), n)
+    out["top1"] = share(
+        (contains(" ".join(r.quote_texts()[:1]), r.gold.answers) for r in answerable), n
+    )
     out["top3"] = share(
         (any(contains(t, r.gold.answers) for t in r.quote_texts()[:3]) for r in answerable), n
     )
@@ -229,9 +231,7 @@ def threshold_curve(
     curve = []
     for t in thresholds:
         correct = sum(
-            1
-            for r in answerable
-            if r.top_score() >= t and contains(r.top_text, r.gold.answers)
+            1 for r in answerable if r.top_score() >= t and contains(r.top_text, r.gold.answers)
         )
         answered = sum(1 for r in answerable if r.top_score() >= t)
         refused = sum(1 for r in declinable if r.top_score() < t)

@@ -104,7 +104,12 @@ def _fit_listwise(groups: list[Group], c: float) -> np.ndarray:
     from scipy.optimize import minimize
     from scipy.special import logsumexp
 
-    feats = [g.features for g in groups]
+    # Standardise, so the penalty treats a feature with a small spread (cosines differ by
+    # hundredths) like one with a large spread; the scale is folded back into the weights.
+    stacked = np.vstack([g.features for g in groups])
+    scale = stacked.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    feats = [g.features / scale for g in groups]
     pos = [g.labels.astype(bool) for g in groups]
     dim = feats[0].shape[1]
     penalty = 1.0 / (c * len(groups))
@@ -125,7 +130,7 @@ def _fit_listwise(groups: list[Group], c: float) -> np.ndarray:
         return total / n + penalty * float(w @ w), grad / n + 2 * penalty * w
 
     result = minimize(loss, np.zeros(dim), jac=True, method="L-BFGS-B")
-    return np.asarray(result.x, dtype=np.float64)
+    return np.asarray(result.x, dtype=np.float64) / scale
 
 
 def evaluate(ranker: Ranker, groups: list[Group], threshold: float) -> dict[str, float]:
@@ -142,7 +147,9 @@ def evaluate(ranker: Ranker, groups: list[Group], threshold: float) -> dict[str,
                 answered_right += 1
         if any(contains(g.texts[i], g.answers) for i in order[:3]):
             top3 += 1
-    declined = sum(1 for g in off if len(g.features) == 0 or ranker.score(g.features).max() < threshold)
+    declined = sum(
+        1 for g in off if len(g.features) == 0 or ranker.score(g.features).max() < threshold
+    )
     return {
         "top1": top1 / len(on) if on else 0.0,
         "top3": top3 / len(on) if on else 0.0,
@@ -167,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--squad", type=Path, required=True, help="SQuAD-format JSON file")
     parser.add_argument("--workdir", type=Path, help="keep the temporary indexes here")
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE, help="weights file to write")
-    parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    parser.add_argument("--c", type=float, default=0.1, help="inverse regularisation strength")
     parser.add_argument(
         "--objective", choices=("listwise", "pointwise"), default="listwise", help="training loss"
     )
@@ -190,9 +197,11 @@ def main(argv: list[str] | None = None) -> int:
             off_topic = [g for g in answerable if g.article == article.id]
             groups += collect(QA(settings, embedder=embedder), off_topic, False)
 
-    print(f"{sum(g.answerable for g in groups)} answerable and "
-          f"{sum(not g.answerable for g in groups)} off-topic questions; "
-          f"{sum(len(g.labels) for g in groups)} candidates")
+    print(
+        f"{sum(g.answerable for g in groups)} answerable and "
+        f"{sum(not g.answerable for g in groups)} off-topic questions; "
+        f"{sum(len(g.labels) for g in groups)} candidates"
+    )
     print("\nLeave one article out (train on the others, test on it):")
     print("| held out | top-1 | top-3 | answered right | off-topic declined | threshold |")
     print("|---|---|---|---|---|---|")
@@ -204,15 +213,19 @@ def main(argv: list[str] | None = None) -> int:
         ranker = fit(train, args.c, args.objective)
         t = choose_threshold(ranker, train)
         m = evaluate(ranker, test, t)
-        print(f"| {article.id} | {m['top1']:.3f} | {m['top3']:.3f} | {m['answered_right']:.3f} "
-              f"| {m['off_declined']:.3f} | {t:.2f} |")
+        print(
+            f"| {article.id} | {m['top1']:.3f} | {m['top3']:.3f} | {m['answered_right']:.3f} "
+            f"| {m['off_declined']:.3f} | {t:.2f} |"
+        )
 
     ranker = fit(groups, args.c, args.objective)
     threshold = choose_threshold(ranker, groups)
     m = evaluate(ranker, groups, threshold)
-    print(f"\nAll data: top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f}, answered right "
-          f"{m['answered_right']:.3f}, off-topic declined {m['off_declined']:.3f}, "
-          f"threshold {threshold:.2f}")
+    print(
+        f"\nAll data: top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f}, answered right "
+        f"{m['answered_right']:.3f}, off-topic declined {m['off_declined']:.3f}, "
+        f"threshold {threshold:.2f}"
+    )
     for name, w in zip(FEATURES, ranker.weights, strict=True):
         print(f"  {name:12s} {w:+.3f}")
     print(f"  {'bias':12s} {ranker.bias:+.3f}")
