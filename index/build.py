@@ -23,6 +23,7 @@ from index.sentences import split_sentences
 from index.store import (
     MANIFEST_FILE,
     ArticleEntry,
+    BuildLockedError,
     IndexDir,
     Manifest,
     SentenceTable,
@@ -170,6 +171,7 @@ def build_index(
         and _is_noop(plan, previous, settings, full)
         and _version_intact(index_dir, previous, settings)
     ):
+        _remove_leftovers(index_dir, settings)
         return BuildReport(
             index_dir=index_dir.root,
             build_id=previous.build_id,
@@ -255,8 +257,9 @@ def _fill_version(
     total = sum(len(s) for s in per_article)
     old_vectors: np.ndarray | None = None
     if reusable is not None:
-        old_folder = folder.parent / reusable.build_id
-        old_vectors = np.load(old_folder / "embeddings.npy", mmap_mode="r")
+        old_vectors = _old_vectors(folder.parent / reusable.build_id, reusable)
+        if old_vectors is None:
+            reusable = None  # nothing to copy from: embed every article
 
     # Which rows can be copied from the served version, which need the model.
     sources: list[tuple[int, int, int] | None] = []  # per article: (old_lo, old_hi, new_lo)
@@ -351,6 +354,21 @@ def _fill_version(
     )
 
 
+def _old_vectors(folder: Path, manifest: Manifest) -> np.ndarray | None:
+    """The served version's vectors, or None when they are missing or damaged."""
+    try:
+        vectors = np.load(folder / "embeddings.npy", mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        logger.warning("cannot reuse the vectors of %s (%s); re-embedding", manifest.build_id, exc)
+        return None
+    if vectors.shape != (manifest.sentences, manifest.dimension):
+        logger.warning(
+            "the vectors of %s do not match its manifest; re-embedding", manifest.build_id
+        )
+        return None
+    return vectors
+
+
 def _embed_rows(
     embedder: Embedder,
     flat: list[Sentence],
@@ -378,6 +396,8 @@ def _write_lexical(folder: Path, flat: list[Sentence]) -> None:
     """The BM25 index (bm25s) and, per sentence, its token ids (CSR) for lexical features."""
     import bm25s
 
+    # bm25s sets its logger to DEBUG when first imported, which overrides the CLI's level.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     tokens = [tokenize(s.text) for s in flat]
     bm25 = bm25s.BM25()
     bm25.index(tokens, show_progress=False)
@@ -427,6 +447,21 @@ def _now_iso() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _remove_leftovers(index_dir: IndexDir, settings: IndexSettings) -> None:
+    """On a no-op run, delete what a killed build left behind, unless a build is running now.
+
+    A build killed with kill -9 leaves a partial version folder; a later build that changes
+    something removes it, but a run with nothing to do would otherwise keep it forever.
+    """
+    if not index_dir.stale_versions():
+        return
+    try:
+        with index_dir.lock():
+            _cleanup(index_dir, settings)
+    except BuildLockedError:
+        logger.debug("a build is running; its folder is not a leftover")
 
 
 def _cleanup(index_dir: IndexDir, settings: IndexSettings) -> None:

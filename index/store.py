@@ -32,6 +32,7 @@ import logging
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -103,9 +104,13 @@ class Manifest:
 
 
 def new_build_id() -> str:
-    """A sortable, unique build id such as ``20261123T010203Z-1a2b3c``."""
+    """A sortable, unique build id such as ``20261123T010203123456Z-1a2b3c``.
+
+    Microseconds, so that builds less than a second apart still sort in the order they ran
+    (the random suffix alone would order them by chance, and the clean-up keeps the newest).
+    """
     now = dt.datetime.now(dt.UTC)
-    return f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
+    return f"{now:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}"
 
 
 def splitter_params(settings: IndexSettings) -> dict[str, int]:
@@ -387,6 +392,8 @@ class VectorStore:
 
 def release_embedded(path: Path) -> None:
     """Forget chromadb's cached system for an embedded store path (before deleting it)."""
+    if "chromadb" not in sys.modules:
+        return  # nothing can be cached, and importing chromadb only to learn that is slow
     try:
         from chromadb.api.shared_system_client import SharedSystemClient
     except ImportError:  # pragma: no cover - other chromadb layouts
