@@ -35,7 +35,7 @@ from index.ranker import Ranker
 from index.smalltalk import REPLIES, classify
 from index.snapshot import Snapshot, open_snapshot
 from index.store import IndexDir
-from index.text import normalise_question, tokenize
+from index.text import normalise_question
 from index.types import (
     Answer,
     Article,
@@ -242,7 +242,7 @@ class QA:
         best = float(pool.scores[order[0]])
         quotes: list[Quote] = []
         covered: set[int] = set()
-        seen_words: set[str] = set(pool.query.stems)
+        seen_words: set[int] = set(pool.query.token_ids.tolist())
         vectors = np.asarray(snap.vectors[pool.rows], dtype=np.float32)
         position = {int(r): i for i, r in enumerate(pool.rows.tolist())}
         for idx in order.tolist():
@@ -255,7 +255,9 @@ class QA:
             if row in covered:
                 continue
             lo, hi = self.quote_rows(snap, row, pool.query)
-            text_words = set(tokenize(snap.text(row)))
+            if any(r in covered for r in range(lo, hi + 1)):
+                lo = hi = row  # quote just the sentence rather than repeat a neighbour
+            text_words = set(snap.tokens(row).tolist())
             if quotes and len(text_words - seen_words) < 2:
                 continue  # adds nothing new
             if quotes and self._near_duplicate(vectors, position, row, covered):
@@ -294,7 +296,7 @@ class QA:
         """The best sentence of each other article that reports what ``row`` says."""
         article = int(snap.table.article[row])
         own = vectors[position[row]]
-        own_words = set(tokenize(snap.text(row)))
+        own_words = set(snap.tokens(row).tolist())
         sims = vectors @ own
         best: dict[int, tuple[float, int]] = {}
         for i, other in enumerate(pool.rows.tolist()):
@@ -303,7 +305,7 @@ class QA:
                 continue
             sim = float(sims[i])
             if sim < self.settings.corroboration_min_cosine:
-                other_words = set(tokenize(snap.text(other)))
+                other_words = set(snap.tokens(other).tolist())
                 smaller = min(len(own_words), len(other_words))
                 overlap = len(own_words & other_words) / smaller if smaller else 0.0
                 if overlap < self.settings.corroboration_min_overlap or sim < (

@@ -38,7 +38,7 @@ class IndexSettings(BaseSettings):
         description="Below this score the bot declines to answer; unset: the threshold chosen "
         "by the evaluation (stored with the ranker weights).",
     )
-    candidates: int = Field(40, ge=5, le=500, description="Dense and BM25 candidates each.")
+    candidates: int = Field(30, ge=5, le=500, description="Dense and BM25 candidates each.")
     expand: int = Field(
         10, ge=0, le=100, description="Top candidates whose neighbours are also scored."
     )
@@ -49,10 +49,10 @@ class IndexSettings(BaseSettings):
         description="Sentences of two articles report the same fact above this.",
     )
     corroboration_min_overlap: float = Field(
-        0.6, ge=0.0, le=1.0, description="... or when this share of their content words is shared"
+        0.45, ge=0.0, le=1.0, description="... or when this share of their content words is shared"
     )
     corroboration_floor_cosine: float = Field(
-        0.55, ge=0.0, le=1.0, description="... and their cosine is at least this."
+        0.65, ge=0.0, le=1.0, description="... and their cosine is at least this."
     )
     join_split_sentences: bool = Field(
         True,
@@ -63,7 +63,7 @@ class IndexSettings(BaseSettings):
         3, ge=1, le=5, description="The best quote and up to this many - 1 more."
     )
     further_quote_ratio: float = Field(
-        0.0, ge=0.0, le=1.0, description="Further quotes need this share of the best score."
+        0.25, ge=0.0, le=1.0, description="Further quotes need this share of the best score."
     )
 
     @property
