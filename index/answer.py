@@ -19,6 +19,7 @@ Every quote is ``article.body[start:end]``: nothing is ever stitched, trimmed or
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class QA:
         self._stamp: tuple[int, int] | None = None
         self._checked = 0.0
         self._retired: list[Snapshot] = []
+        self._examples: dict[str, list[str]] = {}
         self._load()
 
     # ----------------------------------------------------------------- snapshot handling
@@ -388,15 +390,27 @@ class QA:
         return body[int(snap.table.start[rows[0]]) : int(snap.table.end[rows[-1]])]
 
     def example_questions(self, n: int = 3) -> list[str]:
-        """Questions the corpus can answer, made from its article titles."""
+        """Questions the corpus answers, made from article titles (checked by answering them)."""
         snap = self.snapshot()
+        cached = self._examples.get(snap.build_id)
+        if cached is not None and len(cached) >= n:
+            return cached[:n]
         out: list[str] = []
-        for article in snap.articles:
-            question = example_question(article.title)
-            if question and question not in out:
-                out.append(question)
+        titles = [example_question(a.title) for a in snap.articles[: 2 * n + 2]]
+        names = [f"What does the coverage say about {name}?" for name in frequent_names(snap)]
+        for question in [*titles, *names]:
+            if not question or question in out:
+                continue
+            try:
+                if not self.answer(question).answered:
+                    continue
+            except Exception:  # an example is a nicety; never fail /start for it
+                logger.debug("example question %r failed", question, exc_info=True)
+                continue
+            out.append(question)
             if len(out) >= n:
                 break
+        self._examples[snap.build_id] = out
         return out
 
     def close(self) -> None:
@@ -410,13 +424,35 @@ class QA:
 
 
 def example_question(title: str) -> str:
-    """A question about an article, from its title ("What happened with <title>?")."""
-    title = " ".join(title.split()).rstrip(" .:;!?")
+    """A question about an article from its title: "What happened: <headline>?"."""
+    title = " ".join(title.split())
+    for separator in (": ", " – ", " — ", " - ", " | "):
+        head = title.split(separator, 1)[0]
+        if len(head.split()) >= 3:
+            title = head
+            break
+    title = title.rstrip(" .:;!?")
     if not title:
         return ""
-    if len(title) > 90:
-        title = title[:90].rsplit(" ", 1)[0]
+    words = title.split()
+    if len(words) > 12:
+        title = " ".join(words[:12])
     return f"What does the coverage say about {title}?"
+
+
+_NAME_RE = re.compile(r"(?<=[a-z,;:] )(?:[A-Z][a-z]+(?: (?:[A-Z][a-z]+|of|de|von|al))*)")
+
+
+def frequent_names(snap: Snapshot, limit: int = 6, sample: int = 400) -> list[str]:
+    """Capitalised names (not at a sentence start) used most often in the first sentences."""
+    counts: dict[str, int] = {}
+    for row in range(min(sample, len(snap))):
+        for match in _NAME_RE.finditer(snap.text(row)):
+            name = match.group(0)
+            if len(name.split()) >= 2 and not name.split()[-1] in {"of", "de", "von", "al"}:
+                counts[name] = counts.get(name, 0) + 1
+    ranked = sorted(counts, key=lambda k: (-counts[k], k))
+    return [name for name in ranked if counts[name] >= 2][:limit]
 
 
 def open_index(source: IndexSettings | str | Path, **kwargs: Any) -> QA:
