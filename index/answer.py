@@ -449,7 +449,7 @@ def frequent_names(snap: Snapshot, limit: int = 6, sample: int = 400) -> list[st
     for row in range(min(sample, len(snap))):
         for match in _NAME_RE.finditer(snap.text(row)):
             name = match.group(0)
-            if len(name.split()) >= 2 and not name.split()[-1] in {"of", "de", "von", "al"}:
+            if len(name.split()) >= 2 and name.split()[-1] not in {"of", "de", "von", "al"}:
                 counts[name] = counts.get(name, 0) + 1
     ranked = sorted(counts, key=lambda k: (-counts[k], k))
     return [name for name in ranked if counts[name] >= 2][:limit]
