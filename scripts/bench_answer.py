@@ -1,0 +1,104 @@
+"""Benchmark ``answer()`` against its floor: ``python -m scripts.bench_answer``.
+
+The floor of a question is one query embedding plus one chroma top-k query, the least any
+dense retrieval must do. For each question, in the same run and interleaved (so machine noise
+hits both alike), the script times the floor and then ``QA.answer``; it prints p50/p95 of both,
+their ratios (goals: p50 <= 1.3x, p95 <= 2x) and where ``answer()`` spends its time.
+
+Questions: the seed gold questions on the seed corpus and the SQuAD dev questions on a
+temporary index of their contexts (each asked ``--rounds`` times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from index.answer import QA
+from index.build import build_index
+from index.config import IndexSettings
+from index.embedder import make_embedder
+from scripts.evalkit import build_temp_index, load_gold, load_squad
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT.parent / "shared" / "eval"
+
+
+def measure(qa: QA, questions: list[str], rounds: int, k: int) -> dict[str, list[float]]:
+    """Interleaved timings (ms) of the floor and of answer() for every question."""
+    snap = qa.snapshot()
+    embedder = qa.embedder
+    out: dict[str, list[float]] = {"floor": [], "answer": []}
+    stages: dict[str, list[float]] = {}
+    for q in questions[:5]:  # warm up caches and the model
+        qa.answer(q)
+    for _ in range(rounds):
+        for q in questions:
+            t0 = time.perf_counter()
+            vector = embedder.embed_query(q)
+            snap.collection.query(query_embeddings=[vector.tolist()], n_results=k)
+            t1 = time.perf_counter()
+            answer = qa.answer(q)
+            t2 = time.perf_counter()
+            out["floor"].append((t1 - t0) * 1000)
+            out["answer"].append((t2 - t1) * 1000)
+            for stage, seconds in answer.timings.items():
+                stages.setdefault(stage, []).append(seconds * 1000)
+    out.update({f"stage:{k}": v for k, v in stages.items()})
+    return out
+
+
+def report(name: str, t: dict[str, list[float]]) -> list[str]:
+    p = {key: (np.percentile(v, 50), np.percentile(v, 95)) for key, v in t.items()}
+    f50, f95 = p["floor"]
+    a50, a95 = p["answer"]
+    lines = [
+        f"| {name} | {len(t['answer'])} | {f50:.1f} / {f95:.1f} | {a50:.1f} / {a95:.1f} "
+        f"| {a50 / f50:.2f} | {a95 / f95:.2f} |"
+    ]
+    stages = ", ".join(
+        f"{key.split(':', 1)[1]} {v[0]:.1f}" for key, v in p.items() if key.startswith("stage:")
+    )
+    lines.append(f"|  | stage p50 (ms): {stages} | | | | |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="times each question is asked")
+    parser.add_argument("--k", type=int, default=5, help="top-k of the floor's chroma query")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    embedder = make_embedder("all-MiniLM-L6-v2")
+    rows = [
+        "| corpus | answers | floor p50 / p95 (ms) | answer() p50 / p95 (ms) | p50 ratio "
+        "| p95 ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory(prefix="newsquote-bench-") as tmp:
+        seed = IndexSettings(corpus_dir=ROOT / "data" / "articles", index_dir=Path(tmp) / "seed")
+        build_index(seed, embedder=embedder)
+        seed_questions = [g.question for g in load_gold(EVAL / "seed_questions.jsonl")]
+        rows += report("seed articles", measure(QA(seed, embedder=embedder), seed_questions,
+                                                  args.rounds * 5, args.k))
+        articles, answerable, _ = load_squad(EVAL / "squad2_dev_subset.json")
+        squad = build_temp_index(articles, Path(tmp), "squad", embedder)
+        rows += report("SQuAD dev subset", measure(QA(squad, embedder=embedder),
+                                                     [g.question for g in answerable],
+                                                     args.rounds, args.k))
+    print("\n".join(rows))
+    print("\nGoals: answer() p50 <= 1.3x and p95 <= 2x the floor (one query embedding + one "
+          f"chroma top-{args.k} query), measured interleaved in this run.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
