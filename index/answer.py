@@ -396,7 +396,7 @@ class QA:
         if cached is not None and len(cached) >= n:
             return cached[:n]
         out: list[str] = []
-        titles = [example_question(a.title) for a in snap.articles[: 2 * n + 2]]
+        titles = sorted((example_question(a.title) for a in snap.articles[: 2 * n + 2]), key=len)
         names = [f"What does the coverage say about {name}?" for name in frequent_names(snap)]
         for question in [*titles, *names]:
             if not question or question in out:
