@@ -14,7 +14,7 @@ CORPUS_DIR ?= data/articles
 INDEX_DIR ?= var/index
 export CORPUS_DIR INDEX_DIR
 
-.PHONY: install run index test lint format eval bench clean
+.PHONY: install run index test lint format eval train bench clean
 
 install: $(STAMP)
 
@@ -46,12 +46,19 @@ format: $(STAMP)
 test: lint
 	$(PY) -m pytest
 
+EVAL_DATA ?= data/eval
+
 eval: $(STAMP)
-	$(PY) -m scripts.evaluate --gold ../shared/eval/seed_questions.jsonl --corpus $(CORPUS_DIR)
-	$(PY) -m scripts.evaluate --squad ../shared/eval/squad2_dev_subset.json
+	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions.jsonl --corpus $(CORPUS_DIR)
+	$(PY) -m scripts.evaluate --squad $(EVAL_DATA)/squad2_dev_subset.json
+
+train: $(STAMP)
+	$(PY) -m scripts.train_ranker --squad $(EVAL_DATA)/squad2_dev_subset.json
 
 bench: $(STAMP)
 	$(PY) -m scripts.bench_index
+	$(PY) -m scripts.bench_answer
+	$(PY) -m scripts.bench_load
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -28,7 +28,7 @@ from index.embedder import make_embedder
 from scripts.evalkit import build_temp_index, load_gold, load_squad
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval"
+EVAL = ROOT / "data" / "eval"
 
 
 def measure(qa: QA, questions: list[str], rounds: int, k: int) -> dict[str, list[float]]:

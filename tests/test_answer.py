@@ -35,7 +35,7 @@ from scripts.evalkit import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval"
+EVAL = ROOT / "data" / "eval"
 SEED_GOLD = EVAL / "seed_questions.jsonl"
 SQUAD = EVAL / "squad2_dev_subset.json"
 
