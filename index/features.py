@@ -12,7 +12,6 @@ import bisect
 import itertools
 import re
 from dataclasses import dataclass
-from os.path import commonpath
 
 import numpy as np
 
@@ -101,26 +100,56 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+Mention = tuple[str, ...]
+"""The stemmed words of one date, number or name in a sentence (or its lower-cased text)."""
+
+
+def mentions(kind: str, sentence: str) -> tuple[Mention, ...]:
+    """The dates, numbers or names (``kind``) in ``sentence``, as stemmed words."""
+    if kind == DATE:
+        found = [m.group(0) for m in _DATE_S.finditer(sentence)]
+    elif kind == NUMBER:
+        found = [m.group(0) for m in _NUMBER_S.finditer(sentence)]
+    else:  # names: capitalised words, but not the first word (capitalised anyway)
+        found = [m.group(0) for m in _CAPITAL_WORD.finditer(sentence) if m.start() > 0]
+    return tuple(tuple(tokenize(text)) or (text.lower(),) for text in found)
+
+
 def has_answer_type(kind: str, sentence: str, question_stems: frozenset[str]) -> bool:
     """Whether ``sentence`` holds something of ``kind`` that the question does not mention."""
-    if kind == DATE:
-        return any(not _mentioned(m.group(0), question_stems) for m in _DATE_S.finditer(sentence))
-    if kind == NUMBER:
-        return any(not _mentioned(m.group(0), question_stems) for m in _NUMBER_S.finditer(sentence))
-    if kind == NAME:
-        for m in _CAPITAL_WORD.finditer(sentence):
-            if m.start() == 0:
-                continue  # the first word is capitalised anyway
-            if not _mentioned(m.group(0), question_stems):
-                return True
-    return False
+    return _has_new(mentions(kind, sentence), question_stems)
 
 
-def _mentioned(text: str, question_stems: frozenset[str]) -> bool:
-    tokens = tokenize(text)
-    if not tokens:
-        return text.lower() in question_stems
-    return all(t in question_stems for t in tokens)
+def _has_new(found: tuple[Mention, ...], question_stems: frozenset[str]) -> bool:
+    return any(not all(t in question_stems for t in mention) for mention in found)
+
+
+@dataclass(frozen=True, slots=True)
+class RowInfo:
+    """Facts about one sentence that depend only on its text (cached per snapshot)."""
+
+    words: frozenset[str]
+    cohesive: tuple[int, int]
+    mentions: dict[str, tuple[Mention, ...]]
+
+
+ROW_CACHE_LIMIT = 100_000
+
+
+def row_info(snapshot: Snapshot, row: int) -> RowInfo:
+    """The :class:`RowInfo` of ``row``, computed once per snapshot (the cache is bounded)."""
+    info = snapshot.row_cache.get(row)
+    if info is None:
+        text = snapshot.text(row)
+        info = RowInfo(
+            words=frozenset(words(text)),
+            cohesive=cohesive_rows(snapshot, row),
+            mentions={kind: mentions(kind, text) for kind in (DATE, NUMBER, NAME)},
+        )
+        if len(snapshot.row_cache) >= ROW_CACHE_LIMIT:
+            snapshot.row_cache.clear()
+        snapshot.row_cache[row] = info
+    return info
 
 
 # ----------------------------------------------------------------------------- the matrix
@@ -191,10 +220,20 @@ def related_forms(snapshot: Snapshot, stem: str) -> list[int]:
             break
         if word == stem:
             continue
-        shared = len(commonpath([word, stem]))
+        shared = _shared_prefix(word, stem)
         if shared >= 0.8 * min(len(word), len(stem)):
             out.append(snapshot.vocab[word])
     return out
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    """The number of leading characters ``a`` and ``b`` have in common."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def neighbours(snapshot: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -307,14 +346,15 @@ def feature_matrix(
             para_vec[lo] = float(mean @ q) / max(float(np.linalg.norm(mean)), 1e-9)
         out[i, 17] = para_vec[lo]
 
+    infos = [row_info(snapshot, row) for row in rows.tolist()]
     qwords = set(words(query.text)) - _WH_WORDS
     if qwords:
-        for i, row in enumerate(rows.tolist()):
-            out[i, 21] = len(qwords & set(words(snapshot.text(row)))) / len(qwords)
+        for i, info in enumerate(infos):
+            out[i, 21] = len(qwords & info.words) / len(qwords)
 
     # The sentence together with the neighbour it leans on or leads into.
-    for i, row in enumerate(rows.tolist()):
-        lo, hi = cohesive_rows(snapshot, row)
+    for i, info in enumerate(infos):
+        lo, hi = info.cohesive
         if lo == hi:
             out[i, 18], out[i, 19] = out[i, 5], out[i, 0]
             continue
@@ -328,8 +368,8 @@ def feature_matrix(
 
     # Answer type: does the sentence hold the kind of thing the question asks for?
     if query.kind is not None:
-        for i, row in enumerate(rows.tolist()):
-            if has_answer_type(query.kind, snapshot.text(row), query.stems):
+        for i, info in enumerate(infos):
+            if _has_new(info.mentions[query.kind], query.stems):
                 out[i, 10] = 1.0
             else:
                 out[i, 11] = 1.0

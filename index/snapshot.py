@@ -2,13 +2,17 @@
 
 A :class:`Snapshot` never changes after loading; a rebuilt index is a new snapshot, swapped in
 by :class:`index.answer.QA` while the old one keeps serving the questions already under way.
+The one exception is the handle on a Chroma server's collection: after a failed query it is
+re-opened, with a new client, by the next query (:meth:`Snapshot.live_collection`), so a server
+that comes back (even restored, with new collection ids) is used again without a restart.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -44,10 +48,47 @@ class Snapshot:
     collection: Any
     para_lo: np.ndarray  # first row of each sentence's paragraph
     para_hi: np.ndarray  # one past the last row of each sentence's paragraph
+    row_cache: dict[int, Any] = field(default_factory=dict, repr=False)
+    """Per-row facts derived from the text (see ``index.features.row_info``), bounded."""
+    _stale: bool = field(default=False, repr=False)
+    _reopen_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def build_id(self) -> str:
         return self.manifest.build_id
+
+    def live_collection(self) -> Any:
+        """The collection to query: re-opened with a fresh client after a failed query.
+
+        One thread re-opens at a time; the others meanwhile get SearchUnavailableError at
+        once instead of queueing behind a server that may take seconds to time out.
+
+        Raises:
+            SearchUnavailableError: the server does not answer, or lost the collection.
+        """
+        if not self._stale:
+            return self.collection
+        if not self._reopen_lock.acquire(blocking=False):
+            raise SearchUnavailableError(
+                f"reconnecting to the Chroma server at {self.store.address}"
+            )
+        try:
+            if self._stale:
+                self.store.close()
+                try:
+                    self.collection = self.store.open(self.manifest.collection)
+                except IndexNotFoundError as exc:  # the server answers but lost the collection
+                    raise SearchUnavailableError(str(exc)) from exc
+                self._stale = False
+                logger.info("reconnected to the Chroma server at %s", self.store.address)
+            return self.collection
+        finally:
+            self._reopen_lock.release()
+
+    def query_failed(self, collection: Any) -> None:
+        """Note that a query on ``collection`` failed: the next query re-opens it (server only)."""
+        if self.store.server and collection is self.collection:
+            self._stale = True
 
     def __len__(self) -> int:
         return len(self.table)
@@ -118,6 +159,9 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
     store = VectorStore(settings, folder, server=manifest.backend == "server")
     try:
         collection = store.open(manifest.collection)
+    except IndexNotFoundError as exc:
+        store.close()
+        raise IndexNotFoundError(f"{exc}; re{BUILD_HINT}") from exc
     except NewsQuoteError:
         store.close()
         raise
