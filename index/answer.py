@@ -119,11 +119,16 @@ class QA:
         logger.info("serving index %s (%d sentences)", snapshot.build_id, len(snapshot))
         return snapshot
 
-    def snapshot(self) -> Snapshot:
-        """The snapshot to answer from: reloaded when ``CURRENT`` has moved."""
+    def snapshot(self, *, force: bool = False) -> Snapshot:
+        """The snapshot to answer from: reloaded when ``CURRENT`` has moved.
+
+        ``CURRENT`` is looked at once every :data:`POINTER_CHECK_SECONDS`, or now with
+        ``force``. A version that cannot be loaded (its server down, its files damaged) leaves
+        the current snapshot serving.
+        """
         snapshot = self._snapshot
         now = time.monotonic()
-        if snapshot is not None and now - self._checked < POINTER_CHECK_SECONDS:
+        if snapshot is not None and not force and now - self._checked < POINTER_CHECK_SECONDS:
             return snapshot
         with self._lock:
             self._checked = now
@@ -196,16 +201,31 @@ class QA:
         return Pool(query, rows, features, scores, dense_order, bm25_order, timings)
 
     def _dense(self, snap: Snapshot, vector: np.ndarray, k: int) -> np.ndarray:
+        """The ``k`` nearest rows by chroma.
+
+        Raises:
+            SearchUnavailableError: the Chroma server failed (the next query reconnects), or
+                the version was replaced and deleted under this query (``answer`` retries on
+                the new one).
+        """
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
+        collection = snap.live_collection()
         try:
-            result = snap.collection.query(
+            result = collection.query(
                 query_embeddings=[vector.tolist()], n_results=k, include=["distances"]
             )
         except Exception as exc:
             if snap.store.server:
+                snap.query_failed(collection)
                 raise SearchUnavailableError(
-                    f"the Chroma server does not answer ({type(exc).__name__})"
+                    f"the Chroma server at {snap.store.address} does not answer "
+                    f"({type(exc).__name__}: {exc})"
+                ) from exc
+            if self._index_dir.current_id() != snap.build_id:
+                # A rebuild's clean-up released this version's embedded store under us.
+                raise SearchUnavailableError(
+                    f"index version {snap.build_id} was replaced while answering"
                 ) from exc
             raise
         return np.asarray([int(i) for i in result["ids"][0]], dtype=np.int64)
@@ -224,17 +244,29 @@ class QA:
         try:
             pool = self.candidates(normalised, snap)
         except SearchUnavailableError as exc:
-            logger.warning("search unavailable: %s", exc)
-            return Answer(
-                question=text,
-                answered=False,
-                reason="Search is temporarily unavailable; please try again in a minute.",
-                kind="unavailable",
-            )
+            # A rebuild may have just replaced (and deleted) the version this question started
+            # on: if CURRENT moved, answer from the new version instead of failing.
+            fresh = self.snapshot(force=True)
+            if fresh is snap:
+                return self._unavailable(text, exc)
+            snap = fresh
+            try:
+                pool = self.candidates(normalised, snap)
+            except SearchUnavailableError as again:
+                return self._unavailable(text, again)
         answer = self.compose(text, snap, pool)
         answer.timings.update(pool.timings)
         answer.timings["total"] = time.perf_counter() - started
         return answer
+
+    def _unavailable(self, question: str, exc: SearchUnavailableError) -> Answer:
+        logger.warning("search unavailable: %s", exc)
+        return Answer(
+            question=question,
+            answered=False,
+            reason="Search is temporarily unavailable; please try again in a minute.",
+            kind="unavailable",
+        )
 
     def compose(self, question: str, snap: Snapshot, pool: Pool) -> Answer:
         """Turn scored candidates into quotes with corroboration, or a refusal."""

@@ -198,7 +198,7 @@ def _version_intact(index_dir: IndexDir, manifest: Manifest, settings: IndexSett
     folder = index_dir.version_dir(manifest.build_id)
     needed = ["articles.jsonl", "sentences.npz", "tokens.npz", "embeddings.npy", "bm25"]
     if manifest.backend == "embedded":
-        needed.append("chroma")
+        needed.append("chroma/chroma.sqlite3")
     if not all((folder / name).exists() for name in needed):
         return False
     if manifest.backend == "server":
@@ -207,6 +207,8 @@ def _version_intact(index_dir: IndexDir, manifest: Manifest, settings: IndexSett
             return manifest.collection in store.list_names()
         except Exception:
             return False
+        finally:
+            store.close()
     return True
 
 

@@ -54,6 +54,17 @@ KEEP_VERSIONS = 2
 SPLITTER_VERSION = 1
 """Bump when sentence splitting changes, so the next build re-splits and re-embeds."""
 
+CHROMA_CONNECT_TIMEOUT = 2.0
+"""Seconds to reach a Chroma server (and for the heartbeat made before each new client)."""
+CHROMA_QUERY_TIMEOUT = 10.0
+"""Seconds a question waits for a Chroma server's reply before search counts as unavailable.
+
+chromadb's ``HttpClient`` waits forever by default: a hung server (or a dropped network) would
+hold every answering thread of the bot. Read when a client is created, so tests can lower it.
+"""
+CHROMA_BUILD_TIMEOUT = 300.0
+"""Seconds a build waits for one Chroma server request (adding a batch of vectors, say)."""
+
 
 class BuildLockedError(NewsQuoteError):
     """Another build holds the index lock."""
@@ -310,18 +321,29 @@ class VectorStore:
     """chromadb, embedded (``PersistentClient`` in the version folder) or a Chroma server.
 
     Always created with ``embedding_function=None``: vectors are computed by our embedder, so
-    chroma's default embedding function (which downloads a model) can never run.
+    chroma's default embedding function (which downloads a model) can never run. A server
+    client gets timeouts (``timeout`` seconds per request, default
+    :data:`CHROMA_QUERY_TIMEOUT`), so a hung server makes search unavailable instead of
+    blocking the caller forever.
     """
 
-    def __init__(self, settings: IndexSettings, folder: Path, *, server: bool) -> None:
+    def __init__(
+        self, settings: IndexSettings, folder: Path, *, server: bool, timeout: float | None = None
+    ) -> None:
         self.settings = settings
         self.folder = folder
         self.server = server
+        self.timeout = timeout
         self._client: Any = None
 
     @property
     def backend(self) -> str:
         return "server" if self.server else "embedded"
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the Chroma server."""
+        return f"{self.settings.chroma_host or '127.0.0.1'}:{self.settings.chroma_port or 8000}"
 
     def client(self) -> Any:
         """The chromadb client (created on first use)."""
@@ -330,11 +352,14 @@ class VectorStore:
                 import chromadb
 
                 if self.server:
-                    self._client = chromadb.HttpClient(
-                        host=self.settings.chroma_host or "127.0.0.1",
-                        port=int(self.settings.chroma_port or 8000),
-                        settings=_chroma_settings(),
-                    )
+                    timeout = self.timeout if self.timeout is not None else CHROMA_QUERY_TIMEOUT
+                    host = self.settings.chroma_host or "127.0.0.1"
+                    port = int(self.settings.chroma_port or 8000)
+                    # HttpClient() talks to the server without a timeout: check it answers.
+                    _preflight(host, port, timeout)
+                    client = chromadb.HttpClient(host=host, port=port, settings=_chroma_settings())
+                    _set_http_timeout(client, timeout)
+                    self._client = client
                 else:
                     self._client = chromadb.PersistentClient(
                         path=str(self.folder / "chroma"), settings=_chroma_settings()
@@ -357,6 +382,11 @@ class VectorStore:
 
     def open(self, name: str) -> Any:
         """An existing collection; SearchUnavailableError/IndexNotFoundError when it is not."""
+        if not self.server and not (self.folder / "chroma" / "chroma.sqlite3").is_file():
+            # Opening would create an empty store, which a later no-op build takes for intact.
+            raise IndexNotFoundError(
+                f"the embedded chroma store of this index is missing ({self.folder / 'chroma'})"
+            )
         try:
             return self.client().get_collection(name, embedding_function=None)
         except SearchUnavailableError:
@@ -364,8 +394,9 @@ class VectorStore:
         except Exception as exc:
             if _is_connection_error(exc):
                 raise _as_unavailable(exc, self.settings, self.server) from exc
+            where = f" on the Chroma server at {self.address}" if self.server else ""
             raise IndexNotFoundError(
-                f"the chroma collection {name!r} of this index is missing ({exc})"
+                f"the chroma collection {name!r} of this index is missing{where} ({exc})"
             ) from exc
 
     def delete(self, name: str) -> None:
@@ -386,8 +417,33 @@ class VectorStore:
         client, self._client = self._client, None
         if client is None:
             return
-        if not self.server:
+        if self.server:
+            # Each HttpClient registers a System of its own; close() unregisters it.
+            close = getattr(client, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):
+                    close()
+        else:
             release_embedded(self.folder / "chroma")
+
+
+def _preflight(host: str, port: int, timeout: float) -> None:
+    """Raise unless an HTTP server answers at ``host:port`` in time (at most 5 s)."""
+    import httpx
+
+    limit = httpx.Timeout(min(timeout, 5.0), connect=min(timeout, CHROMA_CONNECT_TIMEOUT))
+    httpx.get(f"http://{host}:{port}/api/v2/heartbeat", timeout=limit)
+
+
+def _set_http_timeout(client: Any, seconds: float) -> None:
+    """Give an ``HttpClient``'s HTTP session (shared by its collections) a request timeout."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds, connect=min(seconds, CHROMA_CONNECT_TIMEOUT))
+    else:  # pragma: no cover - another chromadb layout
+        logger.warning("cannot set a timeout on the Chroma client; a hung server blocks queries")
 
 
 def release_embedded(path: Path) -> None:
@@ -414,13 +470,16 @@ def _is_connection_error(exc: BaseException) -> bool:
 def _as_unavailable(exc: BaseException, settings: IndexSettings, server: bool) -> NewsQuoteError:
     if server:
         where = f"{settings.chroma_host}:{settings.chroma_port}"
-        return SearchUnavailableError(f"the Chroma server at {where} does not answer ({exc})")
+        detail = str(exc) or type(exc).__name__
+        return SearchUnavailableError(f"the Chroma server at {where} does not answer ({detail})")
     return IndexNotFoundError(f"cannot open the embedded chroma store: {exc}")
 
 
 def store_for(settings: IndexSettings, folder: Path) -> VectorStore:
-    """The vector store the settings ask for, for the version in ``folder``."""
-    return VectorStore(settings, folder, server=settings.uses_chroma_server)
+    """The vector store the settings ask for, for building the version in ``folder``."""
+    return VectorStore(
+        settings, folder, server=settings.uses_chroma_server, timeout=CHROMA_BUILD_TIMEOUT
+    )
 
 
 def add_vectors(
@@ -451,10 +510,12 @@ def remove_version(index_dir: IndexDir, build_id: str, settings: IndexSettings) 
     """
     folder = index_dir.version_dir(build_id)
     if settings.uses_chroma_server:
-        store = VectorStore(settings, folder, server=True)
+        store = VectorStore(settings, folder, server=True, timeout=CHROMA_BUILD_TIMEOUT)
         try:
             store.delete(collection_name(settings, build_id))
         except Exception as exc:
             logger.warning("could not delete the collection of version %s: %s", build_id, exc)
+        finally:
+            store.close()
     release_embedded(folder / "chroma")
     shutil.rmtree(folder, ignore_errors=True)

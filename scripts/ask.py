@@ -28,14 +28,18 @@ from index.types import Answer, IndexNotFoundError, NewsQuoteError, SearchUnavai
 
 EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 3
-BUILD_HINT = "build it with `make index` or `python -m scripts.build_index --corpus DIR --index DIR`"
+BUILD_HINT = (
+    "build it with `make index` or `python -m scripts.build_index --corpus DIR --index DIR`"
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ask", description="Answer questions from the index.")
     parser.add_argument("question", nargs="*", help="the question (several words are joined)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--batch", metavar="FILE", help="questions, one per line or JSONL; - for stdin")
+    parser.add_argument(
+        "--batch", metavar="FILE", help="questions, one per line or JSONL; - for stdin"
+    )
     parser.add_argument("--index", type=Path, help="index folder (default: INDEX_DIR)")
     parser.add_argument("--verbose", "-v", action="store_true", help="log what happens")
     args = parser.parse_args(argv)
