@@ -72,7 +72,9 @@ _MONTHS = (
     "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 _DATE_S = re.compile(
-    r"\b(?:1\d{3}|20\d{2})s?\b|\b\d{1,2}(?:st|nd|rd|th)[ -]centur(?:y|ies)\b|\bcentur(?:y|ies)\b|"
+    r"\b(?:1\d{3}|20\d{2})s?\b|\b\d{1,3}0s\b|\b(?:in|since|by|from|until|till|after|before|"
+    r"around|about|circa|c\.|ad|year)\s+\d{3,4}\b|"
+    r"\b\d{1,2}(?:st|nd|rd|th)[ -]centur(?:y|ies)\b|\bcentur(?:y|ies)\b|"
     rf"\b(?:{_MONTHS})\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|"
     r"\b\d+\s*(?:bc|ad|bce|ce)\b|\b(?:spring|summer|autumn|winter)\b|\b(?:today|yesterday|"
     r"tomorrow|ago|decade|decades)\b|\b(?:early|late|mid)[ -]\d",
