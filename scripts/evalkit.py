@@ -125,7 +125,7 @@ class Record:
     def quote_texts(self) -> list[str]:
         return [q.text for q in self.answer.quotes]
 
-    def rows_text(self, rows: Sequence[int]) -> list[str]:
+    def rows_text(self, rows: Sequence[int] | np.ndarray) -> list[str]:
         assert self.snapshot is not None
         return [self.snapshot.text(int(r)) for r in rows]
 
