@@ -216,12 +216,3 @@ def _paragraph_bounds(table: SentenceTable) -> tuple[np.ndarray, np.ndarray]:
     group = np.cumsum(change) - 1
     ends = np.append(starts[1:], n)
     return starts[group].astype(np.int64), ends[group].astype(np.int64)
-
-
-def check_available(snapshot: Snapshot) -> None:
-    """Raise SearchUnavailableError when the snapshot's chroma server does not answer."""
-    if snapshot.store.server:
-        try:
-            snapshot.store.client().heartbeat()
-        except Exception as exc:
-            raise SearchUnavailableError(f"the Chroma server does not answer ({exc})") from exc
