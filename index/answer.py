@@ -80,7 +80,9 @@ class QA:
         ranker: Ranker | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or make_embedder(settings.embedding_model)
+        self.embedder = embedder or make_embedder(
+            settings.embedding_model, threads=settings.query_threads
+        )
         self.ranker = ranker or Ranker.load()
         self.threshold = (
             settings.answer_min_confidence
@@ -108,7 +110,10 @@ class QA:
                 snapshot.manifest.model,
                 getattr(self.embedder, "name", "?"),
             )
-            self.embedder = make_embedder(snapshot.manifest.model)
+            self.embedder = make_embedder(
+                snapshot.manifest.model, threads=self.settings.query_threads
+            )
+        _prime(snapshot)
         old, self._snapshot, self._stamp = self._snapshot, snapshot, stamp
         self._checked = time.monotonic()
         if old is not None:
@@ -482,6 +487,23 @@ def example_question(title: str) -> str:
     if len(words) > 12:
         title = " ".join(words[:12])
     return f"What does the coverage say about {title}?"
+
+
+def _prime(snapshot: Snapshot) -> None:
+    """Run one vector query so chroma loads its index now, not on a user's question.
+
+    A large collection takes seconds to load on first use; a new version is primed before it
+    replaces the one serving. Failures are left for the real query to report.
+    """
+    if len(snapshot) == 0:
+        return
+    try:
+        vector = np.asarray(snapshot.vectors[0], dtype=np.float32)
+        snapshot.collection.query(
+            query_embeddings=[vector.tolist()], n_results=1, include=["distances"]
+        )
+    except Exception as exc:
+        logger.debug("priming index %s failed: %s", snapshot.build_id, exc)
 
 
 _NAME_RE = re.compile(r"(?<=[a-z,;:] )(?:[A-Z][a-z]+(?: (?:[A-Z][a-z]+|of|de|von|al))*)")

@@ -41,7 +41,7 @@ from index.types import Article, CorpusError, Sentence
 logger = logging.getLogger(__name__)
 
 EMBED_CHUNK = 512
-CHROMA_BATCH = 4096
+CHROMA_BATCH = 100_000  # capped by what the client accepts (get_max_batch_size)
 
 ProgressFactory = Callable[[int], Any]
 """Called with a total; returns an object with ``update(n)`` and ``close()`` (a tqdm bar)."""

@@ -38,6 +38,12 @@ class IndexSettings(BaseSettings):
         description="Below this score the bot declines to answer; unset: the threshold chosen "
         "by the evaluation (stored with the ranker weights).",
     )
+    query_threads: int | None = Field(
+        1,
+        ge=1,
+        le=64,
+        description="torch threads for embedding questions (process-wide); unset: torch's default.",
+    )
     candidates: int = Field(30, ge=5, le=500, description="Dense and BM25 candidates each.")
     expand: int = Field(
         10, ge=0, le=100, description="Top candidates whose neighbours are also scored."

@@ -56,13 +56,16 @@ def resolve_model_path(name: str) -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded once on first use (or by ``warm_up``)."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, *, batch_size: int = 64) -> None:
+    def __init__(
+        self, name: str = DEFAULT_MODEL, *, batch_size: int = 64, threads: int | None = None
+    ) -> None:
         if not name:
             raise ValueError("the embedding model name must not be empty")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         self.name = name
         self.batch_size = batch_size
+        self.threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -82,6 +85,12 @@ class SentenceTransformerEmbedder:
 
             hf_logging.disable_progress_bar()
 
+            if self.threads:
+                # One question at a time gains little from intra-op threads, and on a busy
+                # 2-core machine they fight each other (and the other questions' threads).
+                import torch
+
+                torch.set_num_threads(self.threads)
             path = resolve_model_path(self.name)
             logger.info("loading embedding model %s", self.name)
             self._model = SentenceTransformer(path, device="cpu")
@@ -153,8 +162,11 @@ class HashingEmbedder:
         return self._vector(text)
 
 
-def make_embedder(name: str) -> Embedder:
-    """The embedder for a model name from the settings (``hashing-N`` gives the test fake)."""
+def make_embedder(name: str, *, threads: int | None = None) -> Embedder:
+    """The embedder for a model name from the settings (``hashing-N`` gives the test fake).
+
+    ``threads`` caps torch's intra-op threads when the model loads (process-wide).
+    """
     if name.startswith("hashing-"):
         return HashingEmbedder(int(name.removeprefix("hashing-")))
-    return SentenceTransformerEmbedder(name)
+    return SentenceTransformerEmbedder(name, threads=threads)

@@ -130,9 +130,17 @@ def _has_new(found: tuple[Mention, ...], question_stems: frozenset[str]) -> bool
 class RowInfo:
     """Facts about one sentence that depend only on its text (cached per snapshot)."""
 
+    text: str
     words: frozenset[str]
     cohesive: tuple[int, int]
-    mentions: dict[str, tuple[Mention, ...]]
+    found: dict[str, tuple[Mention, ...]]  # filled per answer type on first use
+
+    def mentions(self, kind: str) -> tuple[Mention, ...]:
+        """The dates, numbers or names in the sentence (computed once per kind)."""
+        got = self.found.get(kind)
+        if got is None:
+            got = self.found[kind] = mentions(kind, self.text)
+        return got
 
 
 ROW_CACHE_LIMIT = 100_000
@@ -144,9 +152,7 @@ def row_info(snapshot: Snapshot, row: int) -> RowInfo:
     if info is None:
         text = snapshot.text(row)
         info = RowInfo(
-            words=frozenset(words(text)),
-            cohesive=cohesive_rows(snapshot, row),
-            mentions={kind: mentions(kind, text) for kind in (DATE, NUMBER, NAME)},
+            text=text, words=frozenset(words(text)), cohesive=cohesive_rows(snapshot, row), found={}
         )
         if len(snapshot.row_cache) >= ROW_CACHE_LIMIT:
             snapshot.row_cache.clear()
@@ -371,7 +377,7 @@ def feature_matrix(
     # Answer type: does the sentence hold the kind of thing the question asks for?
     if query.kind is not None:
         for i, info in enumerate(infos):
-            if _has_new(info.mentions[query.kind], query.stems):
+            if _has_new(info.mentions(query.kind), query.stems):
                 out[i, 10] = 1.0
             else:
                 out[i, 11] = 1.0
