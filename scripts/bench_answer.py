@@ -87,16 +87,23 @@ def main(argv: list[str] | None = None) -> int:
         seed = IndexSettings(corpus_dir=ROOT / "data" / "articles", index_dir=Path(tmp) / "seed")
         build_index(seed, embedder=embedder)
         seed_questions = [g.question for g in load_gold(EVAL / "seed_questions.jsonl")]
-        rows += report("seed articles", measure(QA(seed, embedder=embedder), seed_questions,
-                                                  args.rounds * 5, args.k))
+        rows += report(
+            "seed articles",
+            measure(QA(seed, embedder=embedder), seed_questions, args.rounds * 5, args.k),
+        )
         articles, answerable, _ = load_squad(EVAL / "squad2_dev_subset.json")
         squad = build_temp_index(articles, Path(tmp), "squad", embedder)
-        rows += report("SQuAD dev subset", measure(QA(squad, embedder=embedder),
-                                                     [g.question for g in answerable],
-                                                     args.rounds, args.k))
+        rows += report(
+            "SQuAD dev subset",
+            measure(
+                QA(squad, embedder=embedder), [g.question for g in answerable], args.rounds, args.k
+            ),
+        )
     print("\n".join(rows))
-    print("\nGoals: answer() p50 <= 1.3x and p95 <= 2x the floor (one query embedding + one "
-          f"chroma top-{args.k} query), measured interleaved in this run.")
+    print(
+        "\nGoals: answer() p50 <= 1.3x and p95 <= 2x the floor (one query embedding + one "
+        f"chroma top-{args.k} query), measured interleaved in this run."
+    )
     return 0
 
 
