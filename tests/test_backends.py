@@ -560,7 +560,7 @@ def real_embedder() -> Iterator[Any]:
     yield embedder
 
 
-SEED_QUESTIONS = ROOT.parent / "shared" / "eval" / "seed_questions.jsonl"
+SEED_QUESTIONS = ROOT / "data" / "eval" / "seed_questions.jsonl"
 
 
 @pytest.mark.slow
