@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    embedder = make_embedder("all-MiniLM-L6-v2")
+    embedder = make_embedder("all-MiniLM-L6-v2", threads=IndexSettings().query_threads)
     rows = [
         "| corpus | answers | floor p50 / p95 (ms) | answer() p50 / p95 (ms) | p50 ratio "
         "| p95 ratio |",
