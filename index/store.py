@@ -375,7 +375,7 @@ class VectorStore:
             client.delete_collection(name)
         return client.create_collection(
             name,
-            configuration={"hnsw": {"space": "cosine", "ef_construction": 128, "ef_search": 64}},
+            configuration={"hnsw": {"space": "cosine", "ef_construction": 100, "ef_search": 64}},
             metadata={"dimension": dimension, "created_by": "newsquote"},
             embedding_function=None,
         )
@@ -496,7 +496,8 @@ def add_vectors(
         hi = min(lo + batch_size, len(documents))
         collection.add(
             ids=[str(start + i) for i in range(lo, hi)],
-            embeddings=embeddings[lo:hi],
+            # A plain array: chroma reads a memory map element by element (0.4 ms a vector).
+            embeddings=np.ascontiguousarray(embeddings[lo:hi], dtype=np.float32),
             documents=list(documents[lo:hi]),
             metadatas=list(metadatas[lo:hi]),
         )
