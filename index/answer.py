@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from index.batcher import QueryBatcher
 from index.config import IndexSettings
 from index.embedder import Embedder, make_embedder
 from index.extract import quote_rows
@@ -83,6 +84,9 @@ class QA:
         self.embedder = embedder or make_embedder(
             settings.embedding_model, threads=settings.query_threads
         )
+        # One model call at a time (HF fast tokenizers are not thread-safe); questions that
+        # arrive while the model is busy share the next call.
+        self.queries = QueryBatcher(self.embedder, max_batch=settings.query_batch)
         self.ranker = ranker or Ranker.load()
         self.threshold = (
             settings.answer_min_confidence
@@ -91,7 +95,6 @@ class QA:
         )
         self._index_dir = IndexDir(settings.index_dir)
         self._lock = threading.Lock()  # guards the snapshot swap
-        self._embed_lock = threading.Lock()  # HF fast tokenizers are not thread-safe
         self._snapshot: Snapshot | None = None
         self._stamp: tuple[int, int] | None = None
         self._checked = 0.0
@@ -113,6 +116,7 @@ class QA:
             self.embedder = make_embedder(
                 snapshot.manifest.model, threads=self.settings.query_threads
             )
+            self.queries = QueryBatcher(self.embedder, max_batch=self.settings.query_batch)
         _prime(snapshot)
         old, self._snapshot, self._stamp = self._snapshot, snapshot, stamp
         self._checked = time.monotonic()
@@ -164,9 +168,8 @@ class QA:
     # ----------------------------------------------------------------- retrieval
 
     def embed(self, text: str) -> np.ndarray:
-        """The question's vector (one at a time: the tokenizer is not thread-safe)."""
-        with self._embed_lock:
-            return self.embedder.embed_query(text)
+        """The question's vector; questions asked together are embedded in one model call."""
+        return self.queries.embed_query(text)
 
     def candidates(self, question: str, snapshot: Snapshot | None = None) -> Pool:
         """Retrieve and score candidate sentences for a (normalised) question."""

@@ -11,12 +11,9 @@ with ``max_wait=0``, and an idle bot pays nothing for the batching.
 There is no background thread: the work runs on the callers' threads, one model call at a time,
 which also keeps Hugging Face's fast tokenizers (not thread-safe) away from concurrent use.
 
-Wiring it into :class:`index.answer.QA` (``QA.embed`` is the one place that embeds a question)::
-
-    self._queries = QueryBatcher(self.embedder)      # in __init__, and again whenever
-                                                     # _load() replaces self.embedder
-    def embed(self, text: str) -> np.ndarray:
-        return self._queries.embed_query(text)       # no _embed_lock: the batcher serialises
+:class:`index.answer.QA` embeds every question through one of these (``QA.queries``).
+A lone question goes through the embedder's ``embed_query``; several go through ``embed`` in
+one call (the embedders here embed questions and sentences alike).
 """
 
 from __future__ import annotations
@@ -158,7 +155,11 @@ class QueryBatcher:
     def _run(self, batch: list[_Request]) -> None:
         """One model call for ``batch``; every request gets its row or the error."""
         try:
-            vectors = np.asarray(self.embedder.embed([r.text for r in batch]), dtype=np.float32)
+            if len(batch) == 1:  # the common case when idle: exactly the embedder's query path
+                vectors = np.asarray(self.embedder.embed_query(batch[0].text), dtype=np.float32)
+                vectors = vectors.reshape(1, -1)
+            else:
+                vectors = np.asarray(self.embedder.embed([r.text for r in batch]), dtype=np.float32)
             if vectors.shape[0] != len(batch):
                 raise RuntimeError(
                     f"the embedder returned {vectors.shape[0]} vectors for {len(batch)} texts"

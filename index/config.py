@@ -44,6 +44,12 @@ class IndexSettings(BaseSettings):
         le=64,
         description="torch threads for embedding questions (process-wide); unset: torch's default.",
     )
+    query_batch: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="At most this many questions that arrive together share one model call.",
+    )
     candidates: int = Field(30, ge=5, le=500, description="Dense and BM25 candidates each.")
     expand: int = Field(
         10, ge=0, le=100, description="Top candidates whose neighbours are also scored."

@@ -9,15 +9,19 @@ generator must not share the bot's event loop or GIL), long-polls the fake Bot A
 fixed (open-loop) arrival rate. It prints a Markdown table:
 
 * end-to-end latency p50/p95/p99/max: from the moment an update is available to ``getUpdates``
-  (pushed into the fake server) until the matching ``sendMessage`` reaches the fake server;
+  (pushed into the fake server) until the matching ``sendMessage`` reaches the fake server
+  (matched by chat: with the default 1000 chats no chat asks twice in a run, so a reply can
+  only belong to one question; "extra msgs" counts replies beyond one per question);
 * "to handler": from the push until the bot's ``sendChatAction`` (typing) arrives, i.e. polling
   plus dispatch plus Bot API rate limiting, before any question answering;
 * throughput (answered questions per second over the measured window), the bot process's CPU
-  use, and the mean size of the embedding batches when the micro-batcher is on;
+  use, and the mean size of the question-embedding batches (``QA.queries``);
 * the floor, measured in the bot process of the same run before the load: one query embedding
   plus one chroma query, and ``qa.answer()`` alone.
 
-Knobs (each is one experiment): ``--batcher`` (index/batcher.py around the embedder),
+Knobs (each is one experiment): ``--no-batcher`` (one question embedding at a time under a
+plain lock, as ``QA.embed`` did before it used index/batcher.py), ``--max-batch``,
+``--batch-wait-ms``,
 ``--rate-limiter app|ptb|off`` (the app's MessageRateLimiter, PTB's AIORateLimiter with
 typing indicators left out of the 30 messages/s; PTB's plain AIORateLimiter, which counts them,
 as the app had it before; none), ``--concurrent-updates``,
@@ -39,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -65,14 +70,14 @@ class BotConfig:
     """How the bot process is set up: one row of the results table."""
 
     label: str = "as built"
-    batcher: bool = False
+    batcher: bool = True  # False: a plain lock around embed_query instead of QA.queries
     batch_wait_ms: float = 0.0
     max_batch: int = 16
     rate_limiter: str = "app"  # app | ptb | off
     concurrent_updates: int | None = None  # None: the app's own setting
     poll_timeout: float = 10.0  # Application.run_polling's default
     qa_workers: int | None = None  # None: the settings' default
-    torch_threads: int | None = None  # None: torch's default (the number of cores)
+    torch_threads: int | None = None  # QUERY_THREADS; None: the settings' (1), 0: torch's own
     switch_interval_ms: float | None = None  # None: Python's default GIL switch interval (5 ms)
     profile_dir: str | None = None  # cProfile the event loop and the question answering
     fake_qa: bool = False  # tests.bot_fakes.FakeQA instead of the index: the framework's share
@@ -141,15 +146,10 @@ def _bot_process(
     from bot.logging_setup import configure_logging
 
     configure_logging("WARNING", [token])
-    if config.torch_threads:
-        import torch
-
-        torch.set_num_threads(config.torch_threads)
     if config.switch_interval_ms:
         sys.setswitchinterval(config.switch_interval_ms / 1000.0)
 
     qa: Any
-    batcher = None
     if config.fake_qa:
         # The deterministic fake answerer: what the bot and its framework cost on their own.
         from tests.bot_fakes import FakeQA
@@ -158,18 +158,28 @@ def _bot_process(
         asyncio.run(_serve(config, api_url, index_dir, token, qa, conn, Floor(), None))
         return
     from index import open_index
+    from index.config import IndexSettings
 
-    qa = open_index(index_dir)
+    index_settings = IndexSettings(index_dir=Path(index_dir))
+    if config.torch_threads is not None:
+        # QUERY_THREADS: torch's intra-op threads, set when the model loads (0: torch's default).
+        index_settings.query_threads = config.torch_threads or None
+    qa = open_index(index_settings)
     qa.warm_up()
-    if config.batcher:
-        from index.batcher import QueryBatcher
+    batcher = qa.queries
+    batcher.max_batch = config.max_batch
+    batcher.max_wait = config.batch_wait_ms / 1000.0
+    if not config.batcher:
+        # The earlier wiring, for comparison: one question embedding at a time under a lock.
+        lock = threading.Lock()
+        embedder = qa.embedder
 
-        batcher = QueryBatcher(
-            qa.embedder, max_batch=config.max_batch, max_wait=config.batch_wait_ms / 1000.0
-        )
-        # Bench-only wiring (QA.embed is not ours to edit): shadow the method on the instance,
-        # bypassing QA's one-at-a-time embed lock; the batcher serialises model calls itself.
-        setattr(qa, "embed", batcher.embed_query)  # noqa: B010
+        def locked_embed(text: str) -> Any:
+            with lock:
+                return embedder.embed_query(text)
+
+        setattr(qa, "embed", locked_embed)  # noqa: B010
+        batcher = None
     floor = _measure_floor(qa)
     if batcher is not None:
         batcher.stats = type(batcher.stats)()
@@ -524,8 +534,8 @@ async def _drain(fake: Any, pushed: list[tuple[int, float]], since: int, limit: 
 def results_table(results: Sequence[RunResult]) -> str:
     """The Markdown table of the runs."""
     head = (
-        "| configuration | rate q/s | sent | answered | throughput q/s | p50 ms | p95 ms | "
-        "p99 ms | max ms | to handler p50/p95 ms | CPU bot/fake/other | batch mean/max | "
+        "| configuration | rate q/s | sent | answered (+extra msgs) | throughput q/s | p50 ms | "
+        "p95 ms | p99 ms | max ms | to handler p50/p95 ms | CPU bot/fake/other | batch mean/max | "
         "p95 < 150 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|\n"
     )
     rows = []
@@ -544,7 +554,8 @@ def results_table(results: Sequence[RunResult]) -> str:
         )
         ok = "yes" if r.lost == 0 and p95 < GOAL_P95_MS else "no"
         rows.append(
-            f"| {r.config.label} | {r.rate:g} | {r.sent} | {r.answered} | {r.throughput:.1f} | "
+            f"| {r.config.label} | {r.rate:g} | {r.sent} | {r.answered} (+{r.extra_messages}) | "
+            f"{r.throughput:.1f} | "
             f"{_ms(percentile(lat, 50))} | {_ms(p95)} | {_ms(percentile(lat, 99))} | "
             f"{_ms(max(lat) if lat else float('nan'))} | "
             f"{_ms(percentile(r.to_handler_ms, 50))}/{_ms(percentile(r.to_handler_ms, 95))} | "
@@ -582,26 +593,19 @@ def _print_profiles(folder: Path, top: int = 15) -> None:
 
 def standard_configs(base: BotConfig) -> dict[str, BotConfig]:
     """The configurations ``--compare`` can run, by short name."""
-    one = replace(base, torch_threads=1)
+    two = replace(base, torch_threads=2)
     return {
         "before": replace(
             base, label="before: plain AIORateLimiter (typing counted)", rate_limiter="ptb"
         ),
-        "built": replace(base, label="as built (typing not counted)"),
+        "built": replace(base, label="as built"),
         "nolimit": replace(base, label="as built, no rate limiter", rate_limiter="off"),
-        "t1": replace(one, label="torch 1 thread"),
-        "batch": replace(base, label="batcher", batcher=True),
-        "t1-batch": replace(one, label="torch 1 thread + batcher", batcher=True),
-        "t1-batch-w16": replace(
-            one, label="torch 1 thread + batcher, 16 QA workers", batcher=True, qa_workers=16
-        ),
-        "t1-batch2ms": replace(
-            one, label="torch 1 thread + batcher 2 ms", batcher=True, batch_wait_ms=2.0
-        ),
+        "t2": replace(two, label="torch 2 threads (QUERY_THREADS=2)"),
+        "lock": replace(base, label="no batcher: embed under a lock (before)", batcher=False),
+        "w16": replace(base, label="16 QA workers", qa_workers=16),
+        "batch2ms": replace(base, label="batcher waits 2 ms", batch_wait_ms=2.0),
+        "gil1ms": replace(base, label="GIL switch interval 1 ms", switch_interval_ms=1.0),
         "fake-qa": replace(base, label="fake QA (bot + PTB + HTTP only)", fake_qa=True),
-        "t1-batch-gil": replace(
-            one, label="torch 1 thread + batcher + GIL 1 ms", batcher=True, switch_interval_ms=1.0
-        ),
     }
 
 
@@ -648,28 +652,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=30.0, help="questions per second (30)")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds (20)")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (2)")
-    parser.add_argument("--chats", type=int, default=200, help="distinct private chats (200)")
+    parser.add_argument(
+        "--chats", type=int, default=1000, help="distinct private chats, used in turn (1000)"
+    )
     parser.add_argument("--index", type=Path, help="an index folder (default: build one)")
     parser.add_argument("--corpus", type=Path, default=Path("data/articles"))
     parser.add_argument("--questions", type=Path, help="questions, one a line or JSONL")
     parser.add_argument("--label", help="the row's name in the table")
-    parser.add_argument("--batcher", action="store_true", help="micro-batch query embeddings")
+    parser.add_argument(
+        "--no-batcher",
+        dest="batcher",
+        action="store_false",
+        help="embed questions one at a time under a lock instead of QA.queries",
+    )
     parser.add_argument("--batch-wait-ms", type=float, default=0.0)
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--rate-limiter", choices=["app", "ptb", "off"], default="app")
     parser.add_argument("--concurrent-updates", type=int)
     parser.add_argument("--poll-timeout", type=float, default=10.0)
     parser.add_argument("--qa-workers", type=int)
-    parser.add_argument("--torch-threads", type=int, help="torch intra-op threads in the bot")
+    parser.add_argument(
+        "--torch-threads", type=int, help="QUERY_THREADS for the bot (0: torch's default)"
+    )
     parser.add_argument("--switch-interval-ms", type=float, help="the bot's GIL switch interval")
     parser.add_argument(
         "--compare",
         nargs="?",
-        const="before,built,nolimit,t1,batch,t1-batch",
+        const="fake-qa,before,built,lock,nolimit,t2",
         metavar="NAMES",
         help="run standard configurations (comma-separated names; default: "
-        "before,built,nolimit,t1,batch,t1-batch; also t1-batch-w16, t1-batch2ms, "
-        "t1-batch-gil, fake-qa)",
+        "fake-qa,before,built,lock,nolimit,t2; also w16, batch2ms, gil1ms)",
     )
     parser.add_argument(
         "--repeat", type=int, default=1, help="run the configurations this many times, in turn"

@@ -301,6 +301,9 @@ def test_100_chats_with_a_real_index(
                 return elapsed, lag
 
         elapsed, lag = asyncio.run(main())
+        # Every question's embedding went through QA's micro-batcher, one model call at a time.
+        assert inner.queries.stats.questions >= 5 * 100
+        assert inner.queries.stats.calls <= inner.queries.stats.questions
     finally:
         inner.close()
     no_errors_logged(caplog)
