@@ -457,7 +457,7 @@ def _remove_leftovers(index_dir: IndexDir, settings: IndexSettings) -> None:
     A build killed with kill -9 leaves a partial version folder; a later build that changes
     something removes it, but a run with nothing to do would otherwise keep it forever.
     """
-    if not index_dir.stale_versions():
+    if not index_dir.stale_versions() and not index_dir.pointer_leftovers():
         return
     try:
         with index_dir.lock():
@@ -471,3 +471,5 @@ def _cleanup(index_dir: IndexDir, settings: IndexSettings) -> None:
     for build_id in index_dir.stale_versions():
         logger.info("removing old index version %s", build_id)
         remove_version(index_dir, build_id, settings)
+    for leftover in index_dir.pointer_leftovers():  # under the build lock: no build writes one
+        leftover.unlink(missing_ok=True)

@@ -194,6 +194,10 @@ class IndexDir:
         os.replace(tmp, self.pointer)
         _fsync_dir(self.root)
 
+    def pointer_leftovers(self) -> list[Path]:
+        """Temporary pointer files of builds killed in :meth:`switch` (delete under the lock)."""
+        return sorted(self.root.glob(f".{CURRENT_FILE}.*.tmp"))
+
     def versions(self) -> list[str]:
         """Every version folder, oldest first (build ids sort by time)."""
         folder = self.root / VERSIONS_DIR

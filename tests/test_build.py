@@ -651,11 +651,14 @@ def test_a_no_op_run_removes_what_a_killed_build_left(tmp_path: Path, corpus: Pa
     (partial / "embeddings.npy").write_bytes(b"\x93NUMPY")
     unswitched = index_dir.version_dir("29991231T235959000001Z-dead01")
     shutil.copytree(index_dir.version_dir(build_id_of(first)), unswitched)
+    # ... and one killed while writing the new pointer, before its rename.
+    (settings.index_dir / ".CURRENT.99999.tmp").write_text("29991231T235959000001Z-dead01\n")
 
     report = build_index(settings, embedder=ExplodingEmbedder())
     assert report.noop
     assert versions(settings) == [first.build_id]
     assert current(settings).strip() == first.build_id
+    assert not (settings.index_dir / ".CURRENT.99999.tmp").exists()
 
 
 def test_a_no_op_run_leaves_a_running_builds_folder_alone(tmp_path: Path, corpus: Path) -> None:
