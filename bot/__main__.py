@@ -10,10 +10,10 @@ from pydantic import ValidationError
 from telegram.error import InvalidToken, TelegramError
 
 from bot.app import ALLOWED_UPDATES, build_application
-from bot.console import index_error_line, one_line, run_console
+from bot.console import EXIT_UNAVAILABLE, index_error_line, one_line, run_console
 from bot.logging_setup import configure_logging, redact
 from bot.settings import BotSettings, describe_validation_error
-from index.types import IndexNotFoundError, NewsQuoteError
+from index.types import IndexNotFoundError, NewsQuoteError, SearchUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ def run_telegram(settings: BotSettings) -> int:
         )
     except IndexNotFoundError as exc:
         return _fail(index_error_line(exc), secrets)
+    except SearchUnavailableError as exc:
+        message = f"error: search is temporarily unavailable: {exc}"
+        return _fail(message, secrets, status=EXIT_UNAVAILABLE)
     except NewsQuoteError as exc:
         return _fail(f"error: {exc}", secrets)
     except TelegramError as exc:

@@ -16,6 +16,8 @@ from bot.app import open_qa
 from bot.settings import BotSettings
 from index.types import IndexNotFoundError, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
 
+EXIT_UNAVAILABLE = 3  # as scripts/ask.py: the search backend (a Chroma server) is down
+
 logger = logging.getLogger(__name__)
 
 TELEGRAM_NOTE = (
@@ -93,6 +95,9 @@ def run_console(
         except IndexNotFoundError as exc:
             print(index_error_line(exc), file=stderr)
             return 2
+        except SearchUnavailableError as exc:
+            print(f"error: search is temporarily unavailable: {one_line(str(exc))}", file=stderr)
+            return EXIT_UNAVAILABLE
         except NewsQuoteError as exc:
             print(f"error: {one_line(str(exc))}", file=stderr)
             return 2
