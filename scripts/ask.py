@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Ask the index from a terminal: ``python -m scripts.ask "Who led the Chinese delegation?"``.
 
 * ``ask.py "question"`` prints the answer: the quote, its citation, and who else reported it;

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark ``answer()`` against its floor: ``python -m scripts.bench_answer``.
 
 The floor of a question is one query embedding plus one chroma top-k query, the least any

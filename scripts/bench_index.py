@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Benchmark the indexer: ``python -m scripts.bench_index [--sentences N]`` prints a Markdown table.
 
 Figures, all from one run on one synthetic corpus of N distinct sentences:

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Load benchmark: the real bot and index behind the fake Bot API, at a fixed arrival rate.
 
 ``python -m scripts.bench_load`` (run from the project root) builds an index from

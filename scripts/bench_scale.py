@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Cost against corpus size: ``python -m scripts.bench_scale [--sizes 1e3,1e4,1e5,1e6]``.
 
 For each size N (sentences) this benchmark

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Build or update the index: ``python -m scripts.build_index --corpus DIR --index DIR [--full]``.
 
 Unchanged articles keep their vectors, changed ones are re-embedded, removed ones dropped. The

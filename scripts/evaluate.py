@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Measure answer quality: ``python -m scripts.evaluate --gold FILE`` or ``--squad FILE``.
 
 * ``--gold FILE`` (JSONL ``{"question", "answers": [substrings]}``; empty answers: must

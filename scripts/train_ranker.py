@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Fit the answer ranker's weights: ``python -m scripts.train_ranker --squad FILE``.
 
 Data: a SQuAD-format file. Its contexts are indexed (one article per title); every answerable
