@@ -23,6 +23,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from scripts.evalkit import (
     Record,
     ask_all,
     build_temp_index,
+    contains,
     load_gold,
     load_squad,
     metrics,
@@ -137,6 +139,46 @@ def report_markdown(
     return "\n".join(lines)
 
 
+def misses_markdown(records: Sequence[Record], limit: int = 40) -> list[str]:
+    """The questions the bot got wrong: what it quoted first, or what it should have declined."""
+    wrong = []
+    for r in records:
+        shown = [q.text for q in r.answer.quotes]
+        if r.gold.answerable:
+            if shown and contains(shown[0], r.gold.answers):
+                continue
+            later = next((i for i, t in enumerate(shown) if contains(t, r.gold.answers)), None)
+            if not shown:
+                got = "declined"
+            elif later is not None:
+                got = f"right quote is quote {later + 1} of {len(shown)}; first: {_cell(shown[0])}"
+            else:
+                got = f"first: {_cell(shown[0])}"
+            wrong.append(f"| {_cell(r.gold.question)} | {_cell(r.gold.answers[0])} | {got} |")
+        elif r.answer.answered:
+            wrong.append(
+                f"| {_cell(r.gold.question)} | (must decline) | answered: {_cell(shown[0])} |"
+            )
+    if not wrong:
+        return ["No misses.", ""]
+    lines = [
+        f"Misses ({len(wrong)}):",
+        "",
+        "| question | a gold answer | what the bot did |",
+        "|---|---|---|",
+        *wrong[:limit],
+    ]
+    if len(wrong) > limit:
+        lines.append(f"| … and {len(wrong) - limit} more | | |")
+    return [*lines, ""]
+
+
+def _cell(text: str, width: int = 140) -> str:
+    """Text for one Markdown table cell: one line, pipes escaped, shortened."""
+    flat = " ".join(text.split()).replace("|", "\\|")
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
 def plot(curve: list[dict[str, float]], threshold: float, path: Path, title: str) -> None:
     import matplotlib
 
@@ -200,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args.reports.mkdir(parents=True, exist_ok=True)
     threshold = default_threshold()
     markdown = report_markdown(name, m, curve, threshold)
+    markdown += "\n" + "\n".join(misses_markdown(records))
     (args.reports / f"{name}.md").write_text(markdown, encoding="utf-8")
     plot(curve, threshold, args.reports / f"{name}.png", f"Threshold sweep: {name}")
     (args.reports / f"{name}.json").write_text(json.dumps(m, indent=1), encoding="utf-8")
