@@ -1,7 +1,8 @@
 """Build or update an index from a corpus folder: incremental, atomic, and safe on bad input.
 
-:func:`build_index` loads the corpus, re-embeds only articles whose content changed since the
-served version, writes a complete new version, switches ``CURRENT`` to it and deletes old
+:func:`build_index` loads the corpus, embeds only the sentences whose text is new since the
+served version (unchanged articles, and the unchanged sentences of changed ones, keep their
+vectors), writes a complete new version, switches ``CURRENT`` to it and deletes old
 versions. When nothing changed it returns at once, without importing torch or chromadb.
 """
 
@@ -30,6 +31,7 @@ from index.store import (
     add_vectors,
     collection_name,
     new_build_id,
+    read_articles,
     remove_version,
     splitter_params,
     store_for,
@@ -263,12 +265,16 @@ def _fill_version(
         if old_vectors is None:
             reusable = None  # nothing to copy from: embed every article
 
-    # Which rows can be copied from the served version, which need the model.
+    # Which rows can be copied from the served version, which need the model. A vector depends
+    # on its sentence's text alone, so a changed article (a correction, a new title) keeps the
+    # vectors of the sentences whose text it kept.
     sources: list[tuple[int, int, int] | None] = []  # per article: (old_lo, old_hi, new_lo)
+    copies: list[tuple[int, int]] = []  # single rows: (old row, new row)
     to_embed: list[int] = []
     row = 0
     changed = 0
     entries: dict[str, ArticleEntry] = {}
+    old_texts: _OldTexts | None = None
     for article, sentences in zip(articles, per_article, strict=True):
         n = len(sentences)
         entry = reusable.articles.get(article.id) if reusable else None
@@ -276,9 +282,16 @@ def _fill_version(
             sources.append((entry.rows[0], entry.rows[1], row))
         else:
             sources.append(None)
-            to_embed.extend(range(row, row + n))
-            if entry is not None:
+            known: dict[str, int] = {}
+            if entry is not None and reusable is not None:
                 changed += 1
+                old_texts = old_texts or _OldTexts(folder.parent / reusable.build_id)
+                known = old_texts.rows_by_text(article.id, entry.rows)
+            for i, sentence in enumerate(sentences):
+                if sentence.text in known:
+                    copies.append((known[sentence.text], row + i))
+                else:
+                    to_embed.append(row + i)
         entries[article.id] = ArticleEntry(article.content_hash, n, (row, row + n))
         row += n
     flat = [s for sentences in per_article for s in sentences]
@@ -298,6 +311,9 @@ def _fill_version(
         if source is not None and old_vectors is not None:
             old_lo, old_hi, new_lo = source
             vectors[new_lo : new_lo + (old_hi - old_lo)] = old_vectors[old_lo:old_hi]
+    if copies and old_vectors is not None:
+        old_rows, new_rows = (list(t) for t in zip(*copies, strict=True))
+        vectors[new_rows] = old_vectors[old_rows]
 
     embed_seconds = 0.0
     if to_embed:
@@ -354,6 +370,29 @@ def _fill_version(
         model=model_name,
         backend=store.backend,
     )
+
+
+class _OldTexts:
+    """The sentence texts of the served version, read once and only when an article changed."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._bodies: dict[str, str] | None = None
+        self._table: SentenceTable | None = None
+
+    def rows_by_text(self, article_id: str, rows: tuple[int, int]) -> dict[str, int]:
+        """Old row of each sentence text of ``article_id`` (its rows were ``rows``)."""
+        try:
+            if self._bodies is None or self._table is None:
+                self._bodies = {a.id: a.body for a in read_articles(self.folder)}
+                self._table = SentenceTable.load(self.folder)
+            body = self._bodies[article_id]
+            lo, hi = rows
+            starts, ends = self._table.start[lo:hi].tolist(), self._table.end[lo:hi].tolist()
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("cannot reuse the sentences of %s (%s); re-embedding", article_id, exc)
+            return {}
+        return {body[a:b]: lo + i for i, (a, b) in enumerate(zip(starts, ends, strict=True))}
 
 
 def _old_vectors(folder: Path, manifest: Manifest) -> np.ndarray | None:

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Build or update the index: ``python -m scripts.build_index --corpus DIR --index DIR [--full]``.
 
-Unchanged articles keep their vectors, changed ones are re-embedded, removed ones dropped. The
-new version goes live only when it is complete; a run in which nothing changed returns in well
-under two seconds without loading the model.
+Unchanged sentences keep their vectors (only new or edited sentences are embedded) and removed
+articles are dropped. The new version goes live only when it is complete; a run in which nothing
+changed returns in well under two seconds without loading the model.
 
 Exit status: 0 built or up to date; 2 bad corpus, bad settings, or another build running;
 1 an unexpected failure (the served index is left as it was).

@@ -295,9 +295,11 @@ def test_incremental_rebuild_embeds_only_what_changed(tmp_path: Path, corpus: Pa
 
     changed_texts = [s.text for s in _split(corpus / "festival.md")]
     new_texts = [s.text for s in _split(corpus / "a-library.md")]
-    assert sorted(embedder.texts) == sorted(changed_texts + new_texts)
-    assert report.embedded == len(changed_texts) + len(new_texts) == 3
-    assert report.reused == 3  # harbour's sentences
+    # The changed article's kept sentence keeps its vector; only its new one meets the model.
+    assert changed_texts[0] == FESTIVAL[0] and changed_texts[1] == "Tickets sold out."
+    assert sorted(embedder.texts) == sorted(["Tickets sold out.", *new_texts])
+    assert report.embedded == 1 + len(new_texts) == 2
+    assert report.reused == 4  # harbour's sentences and the festival's first
     assert (report.articles, report.sentences) == (3, 6)
     assert (report.added, report.changed, report.removed) == (1, 1, 1)
     assert report.build_id != first.build_id
@@ -318,7 +320,12 @@ def test_incremental_rebuild_embeds_only_what_changed(tmp_path: Path, corpus: Pa
     assert new.texts_of("harbour") == old.texts_of("harbour")
     # The changed article holds its new text only.
     assert new.texts_of("festival") == changed_texts
-    assert (new.manifest.embedded_now, new.manifest.reused) == (3, 3)
+    assert (new.manifest.embedded_now, new.manifest.reused) == (2, 4)
+    np.testing.assert_array_equal(
+        new.vectors[new.rows_of("festival")[0]], old.vectors[old.rows_of("festival")[0]]
+    )
+    # Every vector, copied or computed, is the embedding of its row's text.
+    np.testing.assert_allclose(new.vectors, HashingEmbedder(64).embed(new.documents), atol=1e-6)
 
 
 def _split(path: Path) -> list[Sentence]:
@@ -330,9 +337,14 @@ def test_a_metadata_only_change_rewrites_the_article(tmp_path: Path, corpus: Pat
     settings = make_settings(tmp_path)
     build_index(settings)
     write_article(corpus, "council.md", "Cycle lanes approved", *COUNCIL, published="2024-03-05")
+    before = read_version(settings)
     report = build_index(settings, embedder=CountingEmbedder())
-    assert (report.changed, report.embedded, report.reused) == (1, 2, 7)
+    # Same sentences, new metadata: nothing to embed, but the article is rewritten.
+    assert (report.changed, report.embedded, report.reused) == (1, 0, 9)
     version = read_version(settings)
+    np.testing.assert_array_equal(
+        version.vectors[version.rows_of("council")], before.vectors[before.rows_of("council")]
+    )
     assert {m["title"] for m in version.metadatas if m["article_id"] == "council"} == {
         "Cycle lanes approved"
     }
@@ -712,16 +724,22 @@ def test_real_model_build_of_the_seed_corpus(
     finally:
         store.close()
 
-    # Change one paragraph of one article: only its sentences meet the model again.
+    # Add a paragraph to one article: only the new sentence meets the model.
     path = sorted(corpus.glob("*.md"))[0]
     text = path.read_text(encoding="utf-8").rstrip()
     path.write_text(text + "\n\nThe talks are expected to resume next week.\n", encoding="utf-8")
-    changed = _split(path)
     again = build_index(settings, embedder=real_embedder)
     assert again.sentences == report.sentences + 1
-    assert (again.embedded, again.reused) == (len(changed), again.sentences - len(changed))
+    assert (again.changed, again.embedded, again.reused) == (1, 1, report.sentences)
     new = read_version(settings)
     assert_consistent(new)
+    added = new.documents.index("The talks are expected to resume next week.")
+    np.testing.assert_allclose(
+        new.vectors[added], real_embedder.embed_query(new.documents[added]), atol=1e-5
+    )
+    for row, text in enumerate(version.documents):  # the rest kept their vectors
+        kept = new.vectors[new.documents.index(text)]
+        np.testing.assert_allclose(kept, version.vectors[row], atol=1e-6)
     untouched = next(a.id for a in new.articles if a.path != path.name)
     np.testing.assert_array_equal(
         new.vectors[new.rows_of(untouched)], version.vectors[version.rows_of(untouched)]

@@ -200,7 +200,8 @@ def test_summary_counts_articles_sentences_and_skips(tmp_path: Path) -> None:
     (corpus / "photo.jpg").unlink()
     second = run_build(tmp_path, corpus, index)
     assert second.returncode == 0, second.stderr
-    assert "2 articles (0 new, 1 changed, 0 removed), 5 sentences (2 embedded now, 3 reused)" in (
+    # Only the changed article's new sentence meets the model; its first one is reused.
+    assert "2 articles (0 new, 1 changed, 0 removed), 5 sentences (1 embedded now, 4 reused)" in (
         second.stdout
     )
     assert "Skipped 2:" in second.stdout
