@@ -290,9 +290,10 @@ async def _serve(
     floor: Floor,
     batcher: Any,
 ) -> None:
-    from bot.app import ALLOWED_UPDATES, build_application
+    from bot.app import build_application
     from bot.settings import BotSettings
     from index.config import IndexSettings
+    from tests.polling import polling
 
     _patch_app(config)
     values: dict[str, Any] = {
@@ -305,19 +306,9 @@ async def _serve(
         values["qa_workers"] = config.qa_workers
     settings = BotSettings(_env_file=None, **values)
     application = build_application(settings, qa=qa)
-    assert application.post_init is not None and application.post_shutdown is not None
-    async with application:
-        await application.post_init(application)
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=int(config.poll_timeout), allowed_updates=ALLOWED_UPDATES
-        )
+    async with polling(application, timeout=int(config.poll_timeout)):
         conn.send(("ready", asdict(floor)))
         await asyncio.to_thread(conn.recv)  # "stop"
-        await application.updater.stop()
-        await application.stop()
-    await application.post_shutdown(application)
     stats = {}
     if batcher is not None:
         s = batcher.stats

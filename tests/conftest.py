@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Chroma server (``chroma run``) on a free loopback port.
+"""Shared fixtures: a clean, offline environment for index settings, and a real Chroma server
+(``chroma run``) on a free loopback port.
 
 ``chroma_server`` is one server for the whole session (tests tell their collections apart by a
 prefix of their own); tests that stop, kill or freeze a server use ``chroma_server_factory`` for
@@ -16,6 +17,16 @@ import pytest
 from tests.chroma_server import ChromaServer, chroma_executable
 
 _prefixes = itertools.count(1)
+
+
+@pytest.fixture
+def offline_index_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Index settings come only from what each test passes (no Chroma server, no stray dirs);
+    offline; no telemetry."""
+    for name in ("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
 
 
 def _require_chroma() -> None:

@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -45,35 +44,16 @@ from index.store import (
 from index.types import Answer
 from scripts.bench_index import write_synthetic_corpus
 from tests.chroma_server import ChromaServer
+from tests.cli import build_cmd, clean_env
+from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
 BACKENDS = ["embedded", "server"]
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
 
-HARBOUR = (
-    "The Harbour Bridge reopened to traffic on Monday after three months of repairs.",
-    "Engineers replaced 40 steel cables. The mayor said the work came in under budget.",
-)
-FESTIVAL = (
-    "The summer music festival sold a record 80,000 tickets this year.",
-    "Organisers added a fourth stage. Local hotels reported full bookings.",
-)
-COUNCIL = (
-    "The city council voted 7 to 2 to extend the cycle lane network.",
-    "Construction starts in spring.",
-)
 SEED_QUESTION = "Which Russian official visited Pyongyang?"
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come only from what each test passes; offline; no telemetry."""
-    for name in ("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
 
 
 # --------------------------------------------------------------------------- the two backends
@@ -125,14 +105,6 @@ def backend(request: pytest.FixtureRequest, collection_prefix: str) -> Backend:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def write_article(corpus: Path, name: str, title: str, *paragraphs: str) -> Path:
-    corpus.mkdir(parents=True, exist_ok=True)
-    path = corpus / name
-    text = f"---\ntitle: {title}\n---\n\n" + "\n\n".join(paragraphs) + "\n"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -390,32 +362,12 @@ def test_a_failed_build_leaves_the_old_version_serving(
     assert not build_index(settings).noop  # the next build goes through
 
 
-def _build_cmd(corpus: Path, index: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "scripts.build_index",
-        "--corpus",
-        str(corpus),
-        "--index",
-        str(index),
-        "--model",
-        "hashing-64",
-        "--quiet",
-    ]
-
-
 def _cli_env(backend: Backend, prefix: str) -> dict[str, str]:
-    dropped = ("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL")
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        HF_HUB_OFFLINE="1",
-        ANONYMIZED_TELEMETRY="False",
+    return clean_env(
+        drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"),
         CHROMA_COLLECTION_PREFIX=prefix,
         **backend.env(),
     )
-    return env
 
 
 def _kill_when(
@@ -456,7 +408,7 @@ def test_a_build_killed_while_writing_vectors_leaves_the_old_version_serving(
         return bool(fresh) and (index_dir.version_dir(fresh[-1]) / "chroma").is_dir()
 
     proc = subprocess.Popen(
-        _build_cmd(corpus, settings.index_dir),
+        build_cmd(corpus, settings.index_dir, "--quiet"),
         cwd=tmp_path,
         env=_cli_env(backend, backend.prefix),
         stdout=subprocess.PIPE,

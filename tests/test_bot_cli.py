@@ -7,7 +7,6 @@ import importlib
 import importlib.util
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from bot.console import PROMPT, respond, run_console
 from bot.settings import BotSettings
 from index.config import IndexSettings
 from tests.bot_fakes import ARTICLES, TOKEN, FakeQA
+from tests.cli import build_cmd, clean_env
 from tests.fake_bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,24 +44,11 @@ needs_real_index = pytest.mark.skipif(
 
 def bot_env(tmp: Path, **extra: str) -> dict[str, str]:
     """A clean environment for ``python -m bot``: configured only by what the test sets."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "WEBHOOK_", "ALLOWED_", "ADMIN_", "RATE_LIMIT"))
-        and k not in ("INDEX_DIR", "CORPUS_DIR", "BOT_MODE", "LOG_LEVEL", "CHROMA_HOST")
-    }
-    env.update(
-        PYTHONPATH=str(ROOT),
-        INDEX_DIR=str(tmp / "index"),
-        CORPUS_DIR=str(tmp / "corpus"),
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        ANONYMIZED_TELEMETRY="False",
-        TOKENIZERS_PARALLELISM="false",
-        PYTHONUNBUFFERED="1",
+    return clean_env(
+        drop=("INDEX_DIR", "CORPUS_DIR", "BOT_MODE", "LOG_LEVEL", "CHROMA_HOST"),
+        drop_prefixes=("TELEGRAM_", "WEBHOOK_", "ALLOWED_", "ADMIN_", "RATE_LIMIT"),
+        **{"INDEX_DIR": str(tmp / "index"), "CORPUS_DIR": str(tmp / "corpus"), **extra},
     )
-    env.update(extra)
-    return env
 
 
 def settings_for(tmp: Path) -> BotSettings:
@@ -184,15 +171,7 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
             row.update({k: v for k in ("url", "published", "source") if (v := getattr(article, k))})
             fh.write(json.dumps(row) + "\n")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scripts.build_index",
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(base / "index"),
-        ],
+        build_cmd(corpus, base / "index", model=None),
         check=True,
         env=bot_env(base),
         cwd=ROOT,

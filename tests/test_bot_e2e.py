@@ -25,6 +25,7 @@ from bot.settings import BotSettings
 from index.config import IndexSettings
 from tests.bot_fakes import TOKEN, FakeQA
 from tests.fake_bot_api import BOT_USERNAME, FakeBotAPI
+from tests.polling import polling
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -54,20 +55,8 @@ async def running_bot(
     """Run the bot by long polling against ``fake`` for the duration of the block."""
     qa = qa or FakeQA()
     application = build_application(make_settings(fake.base_url, tmp, **overrides), qa=qa)
-    assert application.post_init is not None and application.post_shutdown is not None
-    async with application:
-        await application.post_init(application)
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
-        )
-        try:
-            yield qa
-        finally:
-            await application.updater.stop()
-            await application.stop()
-    await application.post_shutdown(application)
+    async with polling(application):
+        yield qa
 
 
 def run(scenario: Callable[[FakeBotAPI], Awaitable[None]]) -> None:

@@ -33,23 +33,17 @@ from index.store import (
     read_articles,
 )
 from index.types import Article, CorpusError, Sentence
+from tests.corpus import COUNCIL, HARBOUR, write_article
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_CORPUS = REPO / "data" / "articles"
 
 META_KEYS = {"article_id", "title", "paragraph", "sentence", "start", "end"}
 
+pytestmark = pytest.mark.usefixtures("offline_index_env")
+
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Settings come only from what each test passes (no Chroma server, no stray dirs)."""
-    for name in ("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
 
 
 def make_settings(tmp_path: Path, model: str = "hashing-64", **extra: Any) -> IndexSettings:
@@ -62,27 +56,11 @@ def make_settings(tmp_path: Path, model: str = "hashing-64", **extra: Any) -> In
     )
 
 
-def write_article(corpus: Path, name: str, title: str, *paragraphs: str, **meta: str) -> Path:
-    """A Markdown article with front matter (``id`` defaults to the file name)."""
-    corpus.mkdir(parents=True, exist_ok=True)
-    lines = ["---", f"title: {title}"] + [f"{k}: {v}" for k, v in meta.items()] + ["---", ""]
-    path = corpus / name
-    path.write_text("\n".join(lines) + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    return path
-
-
-HARBOUR = (
-    "The Harbour Bridge reopened to traffic on Monday after three months of repairs.",
-    "Engineers replaced 40 steel cables. The mayor said the work came in under budget.",
-)
+# Three paragraphs here (tests.corpus.FESTIVAL has two).
 FESTIVAL = (
     "The summer music festival sold a record 80,000 tickets this year.",
     "Organisers added a fourth stage. Local hotels reported full bookings.",
     "Next year's festival will run for five days instead of four.",
-)
-COUNCIL = (
-    "The city council voted 7 to 2 to extend the cycle lane network.",
-    "Construction starts in spring.",
 )
 LIBRARY = ("The central library will open on Sundays from next month.",)
 

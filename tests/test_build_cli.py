@@ -9,7 +9,6 @@ loads and answers with verbatim quotes, and that the next build completes and cl
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
@@ -28,48 +27,24 @@ from index.embedder import SentenceTransformerEmbedder
 from index.store import CURRENT_FILE, MANIFEST_FILE, IndexDir
 from index.types import Answer
 from scripts.bench_index import write_synthetic_corpus
+from tests.cli import build_cmd, clean_env
+from tests.corpus import FESTIVAL, HARBOUR, write_article
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
 REAL_MODEL = "all-MiniLM-L6-v2"
 HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "chromadb")
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment of a build: only what the test sets, offline, no Chroma server."""
-    dropped = ("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in dropped and not k.startswith(("MAX_SENTENCE", "PYTEST_"))
-    }
-    env.update(
-        PYTHONPATH=str(ROOT),
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        ANONYMIZED_TELEMETRY="False",
-        TOKENIZERS_PARALLELISM="false",
-        PYTHONUNBUFFERED="1",
+    return clean_env(
+        drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"),
+        drop_prefixes=("MAX_SENTENCE", "PYTEST_"),
+        **extra,
     )
-    env.update(extra)
-    return env
-
-
-def build_cmd(corpus: Path, index: Path, *extra: str, model: str = "hashing-64") -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "scripts.build_index",
-        "--corpus",
-        str(corpus),
-        "--index",
-        str(index),
-        "--model",
-        model,
-        *extra,
-    ]
 
 
 def run_build(
@@ -83,12 +58,6 @@ def run_build(
         text=True,
         timeout=240,
     )
-
-
-def write_article(corpus: Path, name: str, title: str, *paragraphs: str) -> None:
-    corpus.mkdir(parents=True, exist_ok=True)
-    text = f"---\ntitle: {title}\n---\n\n" + "\n\n".join(paragraphs) + "\n"
-    (corpus / name).write_text(text, encoding="utf-8")
 
 
 def index_state(index: Path) -> tuple[str, tuple[int, int] | None, list[str]]:
@@ -142,24 +111,6 @@ def real_embedder() -> SentenceTransformerEmbedder:
     embedder = SentenceTransformerEmbedder(REAL_MODEL)
     embedder.warm_up()
     return embedder
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CHROMA_HOST", "CHROMA_PORT", "INDEX_DIR", "CORPUS_DIR", "EMBEDDING_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
-
-
-HARBOUR = (
-    "The Harbour Bridge reopened to traffic on Monday after three months of repairs.",
-    "Engineers replaced 40 steel cables. The mayor said the work came in under budget.",
-)
-FESTIVAL = (
-    "The summer music festival sold a record 80,000 tickets this year.",
-    "Organisers added a fourth stage. Local hotels reported full bookings.",
-)
 
 
 # --------------------------------------------------------------------------- summary and errors

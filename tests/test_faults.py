@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -54,22 +53,16 @@ from index.store import (
 from index.types import Answer
 from scripts import ask
 from tests.chroma_server import ChromaServer
+from tests.cli import clean_env
+from tests.corpus import FESTIVAL, HARBOUR, write_article
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
 QUESTION = "Who led the Chinese delegation?"
 UNAVAILABLE = "temporarily unavailable"
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
 
-HARBOUR = (
-    "The Harbour Bridge reopened to traffic on Monday after three months of repairs.",
-    "Engineers replaced 40 steel cables. The mayor said the work came in under budget.",
-)
-FESTIVAL = (
-    "The summer music festival sold a record 80,000 tickets this year.",
-    "Organisers added a fourth stage. Local hotels reported full bookings.",
-)
 # Answered from every version the load test builds (the rebuilds only add unrelated articles).
 LOAD_QUESTIONS = (
     "Who led the Chinese delegation?",
@@ -79,22 +72,7 @@ LOAD_QUESTIONS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def write_article(corpus: Path, name: str, title: str, *paragraphs: str) -> Path:
-    corpus.mkdir(parents=True, exist_ok=True)
-    path = corpus / name
-    path.write_text(f"---\ntitle: {title}\n---\n\n" + "\n\n".join(paragraphs) + "\n", "utf-8")
-    return path
 
 
 def make_corpus(folder: Path) -> Path:
@@ -137,22 +115,11 @@ def assert_unavailable(answer: Answer) -> None:
 
 def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
     """A clean environment for the CLIs: only what the test sets; offline."""
-    dropped = ("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in dropped and not k.startswith(("TELEGRAM_", "PYTEST_"))
-    }
-    env.update(
-        PYTHONPATH=str(ROOT),
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        ANONYMIZED_TELEMETRY="False",
-        TOKENIZERS_PARALLELISM="false",
-        PYTHONUNBUFFERED="1",
+    return clean_env(
+        drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"),
+        drop_prefixes=("TELEGRAM_", "PYTEST_"),
+        **extra,
     )
-    env.update(extra)
-    return env
 
 
 def run_cli(

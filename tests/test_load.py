@@ -23,8 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import numpy as np
 import pytest
 
 from bot import render
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import build_application
 from bot.settings import BotSettings
 from index.batcher import QueryBatcher
 from index.config import IndexSettings
@@ -40,6 +39,7 @@ from index.embedder import HashingEmbedder
 from index.types import Answer, QuestionAnswerer
 from tests.bot_fakes import TOKEN, FakeQA
 from tests.fake_bot_api import Call, FakeBotAPI
+from tests.polling import polling
 
 ROOT = Path(__file__).resolve().parents[1]
 CHATS = 100
@@ -100,26 +100,6 @@ def load_settings(api_url: str, tmp: Path, index_dir: Path | None = None) -> Bot
     )
 
 
-@asynccontextmanager
-async def serving(fake: FakeBotAPI, settings: BotSettings, qa: Any) -> AsyncIterator[Any]:
-    """Run the real Application by long polling against ``fake`` for the block."""
-    application = build_application(settings, qa=qa)
-    assert application.post_init is not None and application.post_shutdown is not None
-    async with application:
-        await application.post_init(application)
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
-        )
-        try:
-            yield application
-        finally:
-            await application.updater.stop()
-            await application.stop()
-    await application.post_shutdown(application)
-
-
 class LoopLag:
     """Measures how late a 10 ms sleep wakes up: blocking work on the event loop shows here."""
 
@@ -174,7 +154,8 @@ async def storm(
 ) -> tuple[list[Call], float, float]:
     """Send CHATS x PER_CHAT questions at once; return the replies, the time and the worst lag."""
     threads_before = threading.active_count()
-    async with serving(fake, settings, qa) as application:
+    application = build_application(settings, qa=qa)
+    async with polling(application):
         with LoopLag() as lag:
             started = time.monotonic()
             chats = [FIRST_CHAT + n for n in range(CHATS)]
