@@ -182,7 +182,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="report, do not write weights")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     articles, answerable, _ = load_squad(args.squad)
     embedder = make_embedder("all-MiniLM-L6-v2")
