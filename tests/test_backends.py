@@ -18,7 +18,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ import index.build as build_module
 from index.answer import open_index
 from index.build import build_index
 from index.config import IndexSettings
-from index.embedder import HashingEmbedder
 from index.store import (
     MANIFEST_FILE,
     IndexDir,
@@ -46,6 +45,7 @@ from scripts.bench_index import write_synthetic_corpus
 from tests.chroma_server import ChromaServer
 from tests.cli import build_cmd, clean_env
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
+from tests.embedders import CountingEmbedder, ExplodingEmbedder, FailingEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
@@ -116,37 +116,6 @@ def corpus(tmp_path: Path) -> Path:
     write_article(folder, "festival.md", "Record festival", *FESTIVAL)
     write_article(folder, "council.md", "Cycle lanes", *COUNCIL)
     return folder
-
-
-class CountingEmbedder:
-    """The hashing embedder, counting the texts it embeds."""
-
-    def __init__(self) -> None:
-        self.inner = HashingEmbedder(64)
-        self.name = self.inner.name
-        self.dimension = self.inner.dimension
-        self.texts: list[str] = []
-
-    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        self.texts.extend(texts)
-        return self.inner.embed(texts)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.inner.embed_query(text)
-
-
-class FailingEmbedder(CountingEmbedder):
-    """Raises on the first batch: a build that fails part-way."""
-
-    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        raise RuntimeError("the model crashed")
-
-
-class ExplodingEmbedder(CountingEmbedder):
-    """For runs that must not embed anything."""
-
-    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        raise AssertionError(f"unexpected embedding of {len(texts)} texts")
 
 
 def stored(settings: IndexSettings, manifest: Manifest) -> dict[str, Any]:
@@ -335,7 +304,7 @@ def test_a_failed_build_leaves_the_old_version_serving(
         write_article(corpus, "a-new.md", "New", "A new article arrives in the corpus.")
         embedder: CountingEmbedder = CountingEmbedder()
         if where == "embedding":
-            embedder = FailingEmbedder()
+            embedder = FailingEmbedder(ok_calls=0, error=RuntimeError("the model crashed"))
             error: type[BaseException] = RuntimeError
         else:
             real_add = build_module.add_vectors
