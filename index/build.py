@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 
 from index.articles import Skipped, load_corpus
 from index.config import IndexSettings
-from index.embedder import Embedder, make_embedder
+from index.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
 from index.sentences import split_sentences
 from index.store import (
     MANIFEST_FILE,
@@ -42,7 +43,7 @@ from index.types import Article, CorpusError, Sentence
 
 logger = logging.getLogger(__name__)
 
-EMBED_CHUNK = 512
+EMBED_CHUNK = 256  # sentences per model call; workers take turns
 CHROMA_BATCH = 100_000  # capped by what the client accepts (get_max_batch_size)
 
 ProgressFactory = Callable[[int], Any]
@@ -315,32 +316,39 @@ def _fill_version(
         old_rows, new_rows = (list(t) for t in zip(*copies, strict=True))
         vectors[new_rows] = old_vectors[old_rows]
 
-    embed_seconds = 0.0
-    if to_embed:
-        assert embedder is not None
-        embed_seconds = _embed_rows(embedder, flat, to_embed, vectors, progress)
-    vectors.flush()
-
+    article_of = [i for i, ss in enumerate(per_article) for _ in ss]
     table = SentenceTable(
-        article=np.array(
-            [i for i, ss in enumerate(per_article) for _ in ss], dtype=np.int32
-        ).reshape(-1),
+        article=np.array(article_of, dtype=np.int32).reshape(-1),
         paragraph=np.array([s.paragraph for s in flat], dtype=np.int32),
         index=np.array([s.index for s in flat], dtype=np.int32),
         start=np.array([s.start for s in flat], dtype=np.int64),
         end=np.array([s.end for s in flat], dtype=np.int64),
     )
-    table.save(folder)
-    write_articles(folder, articles)
-    _write_lexical(folder, flat)
-
     name = collection_name(settings, build_id)
-    collection = store.create(name, dimension)
-    metadatas = [
-        _metadata(articles[a], s) for a, s in zip(table.article.tolist(), flat, strict=True)
-    ]
-    batch = min(CHROMA_BATCH, _max_batch(store))
-    add_vectors(collection, range(total), vectors, [s.text for s in flat], metadatas, batch)
+    embed_seconds = 0.0
+    # The store and the files are written by a second thread while the model embeds: each
+    # chunk goes to the collection as soon as its vectors are final, so the store's work
+    # overlaps the model's instead of following it.
+    with _StoreWriter(
+        store,
+        name,
+        dimension,
+        vectors,
+        documents=[s.text for s in flat],
+        metadatas=[_metadata(articles[a], s) for a, s in zip(article_of, flat, strict=True)],
+    ) as writer:
+        embedded = set(to_embed)
+        writer.add([r for r in range(total) if r not in embedded])  # the vectors kept
+        writer.run(table.save, folder)
+        writer.run(write_articles, folder, articles)
+        writer.run(_write_lexical, folder, flat)
+        if to_embed:
+            assert embedder is not None
+            workers = settings.embed_workers or default_embed_workers()
+            embed_seconds = _embed_rows(
+                embedder, flat, to_embed, vectors, progress, workers, on_chunk=writer.add
+            )
+    vectors.flush()
 
     manifest = Manifest(
         build_id=build_id,
@@ -410,21 +418,105 @@ def _old_vectors(folder: Path, manifest: Manifest) -> np.ndarray | None:
     return vectors
 
 
+class _StoreWriter:
+    """Writes the collection and the version's files from one background thread, in order.
+
+    ``add`` queues rows whose vectors are final and hands them over in batches; ``run``
+    hands over any other task. Leaving the ``with`` block waits for every task and raises the
+    first error; when the block itself fails, tasks not yet started are dropped.
+    """
+
+    FLUSH_ROWS = 256
+
+    def __init__(
+        self,
+        store: Any,
+        name: str,
+        dimension: int,
+        vectors: np.ndarray,
+        documents: list[str],
+        metadatas: list[dict[str, Any]],
+    ) -> None:
+        self.store, self.vectors = store, vectors
+        self.documents, self.metadatas = documents, metadatas
+        self.pending: list[int] = []
+        self.collection: Any = None
+        self.batch = CHROMA_BATCH
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="store")
+        self._tasks: list[Future[Any]] = []
+        self.run(self._create, name, dimension)
+
+    def __enter__(self) -> _StoreWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            return
+        try:
+            self._flush()
+            for task in self._tasks:
+                task.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, task: Callable[..., Any], *args: Any) -> None:
+        """Run ``task(*args)`` on the writer thread after the tasks already handed over."""
+        for done in self._tasks:
+            error = done.exception() if done.done() else None
+            if error is not None:
+                raise error  # fail fast: a store that failed once will not recover mid-build
+        self._tasks.append(self._pool.submit(task, *args))
+
+    def add(self, rows: list[int]) -> None:
+        """Queue ``rows`` for the collection (their vectors are final)."""
+        self.pending.extend(rows)
+        if len(self.pending) >= self.FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        rows, self.pending = self.pending, []
+        if rows:
+            self.run(self._write, rows)
+
+    def _create(self, name: str, dimension: int) -> None:
+        self.collection = self.store.create(name, dimension)
+        self.batch = min(CHROMA_BATCH, _max_batch(self.store))
+
+    def _write(self, rows: list[int]) -> None:
+        add_vectors(
+            self.collection,
+            rows,
+            self.vectors[rows],
+            [self.documents[r] for r in rows],
+            [self.metadatas[r] for r in rows],
+            self.batch,
+        )
+
+
 def _embed_rows(
     embedder: Embedder,
     flat: list[Sentence],
     rows: list[int],
     out: np.ndarray,
     progress: ProgressFactory | None,
+    workers: int,
+    on_chunk: Callable[[list[int]], None] | None = None,
 ) -> float:
-    """Embed the sentences at ``rows`` into ``out``, longest first (less padding per batch)."""
+    """Embed the sentences at ``rows`` into ``out``, longest first (less padding per batch).
+
+    ``on_chunk`` is called with the rows of each chunk once their vectors are in ``out``.
+    """
     order = sorted(rows, key=lambda r: len(flat[r].text), reverse=True)
+    chunks = [order[lo : lo + EMBED_CHUNK] for lo in range(0, len(order), EMBED_CHUNK)]
+    texts = ([flat[r].text for r in chunk] for chunk in chunks)
     bar = progress(len(order)) if progress else None
     started = time.perf_counter()
     try:
-        for lo in range(0, len(order), EMBED_CHUNK):
-            chunk = order[lo : lo + EMBED_CHUNK]
-            out[chunk] = embedder.embed([flat[r].text for r in chunk])
+        for chunk, vectors in zip(chunks, embed_chunks(embedder, texts, workers), strict=True):
+            out[chunk] = vectors
+            if on_chunk is not None:
+                on_chunk(chunk)
             if bar is not None:
                 bar.update(len(chunk))
     finally:

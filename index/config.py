@@ -44,6 +44,13 @@ class IndexSettings(BaseSettings):
         le=64,
         description="torch threads for embedding questions (process-wide); unset: torch's default.",
     )
+    embed_workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Model copies a build runs side by side, one torch thread each; unset: "
+        "the usable cores, at most 4.",
+    )
     query_batch: int = Field(
         16,
         ge=1,

@@ -6,11 +6,13 @@ no model (a no-op rebuild, ``--help``) never pay for them.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -67,6 +69,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.threads = threads
         self._model: Any = None
+        self._replicas: list[Any] = []  # copies of the model for parallel bulk encoding
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -123,6 +126,60 @@ class SentenceTransformerEmbedder:
         )
         return np.asarray(vector, dtype=np.float32)
 
+    def embed_chunks(self, chunks: Iterable[Sequence[str]], workers: int) -> Iterator[np.ndarray]:
+        """Embed many chunks of texts with ``workers`` parallel copies of the model.
+
+        Yields one array per chunk, in order. Each copy runs on one torch thread: on a few
+        cores, whole batches side by side beat one batch split across threads (which wait for
+        each other after every operation). torch's thread count is process-wide, so it is
+        restored afterwards; bulk builds are not meant to share a process with live questions.
+        """
+        self.warm_up()
+        if workers <= 1:
+            for chunk in chunks:
+                yield self.embed(chunk)
+            return
+        import torch
+
+        models = self._models(workers)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="embed") as pool:
+                pending: list[Future[np.ndarray]] = []
+                for number, chunk in enumerate(chunks):
+                    model = models[number % workers]
+                    pending.append(pool.submit(self._encode, model, list(chunk)))
+                    if len(pending) > workers:  # a few chunks in flight, not the whole corpus
+                        yield pending.pop(0).result()
+                for future in pending:
+                    yield future.result()
+        finally:
+            torch.set_num_threads(threads)
+
+    def _models(self, count: int) -> list[Any]:
+        """The model and ``count - 1`` copies that share its weights but not its tokenizer.
+
+        Inference only reads the weights; the tokenizer keeps per-call state, and two threads
+        using one tokenizer at once can fail ("Already borrowed").
+        """
+        with self._lock:
+            model = self._model
+            while len(self._replicas) < count - 1:
+                shared = {id(t): t for t in [*model.parameters(), *model.buffers()]}
+                self._replicas.append(copy.deepcopy(model, shared))
+            return [model, *self._replicas[: count - 1]]
+
+    def _encode(self, model: Any, texts: list[str]) -> np.ndarray:
+        vectors = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
 
 class HashingEmbedder:
     """A deterministic, model-free embedder for fast unit tests (hashed stemmed words).
@@ -160,6 +217,27 @@ class HashingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+
+def embed_chunks(
+    embedder: Embedder, chunks: Iterable[Sequence[str]], workers: int = 1
+) -> Iterator[np.ndarray]:
+    """Embed chunks of texts, in parallel when the embedder can (see ``embed_chunks``)."""
+    parallel = getattr(embedder, "embed_chunks", None)
+    if parallel is not None and workers > 1:
+        yield from parallel(chunks, workers)
+    else:
+        for chunk in chunks:
+            yield embedder.embed(chunk)
+
+
+def default_embed_workers() -> int:
+    """How many model copies a bulk build runs side by side: the usable cores, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
 
 
 def make_embedder(name: str, *, threads: int | None = None) -> Embedder:

@@ -488,18 +488,20 @@ def store_for(settings: IndexSettings, folder: Path) -> VectorStore:
 
 def add_vectors(
     collection: Any,
-    rows: range,
+    rows: Sequence[int],
     embeddings: np.ndarray,
     documents: Sequence[str],
     metadatas: Sequence[dict[str, Any]],
     batch_size: int,
 ) -> None:
-    """Add sentence vectors with ids ``str(row)`` in batches the client accepts."""
-    start = rows.start
+    """Add the sentences at ``rows`` (ids ``str(row)``) in batches the client accepts.
+
+    ``embeddings``, ``documents`` and ``metadatas`` are aligned with ``rows``.
+    """
     for lo in range(0, len(documents), batch_size):
         hi = min(lo + batch_size, len(documents))
         collection.add(
-            ids=[str(start + i) for i in range(lo, hi)],
+            ids=[str(rows[i]) for i in range(lo, hi)],
             # A plain array: chroma reads a memory map element by element (0.4 ms a vector).
             embeddings=np.ascontiguousarray(embeddings[lo:hi], dtype=np.float32),
             documents=list(documents[lo:hi]),

@@ -683,6 +683,26 @@ def test_real_model_build_of_the_seed_corpus(
 
 
 @pytest.mark.slow
+def test_parallel_embedding_gives_the_vectors_of_one_model_call(
+    tmp_path: Path, real_embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    settings = make_settings(tmp_path, model="all-MiniLM-L6-v2", embed_workers=2)
+    monkeypatch.setattr(build_module, "EMBED_CHUNK", 5)  # many chunks for two model copies
+    monkeypatch.setattr(build_module._StoreWriter, "FLUSH_ROWS", 7)  # writes while embedding
+    threads = torch.get_num_threads()
+    report = build_index(settings, embedder=real_embedder)
+    assert torch.get_num_threads() == threads  # the build's one-thread copies leave no trace
+    assert report.embedded == report.sentences > 20
+    version = read_version(settings)
+    assert_consistent(version)
+    np.testing.assert_allclose(version.vectors, real_embedder.embed(version.documents), atol=1e-5)
+
+
+@pytest.mark.slow
 def test_real_model_is_loaded_by_the_build_itself(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     write_article(corpus, "harbour.md", "Bridge reopens", *HARBOUR)
