@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -325,30 +324,30 @@ def _fill_version(
         end=np.array([s.end for s in flat], dtype=np.int64),
     )
     name = collection_name(settings, build_id)
-    embed_seconds = 0.0
-    # The store and the files are written by a second thread while the model embeds: each
-    # chunk goes to the collection as soon as its vectors are final, so the store's work
-    # overlaps the model's instead of following it.
-    with _StoreWriter(
-        store,
-        name,
-        dimension,
+    collection = store.create(name, dimension)
+    writer = _ChromaWriter(
+        collection,
         vectors,
         documents=[s.text for s in flat],
         metadatas=[_metadata(articles[a], s) for a, s in zip(article_of, flat, strict=True)],
-    ) as writer:
-        embedded = set(to_embed)
-        writer.add([r for r in range(total) if r not in embedded])  # the vectors kept
-        writer.run(table.save, folder)
-        writer.run(write_articles, folder, articles)
-        writer.run(_write_lexical, folder, flat)
-        if to_embed:
-            assert embedder is not None
-            workers = settings.embed_workers or default_embed_workers()
-            embed_seconds = _embed_rows(
-                embedder, flat, to_embed, vectors, progress, workers, on_chunk=writer.add
-            )
+        batch=min(CHROMA_BATCH, _max_batch(store)),
+    )
+    embedded = set(to_embed)
+    writer.add([r for r in range(total) if r not in embedded])  # the vectors kept
+    embed_seconds = 0.0
+    if to_embed:
+        assert embedder is not None
+        workers = settings.embed_workers or default_embed_workers()
+        # Each chunk goes to chroma as soon as it is embedded, while the model works on the
+        # chunks in flight.
+        embed_seconds = _embed_rows(
+            embedder, flat, to_embed, vectors, progress, workers, on_chunk=writer.add
+        )
+    writer.flush()
     vectors.flush()
+    table.save(folder)
+    write_articles(folder, articles)
+    _write_lexical(folder, flat)
 
     manifest = Manifest(
         build_id=build_id,
@@ -418,80 +417,41 @@ def _old_vectors(folder: Path, manifest: Manifest) -> np.ndarray | None:
     return vectors
 
 
-class _StoreWriter:
-    """Writes the collection and the version's files from one background thread, in order.
-
-    ``add`` queues rows whose vectors are final and hands them over in batches; ``run``
-    hands over any other task. Leaving the ``with`` block waits for every task and raises the
-    first error; when the block itself fails, tasks not yet started are dropped.
-    """
+class _ChromaWriter:
+    """Adds sentence rows to the collection in batches of at least ``FLUSH_ROWS``."""
 
     FLUSH_ROWS = 256
 
     def __init__(
         self,
-        store: Any,
-        name: str,
-        dimension: int,
+        collection: Any,
         vectors: np.ndarray,
         documents: list[str],
         metadatas: list[dict[str, Any]],
+        batch: int,
     ) -> None:
-        self.store, self.vectors = store, vectors
+        self.collection, self.vectors, self.batch = collection, vectors, batch
         self.documents, self.metadatas = documents, metadatas
         self.pending: list[int] = []
-        self.collection: Any = None
-        self.batch = CHROMA_BATCH
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="store")
-        self._tasks: list[Future[Any]] = []
-        self.run(self._create, name, dimension)
-
-    def __enter__(self) -> _StoreWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            return
-        try:
-            self._flush()
-            for task in self._tasks:
-                task.result()
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def run(self, task: Callable[..., Any], *args: Any) -> None:
-        """Run ``task(*args)`` on the writer thread after the tasks already handed over."""
-        for done in self._tasks:
-            error = done.exception() if done.done() else None
-            if error is not None:
-                raise error  # fail fast: a store that failed once will not recover mid-build
-        self._tasks.append(self._pool.submit(task, *args))
 
     def add(self, rows: list[int]) -> None:
-        """Queue ``rows`` for the collection (their vectors are final)."""
+        """Queue ``rows`` (their vectors are final); write once enough are queued."""
         self.pending.extend(rows)
         if len(self.pending) >= self.FLUSH_ROWS:
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write every queued row."""
         rows, self.pending = self.pending, []
         if rows:
-            self.run(self._write, rows)
-
-    def _create(self, name: str, dimension: int) -> None:
-        self.collection = self.store.create(name, dimension)
-        self.batch = min(CHROMA_BATCH, _max_batch(self.store))
-
-    def _write(self, rows: list[int]) -> None:
-        add_vectors(
-            self.collection,
-            rows,
-            self.vectors[rows],
-            [self.documents[r] for r in rows],
-            [self.metadatas[r] for r in rows],
-            self.batch,
-        )
+            add_vectors(
+                self.collection,
+                rows,
+                self.vectors[rows],
+                [self.documents[r] for r in rows],
+                [self.metadatas[r] for r in rows],
+                self.batch,
+            )
 
 
 def _embed_rows(
