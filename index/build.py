@@ -323,31 +323,23 @@ def _fill_version(
         start=np.array([s.start for s in flat], dtype=np.int64),
         end=np.array([s.end for s in flat], dtype=np.int64),
     )
-    name = collection_name(settings, build_id)
-    collection = store.create(name, dimension)
-    writer = _ChromaWriter(
-        collection,
-        vectors,
-        documents=[s.text for s in flat],
-        metadatas=[_metadata(articles[a], s) for a, s in zip(article_of, flat, strict=True)],
-        batch=min(CHROMA_BATCH, _max_batch(store)),
-    )
-    embedded = set(to_embed)
-    writer.add([r for r in range(total) if r not in embedded])  # the vectors kept
     embed_seconds = 0.0
     if to_embed:
         assert embedder is not None
         workers = settings.embed_workers or default_embed_workers()
-        # Each chunk goes to chroma as soon as it is embedded, while the model works on the
-        # chunks in flight.
-        embed_seconds = _embed_rows(
-            embedder, flat, to_embed, vectors, progress, workers, on_chunk=writer.add
-        )
-    writer.flush()
+        embed_seconds = _embed_rows(embedder, flat, to_embed, vectors, progress, workers)
     vectors.flush()
     table.save(folder)
     write_articles(folder, articles)
     _write_lexical(folder, flat)
+
+    # Chroma last, in the largest batches it accepts (adding each chunk while the model
+    # embedded the next measured no faster on two cores, and small batches cost more).
+    name = collection_name(settings, build_id)
+    collection = store.create(name, dimension)
+    metadatas = [_metadata(articles[a], s) for a, s in zip(article_of, flat, strict=True)]
+    batch = min(CHROMA_BATCH, _max_batch(store))
+    add_vectors(collection, range(total), vectors, [s.text for s in flat], metadatas, batch)
 
     manifest = Manifest(
         build_id=build_id,
@@ -417,43 +409,6 @@ def _old_vectors(folder: Path, manifest: Manifest) -> np.ndarray | None:
     return vectors
 
 
-class _ChromaWriter:
-    """Adds sentence rows to the collection in batches of at least ``FLUSH_ROWS``."""
-
-    FLUSH_ROWS = 256
-
-    def __init__(
-        self,
-        collection: Any,
-        vectors: np.ndarray,
-        documents: list[str],
-        metadatas: list[dict[str, Any]],
-        batch: int,
-    ) -> None:
-        self.collection, self.vectors, self.batch = collection, vectors, batch
-        self.documents, self.metadatas = documents, metadatas
-        self.pending: list[int] = []
-
-    def add(self, rows: list[int]) -> None:
-        """Queue ``rows`` (their vectors are final); write once enough are queued."""
-        self.pending.extend(rows)
-        if len(self.pending) >= self.FLUSH_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write every queued row."""
-        rows, self.pending = self.pending, []
-        if rows:
-            add_vectors(
-                self.collection,
-                rows,
-                self.vectors[rows],
-                [self.documents[r] for r in rows],
-                [self.metadatas[r] for r in rows],
-                self.batch,
-            )
-
-
 def _embed_rows(
     embedder: Embedder,
     flat: list[Sentence],
@@ -461,11 +416,10 @@ def _embed_rows(
     out: np.ndarray,
     progress: ProgressFactory | None,
     workers: int,
-    on_chunk: Callable[[list[int]], None] | None = None,
 ) -> float:
     """Embed the sentences at ``rows`` into ``out``, longest first (less padding per batch).
 
-    ``on_chunk`` is called with the rows of each chunk once their vectors are in ``out``.
+    With ``workers`` > 1, that many model copies embed chunks side by side (``embed_chunks``).
     """
     order = sorted(rows, key=lambda r: len(flat[r].text), reverse=True)
     chunks = [order[lo : lo + EMBED_CHUNK] for lo in range(0, len(order), EMBED_CHUNK)]
@@ -475,8 +429,6 @@ def _embed_rows(
     try:
         for chunk, vectors in zip(chunks, embed_chunks(embedder, texts, workers), strict=True):
             out[chunk] = vectors
-            if on_chunk is not None:
-                on_chunk(chunk)
             if bar is not None:
                 bar.update(len(chunk))
     finally:

@@ -496,7 +496,8 @@ def worker_build(args: argparse.Namespace) -> dict[str, Any]:
             "embed": phases.get("_embed_rows", 0.0),
             "bm25": phases.get("_write_lexical", 0.0),
             "chroma": phases.get("add_vectors", 0.0),
-        },  # chroma's adds happen between the model's chunks: "embed" includes them
+            "other": report.seconds - sum(phases.values()),
+        },
         "build_rss_base_mib": base["rss"],
         "build_peak_mib": _peak_mib(),
         "disk_mib": disk_parts(version),

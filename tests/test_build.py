@@ -692,7 +692,6 @@ def test_parallel_embedding_gives_the_vectors_of_one_model_call(
     shutil.copytree(SEED_CORPUS, corpus)
     settings = make_settings(tmp_path, model="all-MiniLM-L6-v2", embed_workers=2)
     monkeypatch.setattr(build_module, "EMBED_CHUNK", 5)  # many chunks for two model copies
-    monkeypatch.setattr(build_module._ChromaWriter, "FLUSH_ROWS", 7)  # writes between chunks
     threads = torch.get_num_threads()
     report = build_index(settings, embedder=real_embedder)
     assert torch.get_num_threads() == threads  # the build's one-thread copies leave no trace
