@@ -112,9 +112,13 @@ class BotServices:
         return bool(self.examples) and time.monotonic() - self.examples_at < EXAMPLES_TTL_SECONDS
 
     def remember_examples(self, examples: list[str]) -> None:
-        """Cache example questions for /start, /help and refusals."""
-        self.examples = list(examples)
-        self.examples_at = time.monotonic()
+        """Cache example questions for /start, /help and refusals.
+
+        An empty list (search down, say) keeps the examples already known, and stays stale.
+        """
+        if examples:
+            self.examples = list(examples)
+            self.examples_at = time.monotonic()
 
     def close(self) -> None:
         """Stop the worker threads (running calls finish, queued ones are dropped)."""

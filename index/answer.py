@@ -454,10 +454,13 @@ class QA:
             if not question or question in out:
                 continue
             try:
-                if not self.answer(question).answered:
-                    continue
+                answer = self.answer(question)
             except Exception:  # an example is a nicety; never fail /start for it
                 logger.debug("example question %r failed", question, exc_info=True)
+                continue
+            if answer.kind == "unavailable":
+                return out  # search is down: try again later, remember nothing
+            if not answer.answered:
                 continue
             out.append(question)
             if len(out) >= n:
