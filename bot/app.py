@@ -179,6 +179,9 @@ def build_application(
     application.add_handler(CommandHandler("about", handlers.about, filters=mine))
     # 3. Buttons and inline mode.
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=handlers.MORE_PATTERN))
+    application.add_handler(
+        CallbackQueryHandler(handlers.sources_page, pattern=handlers.SOURCES_PATTERN)
+    )
     application.add_handler(InlineQueryHandler(handlers.inline_query))
     # 4. Questions: any text in private chats (but not quotes shared via inline mode);
     #    in groups only what is addressed to the bot.

@@ -37,6 +37,8 @@ T = TypeVar("T")
 
 MORE_PREFIX = "more:"
 MORE_PATTERN = r"^more:"
+SOURCES_PREFIX = "sources:"
+SOURCES_PATTERN = r"^sources:\d{1,9}$"
 INLINE_RESULTS = 5
 TYPING_REFRESH_SECONDS = 4.5
 INLINE_CACHE_SECONDS = 60
@@ -313,10 +315,47 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List the indexed articles with dates and links."""
+    """List the indexed articles with dates and links, a page at a time (``/sources 3``)."""
+    args = context.args or []
+    page = int(args[0]) if len(args) == 1 and args[0].isdecimal() and len(args[0]) < 10 else 1
     articles = await _qa_call(update, context, get_qa(context.bot_data).articles)
     if articles is not None:
-        await _reply(update, render.render_sources(articles))
+        page = min(page, render.sources_pages(len(articles)))
+        markup = _sources_keyboard(page, render.sources_pages(len(articles)))
+        await _reply(update, render.render_sources(articles, page), markup)
+
+
+def _sources_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
+    """ "Previous" and "Next" buttons under a /sources page (none for a single page)."""
+    buttons = []
+    if page > 1:
+        buttons.append(
+            InlineKeyboardButton("‹ Previous", callback_data=f"{SOURCES_PREFIX}{page - 1}")
+        )
+    if page < pages:
+        buttons.append(InlineKeyboardButton("Next ›", callback_data=f"{SOURCES_PREFIX}{page + 1}"))
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Turn a /sources message to another page (the "Previous" and "Next" buttons)."""
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    page = int(query.data.removeprefix(SOURCES_PREFIX))
+    articles, failure = await _run_qa(update, context, get_qa(context.bot_data).articles)
+    if articles is None:
+        await query.answer(render.sources_failed_notice(failure), show_alert=True)
+        return
+    await query.answer()
+    pages = render.sources_pages(len(articles))
+    page = min(max(page, 1), pages)
+    [text, *_] = render.render_sources(articles, page)
+    try:
+        await query.edit_message_text(text, reply_markup=_sources_keyboard(page, pages))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            logger.warning("Could not turn the sources page: %s", exc)
 
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -493,7 +493,7 @@ def help_spans(examples: Sequence[str] = (), bot_username: str | None = None) ->
     spans.append(
         Span(
             "\n\n/ask question — ask (works in groups too)"
-            "\n/sources — the articles I know"
+            "\n/sources — the articles I know (/sources 2 for the next page)"
             "\n/about — the size and age of the index"
             "\n\nIn groups I answer /ask, messages that mention me, and replies to my messages."
         )
@@ -503,18 +503,40 @@ def help_spans(examples: Sequence[str] = (), bot_username: str | None = None) ->
     return spans
 
 
-def sources_list_spans(articles: Sequence[Article]) -> list[Span]:
-    """/sources: the numbered list of indexed articles with dates and links."""
+SOURCES_PER_PAGE = 10
+"""Articles per /sources page: ten of the longest lines still fit in one message."""
+
+
+def sources_pages(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
+    """How many /sources pages ``total`` articles fill (at least one)."""
+    return max(1, -(-total // per_page))
+
+
+def sources_list_spans(
+    articles: Sequence[Article], page: int = 1, per_page: int = SOURCES_PER_PAGE
+) -> list[Span]:
+    """/sources: one page of the numbered list of indexed articles with dates and links.
+
+    Pages outside the list show its first or last page; numbers run across pages.
+    """
     if not articles:
         return [Span("No articles are indexed yet.")]
-    spans = [Span(f"Indexed articles ({len(articles)})", (BOLD,))]
-    for n, article in enumerate(articles, start=1):
+    pages = sources_pages(len(articles), per_page)
+    page = min(max(page, 1), pages)
+    header = f"Indexed articles ({len(articles):,})"
+    if pages > 1:
+        header += f", page {page} of {pages:,}"
+    spans = [Span(header, (BOLD,))]
+    first = (page - 1) * per_page
+    for n, article in enumerate(articles[first : first + per_page], start=first + 1):
         url = safe_url(article.url)
         spans.append(Span(f"\n{n}. "))
         spans.append(Span(_title(article.title, article.id), (link(url),) if url else ()))
         details = [d for d in (article.source, format_date(article.published)) if d]
         if details:
             spans.append(Span(" — " + ", ".join(shorten(d, 60) for d in details)))
+    if pages > 1:
+        spans.append(Span(f"\n\nOther pages: /sources 1 … /sources {pages}"))
     return spans
 
 
@@ -544,9 +566,9 @@ def render_help(examples: Sequence[str] = (), bot_username: str | None = None) -
     return render_chunks(help_spans(examples, bot_username))
 
 
-def render_sources(articles: Sequence[Article]) -> list[str]:
-    """HTML for /sources (several messages for a large corpus)."""
-    return render_chunks(sources_list_spans(articles))
+def render_sources(articles: Sequence[Article], page: int = 1) -> list[str]:
+    """HTML for one page of /sources."""
+    return render_chunks(sources_list_spans(articles, page))
 
 
 def render_about(info: IndexInfo) -> list[str]:
@@ -633,6 +655,13 @@ def ask_usage_notice(examples: Sequence[str] = ()) -> str:
 def unknown_command_notice() -> str:
     """Reply to an unknown command in a private chat."""
     return notice([Span("I don't know that command. Try /help.")])
+
+
+def sources_failed_notice(failure: str | None) -> str:
+    """Callback answer (plain text) when the list of sources cannot be loaded."""
+    if failure == unavailable_notice():
+        return "Search is temporarily unavailable, please try again in a minute."
+    return "Sorry, the list of sources could not be loaded — please try again."
 
 
 def expired_notice() -> str:

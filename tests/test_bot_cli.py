@@ -17,6 +17,7 @@ import pytest
 from bot.console import PROMPT, respond, run_console
 from bot.settings import BotSettings
 from index.config import IndexSettings
+from index.types import Article
 from tests.bot_fakes import ARTICLES, TOKEN, FakeQA
 from tests.cli import build_cmd, clean_env
 from tests.fake_bot_api import FakeBotAPI
@@ -78,6 +79,14 @@ def test_console_answers_each_line_and_exits_at_end_of_input(tmp_path: Path) -> 
     assert PROMPT not in out and "<b>" not in out  # no prompt when stdin is not a terminal
     assert "set TELEGRAM_BOT_TOKEN" in stderr.getvalue()
     assert qa.questions[0] == BRIDGE_Q and not qa.closed  # the caller owns a QA passed in
+
+
+def test_console_sources_take_a_page_number() -> None:
+    extra = [Article(id=f"b{n}", title=f"Brief {n}", body="Short.") for n in range(5, 26)]
+    qa = FakeQA(articles=[*ARTICLES, *extra])
+    assert respond(qa, "/sources").startswith("Indexed articles (25), page 1 of 3\n1. Harbour")
+    assert respond(qa, "/sources 2").startswith("Indexed articles (25), page 2 of 3\n11. Brief")
+    assert respond(qa, "/sources last").startswith("Indexed articles (25), page 1 of 3")
 
 
 def test_console_prompts_on_a_terminal_and_stops_on_quit(tmp_path: Path) -> None:

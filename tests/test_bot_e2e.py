@@ -23,7 +23,8 @@ from bot.app import ALLOWED_UPDATES, build_application
 from bot.logging_setup import configure_logging
 from bot.settings import BotSettings
 from index.config import IndexSettings
-from tests.bot_fakes import TOKEN, FakeQA
+from index.types import Article
+from tests.bot_fakes import ARTICLES, TOKEN, FakeQA
 from tests.fake_bot_api import BOT_USERNAME, FakeBotAPI
 from tests.polling import polling
 
@@ -262,6 +263,38 @@ def test_more_button_expands_the_answer_in_place(tmp_path: Path) -> None:
         assert "reply_markup" not in fake.messages[(ALICE, answer.result["message_id"])]
         expired = fake.calls_of("answerCallbackQuery")[1].params
         assert "no longer available" in expired["text"]
+
+    run(scenario)
+
+
+def test_sources_turn_pages_with_buttons(tmp_path: Path) -> None:
+    extra = [
+        Article(id=f"brief-{n}", title=f"Brief {n}", body=f"Brief number {n} is short.")
+        for n in range(5, 26)
+    ]
+    qa = FakeQA(articles=[*ARTICLES, *extra])  # 25 articles: three pages
+
+    def buttons(result: dict[str, Any]) -> dict[str, str]:
+        [row] = result["reply_markup"]["inline_keyboard"]
+        return {b["text"]: b["callback_data"] for b in row}
+
+    async def scenario(fake: FakeBotAPI) -> None:
+        async with running_bot(fake, tmp_path, qa):
+            fake.push_private_text("/sources", user_id=ALICE)
+            [first] = await fake.wait_for("sendMessage", chat_id=ALICE)
+            assert buttons(first.result) == {"Next ›": "sources:2"}
+            fake.push_callback(first.result, "sources:2", user_id=ALICE)
+            [second] = await fake.wait_for("editMessageText")
+            await fake.wait_for("answerCallbackQuery")
+            fake.push_private_text("/sources 7", user_id=ALICE)  # past the end: the last page
+            [_, last] = await fake.wait_for("sendMessage", chat_id=ALICE, count=2)
+        assert first.plain().startswith("Indexed articles (25), page 1 of 3\n1. Harbour Bridge")
+        assert "10. Brief 10" in first.plain() and "11." not in first.plain()
+        assert second.params["message_id"] == first.result["message_id"]
+        assert second.plain().startswith("Indexed articles (25), page 2 of 3\n11. Brief 11")
+        assert buttons(second.result) == {"‹ Previous": "sources:1", "Next ›": "sources:3"}
+        assert last.plain().startswith("Indexed articles (25), page 3 of 3\n21. Brief 21")
+        assert buttons(last.result) == {"‹ Previous": "sources:2"}
 
     run(scenario)
 

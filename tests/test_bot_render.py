@@ -189,6 +189,44 @@ def test_commands_render() -> None:
     assert checked(render.render_sources([])[0]) == "No articles are indexed yet."
 
 
+def many_articles(n: int, title: str = "Article", source: str = "Daily News") -> list[Article]:
+    return [
+        Article(
+            id=f"a{i}",
+            title=f"{title} {i}",
+            body="Text.",
+            url=f"https://news.example.com/{i}?{'x' * 300}",
+            published="2024-03-01",
+            source=source,
+        )
+        for i in range(1, n + 1)
+    ]
+
+
+def test_sources_come_a_page_at_a_time() -> None:
+    articles = many_articles(25)
+    assert render.sources_pages(25) == 3 and render.sources_pages(0) == 1
+    pages = [render.render_sources(articles, page) for page in (1, 2, 3)]
+    assert all(len(chunks) == 1 for chunks in pages)
+    first, second, last = (checked(chunks[0]) for chunks in pages)
+    assert first.startswith("Indexed articles (25), page 1 of 3\n1. Article 1 — Daily News")
+    assert "10. Article 10" in first and "11. Article 11" not in first
+    assert "11. Article 11" in second and "20. Article 20" in second
+    assert "21. Article 21" in last and "25. Article 25" in last
+    assert first.endswith("Other pages: /sources 1 … /sources 3")
+    # Outside the list: the nearest page.
+    assert render.render_sources(articles, 0) == pages[0]
+    assert render.render_sources(articles, 99) == pages[2]
+    # A short list needs no pages.
+    assert checked(render.render_sources(articles[:10])[0]).startswith("Indexed articles (10)\n")
+
+
+def test_a_page_of_the_longest_sources_fits_one_message() -> None:
+    articles = many_articles(10, title="T" * 400, source="S" * 400)
+    [page] = render.render_sources(articles)
+    assert checked(page).count("…") >= 20  # titles and sources shortened
+
+
 def test_plain_text_for_the_terminal() -> None:
     answer = FakeQA().answer("When did the Harbour Bridge reopen?")
     text = render.render_plain(answer)
