@@ -12,7 +12,7 @@ from index.articles import CorpusLoad, Skipped, load_corpus, load_file
 from index.types import Article, ArticleError, CorpusError
 
 REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO.parent / "shared" / "seeds"
+SEEDS = REPO / "tests" / "data" / "seeds"  # verbatim copies of ../shared/seeds
 
 
 def _write(path: Path, content: str | bytes) -> Path:
@@ -353,10 +353,7 @@ def test_load_file_returns_articles_and_raises_on_bad_input(tmp_path: Path) -> N
     ],
 )
 def test_converted_seed_articles_are_verbatim(name: str, seed: str) -> None:
-    seed_path = SEEDS / seed
-    if not seed_path.exists():
-        pytest.skip(f"seed file {seed_path} is not available here")
-    seed_text = seed_path.read_text(encoding="utf-8")
+    seed_text = (SEEDS / seed).read_text(encoding="utf-8")
     seed_lines = seed_text.split("\n")
     [article] = load_file(REPO / "data" / "articles" / f"{name}.md")
     assert article.id == name
