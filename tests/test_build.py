@@ -702,6 +702,37 @@ def test_parallel_embedding_gives_the_vectors_of_one_model_call(
 
 
 @pytest.mark.slow
+def test_a_failing_model_copy_fails_the_build_and_keeps_the_served_index(
+    tmp_path: Path, real_embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    settings = make_settings(tmp_path, model="all-MiniLM-L6-v2", embed_workers=2)
+    first = build_index(settings, embedder=real_embedder)
+    monkeypatch.setattr(build_module, "EMBED_CHUNK", 5)
+    real_encode = real_embedder._encode
+    calls = 0
+
+    def encode_then_fail(model: Any, texts: list[str]) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("a model copy crashed")
+        return real_encode(model, texts)
+
+    monkeypatch.setattr(real_embedder, "_encode", encode_then_fail)
+    threads = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="a model copy crashed"):
+        build_index(settings, full=True, embedder=real_embedder)
+    assert torch.get_num_threads() == threads
+    assert current(settings).strip() == first.build_id
+    assert versions(settings) == [first.build_id]
+    assert_consistent(read_version(settings))
+
+
+@pytest.mark.slow
 def test_real_model_is_loaded_by_the_build_itself(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     write_article(corpus, "harbour.md", "Bridge reopens", *HARBOUR)
