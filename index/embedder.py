@@ -110,14 +110,7 @@ class SentenceTransformerEmbedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self._encode(self._model, list(texts), show_progress)
 
     def embed_query(self, text: str) -> np.ndarray:
         self.warm_up()
@@ -144,17 +137,18 @@ class SentenceTransformerEmbedder:
         models = self._models(workers)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="embed")
         try:
-            with ThreadPoolExecutor(workers, thread_name_prefix="embed") as pool:
-                pending: list[Future[np.ndarray]] = []
-                for number, chunk in enumerate(chunks):
-                    model = models[number % workers]
-                    pending.append(pool.submit(self._encode, model, list(chunk)))
-                    if len(pending) > workers:  # a few chunks in flight, not the whole corpus
-                        yield pending.pop(0).result()
-                for future in pending:
-                    yield future.result()
-        finally:
+            pending: list[Future[np.ndarray]] = []
+            for number, chunk in enumerate(chunks):
+                model = models[number % workers]
+                pending.append(pool.submit(self._encode, model, list(chunk)))
+                if len(pending) > workers:  # a few chunks in flight, not the whole corpus
+                    yield pending.pop(0).result()
+            for future in pending:
+                yield future.result()
+        finally:  # also when the caller stops early: drop the chunks not started
+            pool.shutdown(wait=True, cancel_futures=True)
             torch.set_num_threads(threads)
 
     def _models(self, count: int) -> list[Any]:
@@ -170,13 +164,13 @@ class SentenceTransformerEmbedder:
                 self._replicas.append(copy.deepcopy(model, shared))
             return [model, *self._replicas[: count - 1]]
 
-    def _encode(self, model: Any, texts: list[str]) -> np.ndarray:
+    def _encode(self, model: Any, texts: list[str], show_progress: bool = False) -> np.ndarray:
         vectors = model.encode(
             texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
-            show_progress_bar=False,
+            show_progress_bar=show_progress,
         )
         return np.asarray(vectors, dtype=np.float32)
 

@@ -715,12 +715,12 @@ def test_a_failing_model_copy_fails_the_build_and_keeps_the_served_index(
     real_encode = real_embedder._encode
     calls = 0
 
-    def encode_then_fail(model: Any, texts: list[str]) -> np.ndarray:
+    def encode_then_fail(model: Any, texts: list[str], show_progress: bool = False) -> np.ndarray:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise RuntimeError("a model copy crashed")
-        return real_encode(model, texts)
+        return real_encode(model, texts, show_progress)
 
     monkeypatch.setattr(real_embedder, "_encode", encode_then_fail)
     threads = torch.get_num_threads()
