@@ -52,8 +52,7 @@ def respond(
         if command in ("/help", "/start"):
             return render.to_plain(render.help_spans(examples or qa.example_questions(1)))
         if command == "/sources":
-            arg = text.split()[1] if len(text.split()) == 2 else "1"
-            page = int(arg) if arg.isdecimal() and len(arg) < 10 else 1
+            page = render.sources_page_arg(text.split()[1:])
             return render.to_plain(render.sources_list_spans(qa.articles(), page))
         if command == "/about":
             return render.to_plain(render.about_spans(qa.info()))

@@ -316,13 +316,12 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the indexed articles with dates and links, a page at a time (``/sources 3``)."""
-    args = context.args or []
-    page = int(args[0]) if len(args) == 1 and args[0].isdecimal() and len(args[0]) < 10 else 1
+    page = render.sources_page_arg(context.args or [])
     articles = await _qa_call(update, context, get_qa(context.bot_data).articles)
     if articles is not None:
-        page = min(page, render.sources_pages(len(articles)))
-        markup = _sources_keyboard(page, render.sources_pages(len(articles)))
-        await _reply(update, render.render_sources(articles, page), markup)
+        pages = render.sources_pages(len(articles))
+        page = min(page, pages)
+        await _reply(update, render.render_sources(articles, page), _sources_keyboard(page, pages))
 
 
 def _sources_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:

@@ -512,6 +512,13 @@ def sources_pages(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
     return max(1, -(-total // per_page))
 
 
+def sources_page_arg(args: Sequence[str]) -> int:
+    """The page a user asked for with ``/sources N`` (1 when absent or not a number)."""
+    if len(args) == 1 and args[0].isdecimal() and len(args[0]) < 10:
+        return int(args[0])
+    return 1
+
+
 def sources_list_spans(
     articles: Sequence[Article], page: int = 1, per_page: int = SOURCES_PER_PAGE
 ) -> list[Span]:

@@ -682,16 +682,21 @@ def test_real_model_build_of_the_seed_corpus(
     )
 
 
+@pytest.fixture
+def two_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> IndexSettings:
+    """Settings for the seed corpus embedded by two model copies, in many small chunks."""
+    shutil.copytree(SEED_CORPUS, tmp_path / "corpus")
+    monkeypatch.setattr(build_module, "EMBED_CHUNK", 5)
+    return make_settings(tmp_path, model="all-MiniLM-L6-v2", embed_workers=2)
+
+
 @pytest.mark.slow
 def test_parallel_embedding_gives_the_vectors_of_one_model_call(
-    tmp_path: Path, real_embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+    two_copies: IndexSettings, real_embedder: SentenceTransformerEmbedder
 ) -> None:
     import torch
 
-    corpus = tmp_path / "corpus"
-    shutil.copytree(SEED_CORPUS, corpus)
-    settings = make_settings(tmp_path, model="all-MiniLM-L6-v2", embed_workers=2)
-    monkeypatch.setattr(build_module, "EMBED_CHUNK", 5)  # many chunks for two model copies
+    settings = two_copies
     threads = torch.get_num_threads()
     report = build_index(settings, embedder=real_embedder)
     assert torch.get_num_threads() == threads  # the build's one-thread copies leave no trace
@@ -703,15 +708,14 @@ def test_parallel_embedding_gives_the_vectors_of_one_model_call(
 
 @pytest.mark.slow
 def test_a_failing_model_copy_fails_the_build_and_keeps_the_served_index(
-    tmp_path: Path, real_embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+    two_copies: IndexSettings,
+    real_embedder: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import torch
 
-    corpus = tmp_path / "corpus"
-    shutil.copytree(SEED_CORPUS, corpus)
-    settings = make_settings(tmp_path, model="all-MiniLM-L6-v2", embed_workers=2)
+    settings = two_copies
     first = build_index(settings, embedder=real_embedder)
-    monkeypatch.setattr(build_module, "EMBED_CHUNK", 5)
     real_encode = real_embedder._encode
     calls = 0
 
