@@ -333,13 +333,14 @@ def _fill_version(
     write_articles(folder, articles)
     _write_lexical(folder, flat)
 
-    # Chroma last, in the largest batches it accepts (adding each chunk while the model
-    # embedded the next measured no faster on two cores, and small batches cost more).
+    # Chroma last, in the largest batches it accepts: its add holds the GIL throughout, so
+    # adding each chunk while the model embedded the next stalled the model, and small
+    # batches cost more. The sentence text is not stored there: it is body[start:end].
     name = collection_name(settings, build_id)
     collection = store.create(name, dimension)
     metadatas = [_metadata(articles[a], s) for a, s in zip(article_of, flat, strict=True)]
     batch = min(CHROMA_BATCH, _max_batch(store))
-    add_vectors(collection, range(total), vectors, [s.text for s in flat], metadatas, batch)
+    add_vectors(collection, range(total), vectors, metadatas, batch)
 
     manifest = Manifest(
         build_id=build_id,

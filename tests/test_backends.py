@@ -119,18 +119,18 @@ def corpus(tmp_path: Path) -> Path:
 
 
 def stored(settings: IndexSettings, manifest: Manifest) -> dict[str, Any]:
-    """A version's collection read back through the backend (ids, vectors, documents)."""
+    """A version's collection read back through the backend (ids, vectors, metadata)."""
     folder = IndexDir(settings.index_dir).version_dir(manifest.build_id)
     store = VectorStore(settings, folder, server=manifest.backend == "server")
     try:
-        got = store.open(manifest.collection).get(include=["embeddings", "documents"])
+        got = store.open(manifest.collection).get(include=["embeddings", "metadatas"])
     finally:
         store.close()
     order = np.argsort([int(i) for i in got["ids"]])
     return {
         "ids": [got["ids"][i] for i in order],
         "vectors": np.asarray(got["embeddings"], dtype=np.float32)[order],
-        "documents": [got["documents"][i] for i in order],
+        "metadatas": [got["metadatas"][i] for i in order],
     }
 
 
@@ -149,11 +149,11 @@ def assert_version_consistent(backend: Backend, settings: IndexSettings, build_i
     np.testing.assert_allclose(got["vectors"], vectors, atol=1e-6)
     table = SentenceTable.load(folder)
     articles = read_articles(folder)
-    texts = [
-        articles[int(table.article[r])].body[int(table.start[r]) : int(table.end[r])]
+    places = [
+        (articles[int(table.article[r])].id, int(table.start[r]), int(table.end[r]))
         for r in range(n)
     ]
-    assert got["documents"] == texts
+    assert [(m["article_id"], m["start"], m["end"]) for m in got["metadatas"]] == places
 
 
 def assert_verbatim(answer: Answer, bodies: dict[str, str]) -> None:

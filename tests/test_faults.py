@@ -250,15 +250,11 @@ def restore_collection(settings: IndexSettings) -> None:
     table = SentenceTable.load(folder)
     articles = read_articles(folder)
     vectors = np.load(folder / "embeddings.npy")
-    documents = [
-        articles[int(table.article[r])].body[int(table.start[r]) : int(table.end[r])]
-        for r in range(len(table))
-    ]
     metadatas = [{"article_id": articles[int(a)].id} for a in table.article]
     store = VectorStore(settings, folder, server=True)
     try:
         collection = store.create(manifest.collection, manifest.dimension)
-        add_vectors(collection, range(len(table)), vectors, documents, metadatas, 1000)
+        add_vectors(collection, range(len(table)), vectors, metadatas, 1000)
     finally:
         store.close()
 
