@@ -332,11 +332,12 @@ def test_a_failed_build_leaves_the_old_version_serving(
 
 
 def _cli_env(backend: Backend, prefix: str) -> dict[str, str]:
-    return clean_env(
+    env = clean_env(
         drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"),
         CHROMA_COLLECTION_PREFIX=prefix,
-        **backend.env(),
     )
+    env.update(backend.env())
+    return env
 
 
 def _kill_when(

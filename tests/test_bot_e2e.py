@@ -394,7 +394,7 @@ def test_over_long_question_is_declined(tmp_path: Path) -> None:
 
 def test_allowlist_refuses_others_politely(tmp_path: Path) -> None:
     async def scenario(fake: FakeBotAPI) -> None:
-        allowed = {"allowed_user_ids": [ALICE], "allowed_chat_ids": [GROUP]}
+        allowed: dict[str, Any] = {"allowed_user_ids": [ALICE], "allowed_chat_ids": [GROUP]}
         async with running_bot(fake, tmp_path, **allowed) as qa:
             fake.push_private_text(BRIDGE_Q, user_id=BOB)
             [refusal] = await fake.wait_for("sendMessage", chat_id=BOB)
@@ -421,7 +421,7 @@ def test_allowlist_refuses_others_politely(tmp_path: Path) -> None:
 
 def test_rate_limit_says_slow_down_once(tmp_path: Path) -> None:
     async def scenario(fake: FakeBotAPI) -> None:
-        limits = {"rate_limit_questions": 2, "admin_user_ids": [BOB]}
+        limits: dict[str, Any] = {"rate_limit_questions": 2, "admin_user_ids": [BOB]}
         async with running_bot(fake, tmp_path, **limits) as qa:
             for _ in range(4):
                 fake.push_private_text(BRIDGE_Q, user_id=ALICE)

@@ -6,17 +6,19 @@ HTML with the same parser the fake Bot API uses (Telegram's rules, a bit stricte
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import render
-from index.types import Answer, Article, IndexInfo, Quote, SourceRef
+from index.types import Answer, AnswerKind, Article, IndexInfo, Quote, SourceRef
 from tests.bot_fakes import ARTICLES, EXAMPLES, FakeQA, quote_from
 from tests.fake_bot_api import EntityParseError, check_message_text, parse_telegram_html, utf16_len
 
 HOSTILE = "<>&;\"'#/=ab \n\t\u200b😀\U0001f4a9é\u0301\ud7ff\x00\x1b\r"
-KINDS = ("answer", "refusal", "greeting", "thanks", "help", "empty", "unavailable")
+KINDS: tuple[AnswerKind, ...] = typing.get_args(AnswerKind)
 
 
 def checked(html: str) -> str:
