@@ -27,15 +27,27 @@ def run_telegram(settings: BotSettings) -> int:
     """Serve Telegram by long polling or webhook until stopped; returns the exit status."""
     secrets = settings.secrets()
     application = build_application(settings)
+    retries = settings.telegram_startup_retries
+    logger.info(
+        "Start-up calls to the Bot API are retried %s after network errors",
+        "until they succeed" if retries < 0 else f"up to {retries} times",
+    )
     try:
         if settings.bot_mode == "webhook":
             logger.info(
                 "Serving a webhook on %s:%s", settings.webhook_listen, settings.webhook_port
             )
-            application.run_webhook(**settings.webhook_options(), allowed_updates=ALLOWED_UPDATES)
+            application.run_webhook(
+                **settings.webhook_options(),
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=settings.telegram_startup_retries,
+            )
         else:
             logger.info("Long polling %s…", settings.telegram_api_url)
-            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+            application.run_polling(
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=settings.telegram_startup_retries,
+            )
     except InvalidToken:
         return _fail(
             "error: the Bot API rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)", []

@@ -12,6 +12,8 @@ import re
 import sys
 from collections.abc import Iterable
 
+from telegram.error import NetworkError
+
 logger = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -56,6 +58,26 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class NetworkErrorFilter(logging.Filter):
+    """Logs a Bot API network error (a timeout, a refused connection) as one line.
+
+    Their tracebacks show only library internals: python-telegram-bot logs one when it gives up
+    on a start-up call, and the message already says what failed.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, NetworkError):
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_OUR_FILTERS = (RedactingFilter, NetworkErrorFilter)
+
+
 def configure_logging(level: str | int = "INFO", secrets: Iterable[str] = ()) -> RedactingFilter:
     """Set up the root logger once: a stderr handler, levels, and redaction on every handler."""
     root = logging.getLogger()
@@ -67,8 +89,9 @@ def configure_logging(level: str | int = "INFO", secrets: Iterable[str] = ()) ->
         root.addHandler(handler)
     redactor = RedactingFilter(secrets)
     for existing in root.handlers:
-        for old in [f for f in existing.filters if isinstance(f, RedactingFilter)]:
+        for old in [f for f in existing.filters if isinstance(f, _OUR_FILTERS)]:
             existing.removeFilter(old)
+        existing.addFilter(NetworkErrorFilter())  # before the redactor, which formats tracebacks
         existing.addFilter(redactor)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

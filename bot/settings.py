@@ -62,6 +62,13 @@ class BotSettings(BaseSettings):
         default=DEFAULT_API_URL,
         description="Bot API base URL (python-telegram-bot's base_url); the token is appended.",
     )
+    telegram_startup_retries: int = Field(
+        default=5,
+        ge=-1,
+        description="Retries of the start-up calls (getMe, deleteWebhook or setWebhook) after "
+        "network errors, waiting 1 s and then up to 1.5 times longer each time (at most 30 s); "
+        "-1: until they succeed. A rejected token is never retried.",
+    )
     index: IndexSettings = Field(default_factory=lambda: _load_index_settings())
 
     allowed_user_ids: IdList = Field(default_factory=list, description="Empty: everyone.")

@@ -10,6 +10,7 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -136,33 +137,75 @@ def test_python_m_bot_rejects_invalid_settings_in_one_line(tmp_path: Path) -> No
     assert result.stderr.startswith("error: invalid setting WEBHOOK_PORT:")
 
 
+async def _bot_until_exit(
+    tmp: Path, prepare: Callable[[FakeBotAPI], None] | None = None, **extra: str
+) -> tuple[int, str, list[str]]:
+    """Run ``python -m bot`` against a fresh fake Bot API, set up by ``prepare``, until it exits.
+
+    Returns its exit status, its output (stdout and stderr) and the Bot API methods it called.
+    """
+    async with FakeBotAPI() as fake:
+        if prepare is not None:
+            prepare(fake)
+        env = bot_env(tmp, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url, **extra)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            env=env,
+            cwd=tmp,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+        return proc.returncode or 0, (out + err).decode(), [c.method for c in fake.calls]
+
+
+def assert_no_token(output: str) -> None:
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+
+
 def test_python_m_bot_with_token_connects_via_env_and_fails_cleanly_without_index(
     tmp_path: Path,
 ) -> None:
     """Configured only by environment: it reaches the fake Bot API, then stops on the index."""
-
-    async def scenario() -> tuple[int, str, list[str]]:
-        async with FakeBotAPI() as fake:
-            env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url)
-            env["LOG_LEVEL"] = "DEBUG"
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                env=env,
-                cwd=tmp_path,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-            return proc.returncode or 0, (out + err).decode(), [c.method for c in fake.calls]
-
-    code, output, methods = asyncio.run(scenario())
+    code, output, methods = asyncio.run(_bot_until_exit(tmp_path, LOG_LEVEL="DEBUG"))
     assert methods[:1] == ["getMe"]  # TELEGRAM_API_URL was used, with the token appended
     assert code == 2, output
     last = output.strip().splitlines()[-1]
     assert last.startswith("error: ") and "Traceback" not in output
-    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert_no_token(output)
+
+
+def test_python_m_bot_retries_the_bot_api_at_start_up(tmp_path: Path) -> None:
+    """A Bot API that fails twice at first (a 500 each time) is retried, and the bot goes on."""
+
+    def flaky(fake: FakeBotAPI) -> None:
+        fake.fail_next("getMe", 2, status=500)
+
+    code, output, methods = asyncio.run(
+        _bot_until_exit(tmp_path, flaky, TELEGRAM_STARTUP_RETRIES="3")
+    )
+    assert methods[:3] == ["getMe"] * 3
+    assert code == 2, output  # got through to opening the (missing) index
+    assert "retried up to 3 times" in output
+    assert "index" in output.strip().splitlines()[-1]
+    assert_no_token(output)
+
+
+def test_python_m_bot_gives_up_on_an_unreachable_bot_api_in_one_line(tmp_path: Path) -> None:
+    def down(fake: FakeBotAPI) -> None:
+        fake.fail_next("getMe", 5, status=500)
+
+    code, output, methods = asyncio.run(
+        _bot_until_exit(tmp_path, down, TELEGRAM_STARTUP_RETRIES="1", LOG_LEVEL="DEBUG")
+    )
+    assert methods == ["getMe", "getMe"]  # the first call and one retry
+    assert code == 1, output
+    assert output.strip().splitlines()[-1].startswith("error: the Bot API at http://127.0.0.1:")
+    assert "Traceback" not in output  # network errors are logged as one line
+    assert "Internal Server Error" in output
+    assert_no_token(output)
 
 
 # --------------------------------------------------------------------------- with the real index
@@ -228,4 +271,4 @@ def test_python_m_bot_serves_telegram_configured_only_by_environment(real_index:
     code, reply, output = asyncio.run(scenario())
     assert code == 0, output
     assert BRIDGE_QUOTE in reply
-    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert_no_token(output)
