@@ -259,6 +259,9 @@ def _fill_version(
 ) -> BuildReport:
     articles, per_article = plan.articles, plan.sentences
     total = sum(len(s) for s in per_article)
+    # Connect first: a Chroma server that does not answer fails the build before the model runs
+    # for minutes (the collection itself is written last).
+    store.client()
     old_vectors: np.ndarray | None = None
     if reusable is not None:
         old_vectors = _old_vectors(folder.parent / reusable.build_id, reusable)

@@ -50,11 +50,12 @@ from index.store import (
     add_vectors,
     read_articles,
 )
-from index.types import Answer
+from index.types import Answer, SearchUnavailableError
 from scripts import ask
 from tests.chroma_server import ChromaServer
 from tests.cli import clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article
+from tests.embedders import CountingEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
@@ -192,6 +193,25 @@ def test_a_stopped_server_gives_unavailable_and_the_qa_recovers_by_itself(
         assert qa.answer(QUESTION) == baseline
     finally:
         qa.close()
+
+
+def test_a_build_against_a_stopped_server_fails_before_embedding(
+    served: tuple[ChromaServer, IndexSettings],
+) -> None:
+    """The build checks the server first: no minutes of embedding lost, the old version kept."""
+    server, settings = served
+    before = IndexDir(settings.index_dir).current_id()
+    write_article(settings.corpus_dir, "late.md", "Late news", "The ferry resumed on Monday.")
+    server.stop()
+    embedder = CountingEmbedder()
+    with pytest.raises(SearchUnavailableError, match="does not answer"):
+        build_index(settings, embedder=embedder)
+    assert embedder.texts == []
+    assert IndexDir(settings.index_dir).versions() == [before]
+    server.start()
+    report = build_index(settings, embedder=embedder)
+    assert report.embedded == len(embedder.texts) > 0  # the new article, now
+    assert IndexDir(settings.index_dir).current_id() == report.build_id != before
 
 
 def test_a_frozen_server_times_out_as_unavailable_and_recovers(
