@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import html
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -196,6 +197,23 @@ async def _qa_call(
     return result
 
 
+def _log_answer(answer: Answer, seconds: float, where: str) -> None:
+    """One line per answered question, for monitoring: kind, confidence, quotes and time.
+
+    The question itself only at DEBUG: what people ask may be private.
+    """
+    top = answer.quotes[0].score if answer.quotes else None
+    logger.info(
+        "Answer (%s): %s, confidence %s, %d quote(s), %.0f ms",
+        where,
+        answer.kind,
+        "-" if top is None else f"{top:.2f}",
+        len(answer.quotes),
+        seconds * 1000,
+    )
+    logger.debug("Question was %r", answer.question)
+
+
 def _admit(
     context: ContextTypes.DEFAULT_TYPE, user_id: int | None, inline: bool = False
 ) -> RateDecision:
@@ -228,6 +246,7 @@ async def _answer_question(
     if not question:
         answer = Answer(question="", answered=False, reason="empty question", kind="empty")
     else:
+        started = time.perf_counter()
         async with _typing(update.effective_chat):
             result, failure = await _run_qa(
                 update, context, get_qa(context.bot_data).answer, question
@@ -236,6 +255,8 @@ async def _answer_question(
             await _reply(update, [failure or render.apology_notice()])
             return
         answer = result
+        chat = update.effective_chat
+        _log_answer(answer, time.perf_counter() - started, chat.type if chat else "chat")
     examples = [] if answer.answered else await _examples(context, 1)
     chunks = render.render_answer(answer, examples)
     markup = None
@@ -465,6 +486,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         await query.answer([], cache_time=0, is_personal=True, button=button)
         return
+    started = time.perf_counter()
     try:
         answer = await _services(context).run(get_qa(context.bot_data).answer, question)
     except SearchUnavailableError as exc:
@@ -477,6 +499,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         await query.answer([], cache_time=0, button=button)
         return
+    _log_answer(answer, time.perf_counter() - started, "inline")
     if not answer.answered:
         text = (
             "Search is unavailable, try again soon"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -125,6 +126,35 @@ def test_off_topic_is_declined_and_small_talk_gets_a_short_reply(tmp_path: Path)
         assert not any(c.result.get("reply_markup") for c in fake.calls_of("sendMessage"))
 
     run(scenario)
+
+
+def test_each_answer_is_logged_in_one_line_without_the_question(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.handlers")
+    off_topic = "What is the best lasagna recipe?"
+
+    async def scenario(fake: FakeBotAPI) -> None:
+        async with running_bot(fake, tmp_path):
+            fake.push_private_text(BRIDGE_Q, user_id=ALICE)
+            await fake.wait_for("sendMessage", chat_id=ALICE)
+            fake.push_private_text(off_topic, user_id=ALICE)
+            await fake.wait_for("sendMessage", chat_id=ALICE, count=2)
+            fake.push_inline_query(BRIDGE_Q, user_id=ALICE)
+            await fake.wait_for("answerInlineQuery")
+
+    run(scenario)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Answer (")]
+    assert len(lines) == 3, lines
+    assert re.fullmatch(
+        r"Answer \(private\): answer, confidence \d\.\d\d, 1 quote\(s\), \d+ ms", lines[0]
+    )
+    assert re.fullmatch(
+        r"Answer \(private\): refusal, confidence -, 0 quote\(s\), \d+ ms", lines[1]
+    )
+    assert lines[2].startswith("Answer (inline): answer, confidence ")
+    info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert not any(BRIDGE_Q in m or off_topic in m for m in info)
 
 
 def test_commands(tmp_path: Path) -> None:
