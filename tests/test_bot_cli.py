@@ -137,6 +137,20 @@ def test_python_m_bot_rejects_invalid_settings_in_one_line(tmp_path: Path) -> No
     assert result.stderr.startswith("error: invalid setting WEBHOOK_PORT:")
 
 
+async def _start_bot(tmp: Path, fake: FakeBotAPI, **extra: str) -> asyncio.subprocess.Process:
+    """Start ``python -m bot`` in ``tmp``, configured by environment to use ``fake``."""
+    env = bot_env(tmp, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url, **extra)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        env=env,
+        cwd=tmp,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def _bot_until_exit(
     tmp: Path, prepare: Callable[[FakeBotAPI], None] | None = None, **extra: str
 ) -> tuple[int, str, list[str]]:
@@ -147,16 +161,7 @@ async def _bot_until_exit(
     async with FakeBotAPI() as fake:
         if prepare is not None:
             prepare(fake)
-        env = bot_env(tmp, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url, **extra)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            env=env,
-            cwd=tmp,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await _start_bot(tmp, fake, **extra)
         out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
         return proc.returncode or 0, (out + err).decode(), [c.method for c in fake.calls]
 
@@ -248,16 +253,7 @@ def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) 
 def test_python_m_bot_serves_telegram_configured_only_by_environment(real_index: Path) -> None:
     async def scenario() -> tuple[int, str, str]:
         async with FakeBotAPI() as fake:
-            env = bot_env(real_index, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.base_url)
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                env=env,
-                cwd=real_index,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
+            proc = await _start_bot(real_index, fake)
             try:
                 await fake.wait_for("setMyCommands", timeout=90)
                 fake.push_private_text(BRIDGE_Q, user_id=1001)
