@@ -11,6 +11,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.console import EXIT_UNAVAILABLE, index_error_line, one_line, run_console
+from bot.health import HealthPortError
 from bot.logging_setup import configure_logging, redact
 from bot.settings import BotSettings, describe_validation_error
 from index.types import IndexNotFoundError, NewsQuoteError, SearchUnavailableError
@@ -57,7 +58,7 @@ def run_telegram(settings: BotSettings) -> int:
     except SearchUnavailableError as exc:
         message = f"error: search is temporarily unavailable: {exc}"
         return _fail(message, secrets, status=EXIT_UNAVAILABLE)
-    except NewsQuoteError as exc:
+    except (NewsQuoteError, HealthPortError) as exc:
         return _fail(f"error: {exc}", secrets)
     except TelegramError as exc:
         url = settings.telegram_api_url

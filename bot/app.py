@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -23,6 +25,7 @@ from telegram.ext import (
 )
 
 from bot import handlers
+from bot.health import HealthServer
 from bot.services import OWNS_QA_KEY, QA_KEY, SERVICES_KEY, BotServices, get_services
 from bot.settings import BotSettings
 from index.types import NewsQuoteError, QuestionAnswerer
@@ -49,6 +52,7 @@ COMMANDS = [
 CONCURRENT_UPDATES = 32
 RATE_LIMIT_RETRIES = 3
 UNTHROTTLED_ENDPOINTS = frozenset({"sendChatAction"})
+HEALTH_KEY = "health_server"
 
 
 class MessageRateLimiter(AIORateLimiter):
@@ -94,11 +98,22 @@ def open_qa(settings: BotSettings) -> QuestionAnswerer:
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Open the index when none was given, and set the command menu (failure is harmless)."""
+    """Start the health check (when set), open the index (unless one was given) and set the
+    command menu (a failure there is harmless)."""
     services = get_services(application.bot_data)
+    settings = services.settings
+    if settings.health_port is not None:  # first: it says "loading" (503) until the index is open
+        report = _health_report(application)
+        server = HealthServer(report, settings.health_listen, settings.health_port)
+        server.start()
+        application.bot_data[HEALTH_KEY] = server
     if application.bot_data.get(QA_KEY) is None:
         logger.info("Opening the index at %s", services.settings.index.index_dir)
-        application.bot_data[QA_KEY] = await asyncio.to_thread(open_qa, services.settings)
+        try:
+            application.bot_data[QA_KEY] = await asyncio.to_thread(open_qa, services.settings)
+        except BaseException:
+            await _stop_health(application)
+            raise
         application.bot_data[OWNS_QA_KEY] = True
     try:
         await application.bot.set_my_commands(COMMANDS)
@@ -107,8 +122,45 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     logger.info("Bot @%s is ready", application.bot.username)
 
 
+def _health_report(
+    application: Application[Any, Any, Any, Any, Any, Any],
+) -> Callable[[], Coroutine[Any, Any, dict[str, Any]]]:
+    """The health document of a running bot: its index, its search, its answers so far."""
+
+    async def report() -> dict[str, Any]:
+        services = get_services(application.bot_data)
+        qa = application.bot_data.get(QA_KEY)
+        if qa is None:
+            raise RuntimeError("the index is still loading")
+        info = await services.run(qa.info)
+        down = services.search_down_since
+        return {
+            "status": "ok",
+            "bot": application.bot.username,
+            "uptime_seconds": round(time.time() - services.started_at),
+            "index": {
+                "build_id": info.build_id,
+                "built_at": info.built_at,
+                "articles": info.articles,
+                "sentences": info.sentences,
+                "backend": info.backend,
+                "model": info.model,
+            },
+            "search": "unavailable" if down is not None else "ok",
+            "search_unavailable_since": _iso(down) if down is not None else None,
+            "answers": dict(services.answer_kinds),
+        }
+
+    return report
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
 async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Close the index if this application opened it, and stop the worker threads."""
+    """Stop the health check, close the index if this application opened it, stop the threads."""
+    await _stop_health(application)
     qa = application.bot_data.get(QA_KEY)
     if qa is not None and application.bot_data.pop(OWNS_QA_KEY, False):
         try:
@@ -119,6 +171,12 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any])
     services = application.bot_data.get(SERVICES_KEY)
     if isinstance(services, BotServices):
         services.close()
+
+
+async def _stop_health(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    health = application.bot_data.pop(HEALTH_KEY, None)
+    if isinstance(health, HealthServer):
+        await health.stop()
 
 
 def _file_url(api_url: str) -> str | None:

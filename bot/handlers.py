@@ -181,6 +181,7 @@ async def _run_qa(
         return await _services(context).run(fn, *args), None
     except SearchUnavailableError as exc:
         logger.warning("Search unavailable: %s", exc)
+        _services(context).count_answer("unavailable")
         return None, render.unavailable_notice()
     except Exception:
         logger.exception("The index failed on update %s", update.update_id)
@@ -197,11 +198,11 @@ async def _qa_call(
     return result
 
 
-def _log_answer(answer: Answer, seconds: float, where: str) -> None:
-    """One line per answered question, for monitoring: kind, confidence, quotes and time.
-
-    The question itself only at DEBUG: what people ask may be private.
+def _account(services: BotServices, answer: Answer, seconds: float, where: str) -> None:
+    """Count the answer (for the health check) and log one line for monitoring: kind,
+    confidence, quotes and time. The question itself only at DEBUG: it may be private.
     """
+    services.count_answer(answer.kind)
     top = answer.quotes[0].score if answer.quotes else None
     logger.info(
         "Answer (%s): %s, confidence %s, %d quote(s), %.0f ms",
@@ -256,7 +257,7 @@ async def _answer_question(
             return
         answer = result
         chat = update.effective_chat
-        _log_answer(answer, time.perf_counter() - started, chat.type if chat else "chat")
+        _account(services, answer, time.perf_counter() - started, chat.type if chat else "chat")
     examples = [] if answer.answered else await _examples(context, 1)
     chunks = render.render_answer(answer, examples)
     markup = None
@@ -499,7 +500,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         await query.answer([], cache_time=0, button=button)
         return
-    _log_answer(answer, time.perf_counter() - started, "inline")
+    _account(_services(context), answer, time.perf_counter() - started, "inline")
     if not answer.answered:
         text = (
             "Search is unavailable, try again soon"

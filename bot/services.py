@@ -13,7 +13,7 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -82,6 +82,9 @@ class BotServices:
     answers: RecentAnswers = field(default_factory=RecentAnswers)
     examples: list[str] = field(default_factory=list)
     examples_at: float = 0.0
+    started_at: float = field(default_factory=time.time)
+    answer_kinds: Counter[str] = field(default_factory=Counter)
+    search_down_since: float | None = None  # wall time of the first failure in a row
 
     @classmethod
     def from_settings(cls, settings: BotSettings) -> BotServices:
@@ -119,6 +122,14 @@ class BotServices:
         if examples:
             self.examples = list(examples)
             self.examples_at = time.monotonic()
+
+    def count_answer(self, kind: str) -> None:
+        """Count one answer of ``kind``; ``unavailable`` marks search down, a search clears it."""
+        self.answer_kinds[kind] += 1
+        if kind == "unavailable":
+            self.search_down_since = self.search_down_since or time.time()
+        elif kind in ("answer", "refusal"):
+            self.search_down_since = None
 
     def close(self) -> None:
         """Stop the worker threads (running calls finish, queued ones are dropped)."""

@@ -93,6 +93,13 @@ class BotSettings(BaseSettings):
     webhook_path: str = ""
     webhook_secret: SecretStr | None = None
 
+    health_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Serve GET /healthz on this port; unset: off."
+    )
+    health_listen: str = Field(
+        default="127.0.0.1", description="Address of the health check (0.0.0.0: every interface)."
+    )
+
     log_level: str = "INFO"
 
     @field_validator("telegram_bot_token", "webhook_secret", mode="before")

@@ -8,6 +8,7 @@ import importlib.util
 import io
 import json
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -210,6 +211,19 @@ def test_python_m_bot_gives_up_on_an_unreachable_bot_api_in_one_line(tmp_path: P
     assert output.strip().splitlines()[-1].startswith("error: the Bot API at http://127.0.0.1:")
     assert "Traceback" not in output  # network errors are logged as one line
     assert "Internal Server Error" in output
+    assert_no_token(output)
+
+
+def test_python_m_bot_with_its_health_port_taken_stops_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output, _ = asyncio.run(_bot_until_exit(tmp_path, HEALTH_PORT=str(port)))
+    assert code == 2, output
+    last = output.strip().splitlines()[-1]
+    assert last.startswith(f"error: cannot serve the health check on 127.0.0.1:{port}"), last
+    assert "Traceback" not in output
     assert_no_token(output)
 
 

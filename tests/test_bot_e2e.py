@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -609,11 +610,47 @@ def test_webhook_mode(tmp_path: Path, free_port: int) -> None:
 
 @pytest.fixture
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_health_check_reports_the_index_search_and_answers(tmp_path: Path, free_port: int) -> None:
+    url = f"http://127.0.0.1:{free_port}"
+
+    async def get(http: aiohttp.ClientSession, path: str) -> tuple[int, Any]:
+        async with http.get(url + path) as response:
+            body = await response.json() if response.status == 200 else None
+            return response.status, body
+
+    async def scenario(fake: FakeBotAPI) -> None:
+        async with (
+            running_bot(fake, tmp_path, health_port=free_port),
+            aiohttp.ClientSession() as http,
+        ):
+            status, first = await get(http, "/healthz")
+            fake.push_private_text(BRIDGE_Q, user_id=ALICE)
+            fake.push_private_text("What is the best lasagna recipe?", user_id=BOB)
+            await fake.wait_for("sendMessage", count=2)
+            fake.push_private_text("chroma-down: is search up?", user_id=ALICE)
+            await fake.wait_for("sendMessage", chat_id=ALICE, count=2)
+            _, down = await get(http, "/healthz")
+            fake.push_private_text(BRIDGE_Q, user_id=BOB)
+            await fake.wait_for("sendMessage", chat_id=BOB, count=2)
+            _, back = await get(http, "/healthz")
+            missing, _ = await get(http, "/admin")
+        assert status == 200 and first["status"] == "ok" and first["bot"] == BOT_USERNAME
+        assert first["index"]["build_id"] == "fake-build-1" and first["index"]["articles"] == 4
+        assert first["search"] == "ok" and first["answers"] == {}
+        assert down["search"] == "unavailable" and down["search_unavailable_since"]
+        assert down["answers"] == {"answer": 1, "refusal": 1, "unavailable": 1}
+        assert back["search"] == "ok" and back["search_unavailable_since"] is None
+        assert back["answers"]["answer"] == 2
+        assert missing == 404
+
+    run(scenario)
+    with socket.socket() as sock:  # the port is free again once the bot has stopped
+        sock.bind(("127.0.0.1", free_port))
 
 
 def test_the_fake_server_rejects_what_telegram_rejects() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from pathlib import Path
@@ -11,11 +12,13 @@ from pydantic import ValidationError
 
 from bot.__main__ import main
 from bot.access import AccessPolicy, RateLimiter
+from bot.health import HEALTH_PATH, HealthServer
 from bot.logging_setup import RedactingFilter, configure_logging, redact
 from bot.services import BotServices, RecentAnswers
 from bot.settings import DEFAULT_API_URL, BotSettings, describe_validation_error
 from index.types import Answer
 from tests.bot_fakes import TOKEN
+from tests.chroma_server import free_port
 
 SETTING_NAMES = (
     "TELEGRAM_BOT_TOKEN",
@@ -234,3 +237,28 @@ def test_configure_logging_quietens_http_libraries(capfd: pytest.CaptureFixture[
         for handler in root.handlers[:]:
             if handler not in before:
                 root.removeHandler(handler)
+
+
+def test_health_server_says_503_while_the_report_fails() -> None:
+    """Before the index is open (or when reading it fails) the check fails, with the reason."""
+    import aiohttp
+
+    async def loading() -> dict[str, object]:
+        raise RuntimeError("the index is still loading")
+
+    async def scenario() -> tuple[int, dict[str, object]]:
+        port = free_port()
+        server = HealthServer(loading, "127.0.0.1", port)
+        server.start()
+        try:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"http://127.0.0.1:{port}{HEALTH_PATH}") as response,
+            ):
+                return response.status, await response.json()
+        finally:
+            await server.stop()
+
+    status, body = asyncio.run(scenario())
+    assert status == 503
+    assert body == {"status": "error", "error": "RuntimeError: the index is still loading"}
