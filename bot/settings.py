@@ -156,6 +156,8 @@ class BotSettings(BaseSettings):
     def _webhook_needs_url(self) -> BotSettings:
         if self.bot_mode == "webhook" and not self.webhook_url:
             raise ValueError("BOT_MODE=webhook needs WEBHOOK_URL")
+        if self.bot_mode == "webhook" and self.health_port == self.webhook_port:
+            raise ValueError("HEALTH_PORT must differ from WEBHOOK_PORT")
         return self
 
     @property

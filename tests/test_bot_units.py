@@ -120,6 +120,17 @@ def test_invalid_settings_name_the_setting(
         assert value not in line
 
 
+def test_the_health_check_cannot_share_the_webhook_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in [("BOT_MODE", "webhook"), ("WEBHOOK_URL", "https://bot.example.com")]:
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HEALTH_PORT", "8443")  # WEBHOOK_PORT's default
+    with pytest.raises(ValidationError) as info:
+        BotSettings(_env_file=None)
+    assert "HEALTH_PORT must differ from WEBHOOK_PORT" in describe_validation_error(info.value)
+    monkeypatch.setenv("HEALTH_PORT", "8080")
+    assert BotSettings(_env_file=None).health_port == 8080
+
+
 def test_main_exits_2_with_one_line_on_invalid_settings(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
