@@ -109,15 +109,43 @@ class BuildReport:
 @dataclass
 class _Plan:
     articles: list[Article]
-    sentences: list[list[Sentence]]
+    sentences: list[list[Sentence] | None]  # None: unchanged since the served version, unsplit
     skipped: list[Skipped]
+    known: dict[str, ArticleEntry]  # the served version's articles (when compatible)
+
+    def split_all(self, settings: IndexSettings) -> list[list[Sentence]]:
+        """Every article's sentences, splitting the ones :func:`_plan` left unsplit."""
+        for i, sentences in enumerate(self.sentences):
+            if sentences is None:
+                self.sentences[i] = split_sentences(
+                    self.articles[i], max_chars=settings.max_sentence_chars
+                )
+        return [s for s in self.sentences if s is not None]
+
+    def sentence_count(self) -> int:
+        """Sentences in all, counting an unsplit article as the served version does."""
+        return sum(
+            len(s) if s is not None else self.known[a.id].sentences
+            for a, s in zip(self.articles, self.sentences, strict=True)
+        )
 
 
-def _plan(settings: IndexSettings) -> _Plan:
-    """Load and split the corpus; articles without sentences are skipped with a reason."""
+def _plan(settings: IndexSettings, previous: Manifest | None) -> _Plan:
+    """Load the corpus and split it; articles without sentences are skipped with a reason.
+
+    An article that the served version holds with the same content (and the same splitter) had
+    sentences then and is split only when a build follows (:meth:`_Plan.split_all`): a run in
+    which nothing changed splits nothing, which at 50,000 sentences saves seconds.
+    """
     load = load_corpus(settings.corpus_dir)
-    plan = _Plan([], [], list(load.skipped))
+    known = previous.articles if previous is not None and _compatible(previous, settings) else {}
+    plan = _Plan([], [], list(load.skipped), dict(known))
     for article in load.articles:
+        entry = known.get(article.id)
+        if entry is not None and entry.hash == article.content_hash and entry.sentences > 0:
+            plan.articles.append(article)
+            plan.sentences.append(None)
+            continue
         sentences = split_sentences(article, max_chars=settings.max_sentence_chars)
         if not sentences:
             where = article.path or article.id
@@ -165,9 +193,8 @@ def build_index(
     """
     started = time.perf_counter()
     index_dir = IndexDir(settings.index_dir)
-    plan = _plan(settings)
     previous = index_dir.current_manifest()
-    total = sum(len(s) for s in plan.sentences)
+    plan = _plan(settings, previous)
     if (
         previous is not None
         and _is_noop(plan, previous, settings, full)
@@ -178,9 +205,9 @@ def build_index(
             index_dir=index_dir.root,
             build_id=previous.build_id,
             articles=len(plan.articles),
-            sentences=total,
+            sentences=plan.sentence_count(),
             embedded=0,
-            reused=total,
+            reused=plan.sentence_count(),
             skipped=plan.skipped,
             seconds=time.perf_counter() - started,
             noop=True,
@@ -257,7 +284,7 @@ def _fill_version(
     progress: ProgressFactory | None,
     store: Any,
 ) -> BuildReport:
-    articles, per_article = plan.articles, plan.sentences
+    articles, per_article = plan.articles, plan.split_all(settings)
     total = sum(len(s) for s in per_article)
     # Connect first: a Chroma server that does not answer fails the build before the model runs
     # for minutes (the collection itself is written last).
