@@ -30,7 +30,7 @@ from bot import render
 from bot.access import RateDecision
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
-from index.types import Answer, SearchUnavailableError
+from index.types import Answer, QuestionAnswerer, SearchUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,6 @@ async def _run_qa(
         return await _services(context).run(fn, *args), None
     except SearchUnavailableError as exc:
         logger.warning("Search unavailable: %s", exc)
-        _services(context).count_answer("unavailable")
         return None, render.unavailable_notice()
     except Exception:
         logger.exception("The index failed on update %s", update.update_id)
@@ -196,6 +195,17 @@ async def _qa_call(
     if failure is not None:
         await _reply(update, [failure])
     return result
+
+
+def _ask(qa: QuestionAnswerer, question: str) -> Answer:
+    """``qa.answer``, with a search outage as an answer of kind ``unavailable`` (what ``QA``
+    returns itself; another question answerer may raise instead). Blocking: run it off the loop.
+    """
+    try:
+        return qa.answer(question)
+    except SearchUnavailableError as exc:
+        logger.warning("Search unavailable: %s", exc)
+        return Answer(question, False, reason=str(exc) or "unavailable", kind="unavailable")
 
 
 def _account(services: BotServices, answer: Answer, seconds: float, where: str) -> None:
@@ -250,7 +260,7 @@ async def _answer_question(
         started = time.perf_counter()
         async with _typing(update.effective_chat):
             result, failure = await _run_qa(
-                update, context, get_qa(context.bot_data).answer, question
+                update, context, _ask, get_qa(context.bot_data), question
             )
         if result is None:
             await _reply(update, [failure or render.apology_notice()])
@@ -258,7 +268,9 @@ async def _answer_question(
         answer = result
         chat = update.effective_chat
         _account(services, answer, time.perf_counter() - started, chat.type if chat else "chat")
-    examples = [] if answer.answered else await _examples(context, 1)
+    # Examples only where the reply shows one: during an outage they would cost another search.
+    shows_example = not answer.answered and answer.kind != "unavailable"
+    examples = await _examples(context, 1) if shows_example else []
     chunks = render.render_answer(answer, examples)
     markup = None
     if answer.answered:
@@ -489,10 +501,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     started = time.perf_counter()
     try:
-        answer = await _services(context).run(get_qa(context.bot_data).answer, question)
-    except SearchUnavailableError as exc:
-        logger.warning("Search unavailable: %s", exc)
-        answer = Answer(question, False, reason=str(exc) or "unavailable", kind="unavailable")
+        answer = await _services(context).run(_ask, get_qa(context.bot_data), question)
     except Exception:
         logger.exception("The index failed on inline query %s", query.id)
         button = InlineQueryResultsButton(
