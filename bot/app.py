@@ -108,9 +108,9 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         server.start()
         application.bot_data[HEALTH_KEY] = server
     if application.bot_data.get(QA_KEY) is None:
-        logger.info("Opening the index at %s", services.settings.index.index_dir)
+        logger.info("Opening the index at %s", settings.index.index_dir)
         try:
-            application.bot_data[QA_KEY] = await asyncio.to_thread(open_qa, services.settings)
+            application.bot_data[QA_KEY] = await asyncio.to_thread(open_qa, settings)
         except BaseException:
             await _stop_health(application)
             raise

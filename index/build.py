@@ -201,13 +201,14 @@ def build_index(
         and _version_intact(index_dir, previous, settings)
     ):
         _remove_leftovers(index_dir, settings)
+        total = plan.sentence_count()
         return BuildReport(
             index_dir=index_dir.root,
             build_id=previous.build_id,
             articles=len(plan.articles),
-            sentences=plan.sentence_count(),
+            sentences=total,
             embedded=0,
-            reused=plan.sentence_count(),
+            reused=total,
             skipped=plan.skipped,
             seconds=time.perf_counter() - started,
             noop=True,
