@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 EMBED_CHUNK = 256  # sentences per model call; workers take turns
 CHROMA_BATCH = 100_000  # capped by what the client accepts (get_max_batch_size)
+
+T = TypeVar("T")
 
 ProgressFactory = Callable[[int], Any]
 """Called with a total; returns an object with ``update(n)`` and ``close()`` (a tqdm bar)."""
@@ -441,6 +443,13 @@ def _old_vectors(folder: Path, manifest: Manifest) -> np.ndarray | None:
     return vectors
 
 
+def embed_order(items: Sequence[T], length: Callable[[T], int]) -> list[list[T]]:
+    """``items`` longest first (less padding per model batch), in chunks of :data:`EMBED_CHUNK`:
+    the order in which a build embeds its sentences."""
+    order = sorted(items, key=length, reverse=True)
+    return [order[lo : lo + EMBED_CHUNK] for lo in range(0, len(order), EMBED_CHUNK)]
+
+
 def _embed_rows(
     embedder: Embedder,
     flat: list[Sentence],
@@ -453,10 +462,9 @@ def _embed_rows(
 
     With ``workers`` > 1, that many model copies embed chunks side by side (``embed_chunks``).
     """
-    order = sorted(rows, key=lambda r: len(flat[r].text), reverse=True)
-    chunks = [order[lo : lo + EMBED_CHUNK] for lo in range(0, len(order), EMBED_CHUNK)]
+    chunks = embed_order(rows, lambda r: len(flat[r].text))
     texts = ([flat[r].text for r in chunk] for chunk in chunks)
-    bar = progress(len(order)) if progress else None
+    bar = progress(len(rows)) if progress else None
     started = time.perf_counter()
     try:
         for chunk, vectors in zip(chunks, embed_chunks(embedder, texts, workers), strict=True):

@@ -191,15 +191,13 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
             show_progress_bar=False,
         )
 
-    from index.build import EMBED_CHUNK
+    from index.build import embed_order
     from index.embedder import default_embed_workers
 
     workers = default_embed_workers()
 
     def encode_parallel() -> None:
-        order = sorted(texts, key=len, reverse=True)
-        chunks = [order[lo : lo + EMBED_CHUNK] for lo in range(0, len(order), EMBED_CHUNK)]
-        for _ in embedder.embed_chunks(chunks, workers):
+        for _ in embedder.embed_chunks(embed_order(texts, len), workers):
             pass
 
     reports = []
