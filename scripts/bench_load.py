@@ -6,7 +6,7 @@
 python-telegram-bot ``Application`` from :func:`bot.app.build_application` in a **separate
 process** (as in production, where Telegram is another machine: the fake server and the load
 generator must not share the bot's event loop or GIL), long-polls the fake Bot API of
-``tests/fake_bot_api.py`` on 127.0.0.1, and pushes private-chat questions from many chats at a
+``testkit/fake_bot_api.py`` on 127.0.0.1, and pushes private-chat questions from many chats at a
 fixed (open-loop) arrival rate. It prints a Markdown table:
 
 * end-to-end latency p50/p95/p99/max: from the moment an update is available to ``getUpdates``
@@ -81,7 +81,7 @@ class BotConfig:
     torch_threads: int | None = None  # QUERY_THREADS; None: the settings' (1), 0: torch's own
     switch_interval_ms: float | None = None  # None: Python's default GIL switch interval (5 ms)
     profile_dir: str | None = None  # cProfile the event loop and the question answering
-    fake_qa: bool = False  # tests.bot_fakes.FakeQA instead of the index: the framework's share
+    fake_qa: bool = False  # testkit.fake_qa.FakeQA instead of the index: the framework's share
 
 
 @dataclass
@@ -153,7 +153,7 @@ def _bot_process(
     qa: Any
     if config.fake_qa:
         # The deterministic fake answerer: what the bot and its framework cost on their own.
-        from tests.bot_fakes import FakeQA
+        from testkit.fake_qa import FakeQA
 
         qa = FakeQA()
         asyncio.run(_serve(config, api_url, index_dir, token, qa, conn, Floor(), None))
@@ -293,7 +293,7 @@ async def _serve(
     from bot.app import build_application
     from bot.settings import BotSettings
     from index.config import IndexSettings
-    from tests.polling import polling
+    from testkit.polling import polling
 
     _patch_app(config)
     values: dict[str, Any] = {
@@ -440,8 +440,7 @@ async def run_once(
     drain: float = 15.0,
 ) -> RunResult:
     """Start a bot process with ``config``, drive it, and measure."""
-    from tests.bot_fakes import TOKEN
-    from tests.fake_bot_api import FakeBotAPI
+    from testkit.fake_bot_api import TOKEN, FakeBotAPI
 
     _quiet_server_logs()
     ctx = mp.get_context("spawn")

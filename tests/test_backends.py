@@ -41,7 +41,7 @@ from index.store import (
     read_articles,
 )
 from index.types import Answer
-from scripts.bench_index import write_synthetic_corpus
+from testkit.synthetic import write_synthetic_corpus
 from tests.chroma_server import ChromaServer
 from tests.cli import build_cmd, clean_env
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article

@@ -20,9 +20,9 @@ from bot.console import PROMPT, respond, run_console
 from bot.settings import BotSettings
 from index.config import IndexSettings
 from index.types import Article
-from tests.bot_fakes import ARTICLES, TOKEN, FakeQA
+from testkit.fake_bot_api import TOKEN, FakeBotAPI
+from testkit.fake_qa import ARTICLES, FakeQA
 from tests.cli import build_cmd, clean_env
-from tests.fake_bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE_Q = "When did the Harbour Bridge reopen?"

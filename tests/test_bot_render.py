@@ -14,8 +14,13 @@ from hypothesis import strategies as st
 
 from bot import render
 from index.types import Answer, AnswerKind, Article, IndexInfo, Quote, SourceRef
-from tests.bot_fakes import ARTICLES, EXAMPLES, FakeQA, quote_from
-from tests.fake_bot_api import EntityParseError, check_message_text, parse_telegram_html, utf16_len
+from testkit.fake_bot_api import (
+    EntityParseError,
+    check_message_text,
+    parse_telegram_html,
+    utf16_len,
+)
+from testkit.fake_qa import ARTICLES, EXAMPLES, FakeQA, quote_from
 
 HOSTILE = "<>&;\"'#/=ab \n\t\u200b😀\U0001f4a9é\u0301\ud7ff\x00\x1b\r"
 KINDS: tuple[AnswerKind, ...] = typing.get_args(AnswerKind)
@@ -111,7 +116,7 @@ def test_at_most_three_quotes_then_more_shows_paragraph_and_the_rest() -> None:
 
 
 def _sentences(article: Article) -> list[Quote]:
-    from tests.bot_fakes import split_sentences
+    from testkit.fake_qa import split_sentences
 
     return [quote_from(article, s.start, s.end, s.paragraph) for s in split_sentences(article)]
 

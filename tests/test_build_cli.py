@@ -26,7 +26,7 @@ from index.config import IndexSettings
 from index.embedder import SentenceTransformerEmbedder
 from index.store import CURRENT_FILE, MANIFEST_FILE, IndexDir
 from index.types import Answer
-from scripts.bench_index import write_synthetic_corpus
+from testkit.synthetic import write_synthetic_corpus
 from tests.cli import build_cmd, clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 

@@ -19,7 +19,7 @@ from bot import render
 from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
-from tests.fake_bot_api import check_message_text, utf16_len
+from testkit.fake_bot_api import check_message_text, utf16_len
 
 HOSTILE_PIECES = [
     "<b>",

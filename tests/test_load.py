@@ -37,9 +37,9 @@ from index.batcher import QueryBatcher
 from index.config import IndexSettings
 from index.embedder import HashingEmbedder
 from index.types import Answer, QuestionAnswerer
-from tests.bot_fakes import TOKEN, FakeQA
-from tests.fake_bot_api import Call, FakeBotAPI
-from tests.polling import polling
+from testkit.fake_bot_api import TOKEN, Call, FakeBotAPI
+from testkit.fake_qa import FakeQA
+from testkit.polling import polling
 
 ROOT = Path(__file__).resolve().parents[1]
 CHATS = 100
