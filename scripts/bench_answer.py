@@ -26,7 +26,7 @@ from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
 from index.embedder import make_embedder
-from scripts.evalkit import build_temp_index, load_gold, load_squad
+from index.evaluation import build_temp_index, load_gold, load_squad
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "data" / "eval"

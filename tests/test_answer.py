@@ -22,10 +22,7 @@ from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
 from index.embedder import make_embedder
-from index.smalltalk import classify
-from index.text import normalise_question
-from index.types import Answer, IndexNotFoundError
-from scripts.evalkit import (
+from index.evaluation import (
     GoldQuestion,
     ask_all,
     build_temp_index,
@@ -33,6 +30,9 @@ from scripts.evalkit import (
     load_squad,
     metrics,
 )
+from index.smalltalk import classify
+from index.text import normalise_question
+from index.types import Answer, IndexNotFoundError
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "data" / "eval"
