@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load benchmark: the real bot and index behind the fake Bot API, at a fixed arrival rate.
 
-``python -m scripts.bench_load`` (run from the project root) builds an index from
+``python -m benchmarks.bench_load`` (run from the project root) builds an index from
 ``data/articles`` into a temporary folder (or uses ``--index``), starts the real
 python-telegram-bot ``Application`` from :func:`bot.app.build_application` in a **separate
 process** (as in production, where Telegram is another machine: the fake server and the load
@@ -53,7 +53,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-DEFAULT_QUESTIONS = Path(__file__).resolve().parents[1].parent / "shared/eval/seed_questions.jsonl"
+from index.evaluation import percentile
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parents[1] / "data" / "eval" / "seed_questions.jsonl"
 FALLBACK_QUESTIONS = (
     "Which Russian official visited Pyongyang?",
     "What weapons did Kim Jong Un show his visitors?",
@@ -116,17 +118,6 @@ class RunResult:
 
 
 # --------------------------------------------------------------------------- statistics
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) by linear interpolation; NaN for no values."""
-    if not values:
-        return float("nan")
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
 
 
 def _ms(value: float) -> str:
@@ -637,7 +628,7 @@ def _build_index(corpus: Path, into: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m scripts.bench_load",
+        prog="python -m benchmarks.bench_load",
         description="End-to-end load benchmark of the bot against the fake Bot API.",
     )
     parser.add_argument("--rate", type=float, default=30.0, help="questions per second (30)")

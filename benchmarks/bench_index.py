@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the indexer: ``python -m scripts.bench_index [--sentences N]`` prints a Markdown table.
+"""Benchmark the indexer (a Markdown table): ``python -m benchmarks.bench_index [--sentences N]``.
 
 Figures, all from one run on one synthetic corpus of N distinct sentences:
 
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
 
-    cmd = [sys.executable, "-m", "scripts.bench_index", "--worker", "--model", args.model]
+    cmd = [sys.executable, "-m", "benchmarks.bench_index", "--worker", "--model", args.model]
     cmd += ["--batch-size", str(batch), "--texts", str(texts_file)]
     cmd += ["--corpus", str(corpus), "--work", str(work)]
     rounds: list[dict[str, Any]] = []
