@@ -46,6 +46,7 @@ from tests.chroma_server import ChromaServer
 from tests.cli import build_cmd, clean_env
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder, ExplodingEmbedder, FailingEmbedder
+from tests.verbatim import assert_verbatim
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
@@ -154,14 +155,6 @@ def assert_version_consistent(backend: Backend, settings: IndexSettings, build_i
         for r in range(n)
     ]
     assert [(m["article_id"], m["start"], m["end"]) for m in got["metadatas"]] == places
-
-
-def assert_verbatim(answer: Answer, bodies: dict[str, str]) -> None:
-    """Answered, and every quote is an exact slice of its article's body."""
-    assert answer.answered, answer.reason
-    assert answer.quotes
-    for quote in answer.quotes:
-        assert bodies[quote.article_id][quote.start : quote.end] == quote.text
 
 
 def same_answer(a: Answer, b: Answer) -> bool:

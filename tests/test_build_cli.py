@@ -29,6 +29,7 @@ from index.types import Answer
 from testkit.synthetic import write_synthetic_corpus
 from tests.cli import build_cmd, clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article
+from tests.verbatim import assert_verbatim
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
@@ -68,13 +69,6 @@ def index_state(index: Path) -> tuple[str, tuple[int, int] | None, list[str]]:
         index_dir.pointer_stamp(),
         index_dir.versions(),
     )
-
-
-def assert_verbatim(answer: Answer, qa_articles: dict[str, str]) -> None:
-    """An answered answer whose every quote is an exact slice of its article body."""
-    assert answer.answered, answer.reason
-    for quote in answer.quotes:
-        assert qa_articles[quote.article_id][quote.start : quote.end] == quote.text
 
 
 def ask(index: Path, question: str, model: str = REAL_MODEL, **kwargs: object) -> Answer:

@@ -56,6 +56,7 @@ from tests.chroma_server import ChromaServer
 from tests.cli import clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder
+from tests.verbatim import assert_verbatim
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
@@ -99,13 +100,6 @@ def make_settings(
 
 def bodies(corpus: Path) -> dict[str, str]:
     return {a.id: a.body for a in load_corpus(corpus).articles}
-
-
-def assert_verbatim(answer: Answer, texts: dict[str, str]) -> None:
-    assert answer.answered, (answer.kind, answer.reason)
-    assert answer.quotes
-    for quote in answer.quotes:
-        assert texts[quote.article_id][quote.start : quote.end] == quote.text
 
 
 def assert_unavailable(answer: Answer) -> None:

@@ -20,6 +20,7 @@ from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
 from testkit.fake_bot_api import check_message_text, utf16_len
+from tests.verbatim import assert_verbatim
 
 HOSTILE_PIECES = [
     "<b>",
@@ -96,9 +97,7 @@ def hostile_qa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QA]:
 
 def _check_replies(qa: QA, question: str) -> None:
     answer = qa.answer(question)
-    bodies = {a.id: a.body for a in qa.articles()}
-    for quote in answer.quotes:
-        assert bodies[quote.article_id][quote.start : quote.end] == quote.text
+    assert_verbatim(answer, {a.id: a.body for a in qa.articles()}, answered=False)
     examples = qa.example_questions(1)
     messages = render.render_answer(answer, examples)
     if answer.quotes:
