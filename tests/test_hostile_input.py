@@ -9,6 +9,7 @@ would send is valid Telegram HTML within the 4096-character limit.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -59,6 +60,10 @@ HOSTILE_PIECES = [
     "  ",
 ]
 
+TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+"""What must not reach a terminal: C0 controls (escape sequences) but newline and tab, DEL,
+lone surrogates."""
+
 hostile_text = st.lists(
     st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(max_size=40)), max_size=60
 ).map("".join)
@@ -107,7 +112,13 @@ def _check_replies(qa: QA, question: str) -> None:
     for html in messages:
         assert utf16_len(html) <= 4096
         check_message_text(html, "HTML")  # raises on what Telegram would reject
-    assert isinstance(render.render_plain(answer, examples), str)
+    # The terminal chat prints this: no escape or other control character but newline and
+    # tab, no lone surrogate, and every quote shown in full.
+    plain = render.render_plain(answer, examples)
+    assert plain and not TERMINAL_UNSAFE.search(plain), repr(plain)
+    shown = "".join(plain.replace("\n> ", "\n").split())
+    for quote in answer.quotes[: render.SHOWN_QUOTES]:
+        assert "".join(render.clean_text(quote.text).split()) in shown, (quote.text, plain)
 
 
 @settings(
