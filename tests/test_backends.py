@@ -324,15 +324,6 @@ def test_a_failed_build_leaves_the_old_version_serving(
     assert not build_index(settings).noop  # the next build goes through
 
 
-def _cli_env(backend: Backend, prefix: str) -> dict[str, str]:
-    env = clean_env(
-        drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"),
-        CHROMA_COLLECTION_PREFIX=prefix,
-    )
-    env.update(backend.env())
-    return env
-
-
 def _kill_when(
     proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 120
 ) -> None:
@@ -373,7 +364,7 @@ def test_a_build_killed_while_writing_vectors_leaves_the_old_version_serving(
     proc = subprocess.Popen(
         build_cmd(corpus, settings.index_dir, "--quiet"),
         cwd=tmp_path,
-        env=_cli_env(backend, backend.prefix),
+        env=clean_env(CHROMA_COLLECTION_PREFIX=backend.prefix, **backend.env()),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -48,9 +48,7 @@ needs_real_index = pytest.mark.skipif(
 def bot_env(tmp: Path, **extra: str) -> dict[str, str]:
     """A clean environment for ``python -m bot``: configured only by what the test sets."""
     return clean_env(
-        drop=("INDEX_DIR", "CORPUS_DIR", "BOT_MODE", "LOG_LEVEL", "CHROMA_HOST"),
-        drop_prefixes=("TELEGRAM_", "WEBHOOK_", "ALLOWED_", "ADMIN_", "RATE_LIMIT"),
-        **{"INDEX_DIR": str(tmp / "index"), "CORPUS_DIR": str(tmp / "corpus"), **extra},
+        **{"INDEX_DIR": str(tmp / "index"), "CORPUS_DIR": str(tmp / "corpus"), **extra}
     )
 
 

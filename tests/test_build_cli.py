@@ -39,22 +39,13 @@ HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "chromadb")
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
 
 
-def cli_env(**extra: str) -> dict[str, str]:
-    """The environment of a build: only what the test sets, offline, no Chroma server."""
-    return clean_env(
-        drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"),
-        drop_prefixes=("MAX_SENTENCE", "PYTEST_"),
-        **extra,
-    )
-
-
 def run_build(
     cwd: Path, corpus: Path, index: Path, *extra: str, model: str = "hashing-64", **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         build_cmd(corpus, index, *extra, model=model),
         cwd=cwd,
-        env=cli_env(**env),
+        env=clean_env(**env),
         capture_output=True,
         text=True,
         timeout=240,
@@ -255,7 +246,7 @@ def test_a_no_op_rebuild_imports_neither_torch_nor_chromadb(
     result = subprocess.run(
         [sys.executable, str(wrapper), str(corpus), str(index), model],
         cwd=tmp_path,
-        env=cli_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -299,7 +290,7 @@ def kill_build_at(
     proc = subprocess.Popen(
         build_cmd(corpus, index, "--quiet", model=model),
         cwd=cwd,
-        env=cli_env(),
+        env=clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
