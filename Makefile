@@ -14,7 +14,7 @@ CORPUS_DIR ?= data/articles
 INDEX_DIR ?= var/index
 export CORPUS_DIR INDEX_DIR
 
-.PHONY: install run index test lint format eval train bench clean
+.PHONY: install run index test test-fast lint format eval train bench clean
 
 install: $(STAMP)
 
@@ -43,8 +43,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The whole suite, as CI runs it (.ci/run).
 test: lint
 	$(PY) -m pytest
+
+# The loop while you work: lint and every test not marked slow (no real embedding model, no
+# killed or loaded processes).
+test-fast: lint
+	$(PY) -m pytest -m "not slow"
 
 EVAL_DATA ?= data/eval
 
@@ -55,10 +61,15 @@ eval: $(STAMP)
 train: $(STAMP)
 	$(PY) -m scripts.train_ranker --squad $(EVAL_DATA)/squad2_dev_subset.json
 
+# Every benchmark the README quotes. bench_scale runs the two sizes with the real model (some
+# minutes); all of its sizes: `make bench BENCH_SCALE_SIZES=1e3,1e4,1e5,1e6` (1-1.5 hours).
+BENCH_SCALE_SIZES ?= 1e3,1e4
+
 bench: $(STAMP)
-	$(PY) -m scripts.bench_index
-	$(PY) -m scripts.bench_answer
-	$(PY) -m scripts.bench_load
+	$(PY) -m benchmarks.bench_index
+	$(PY) -m benchmarks.bench_answer
+	$(PY) -m benchmarks.bench_load
+	$(PY) -m benchmarks.bench_scale --sizes $(BENCH_SCALE_SIZES)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -344,6 +344,7 @@ def _kill_when(
     assert proc.returncode == -signal.SIGKILL
 
 
+@pytest.mark.slow  # a build process killed mid-write
 def test_a_build_killed_while_writing_vectors_leaves_the_old_version_serving(
     tmp_path: Path, corpus: Path, backend: Backend
 ) -> None:

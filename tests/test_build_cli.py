@@ -353,6 +353,7 @@ def seeded_index(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
     yield corpus, index, IndexDir(index).current_id() or ""
 
 
+@pytest.mark.slow  # kills a dozen build processes at chosen points
 def test_builds_killed_at_any_point_leave_the_previous_index_working(
     tmp_path: Path, seeded_index: tuple[Path, Path, str]
 ) -> None:

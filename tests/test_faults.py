@@ -298,6 +298,7 @@ def test_the_console_chat_says_unavailable_and_recovers(
 # --------------------------------------------------------------------------- scripts.ask, bot
 
 
+@pytest.mark.slow  # five command-line processes against a server
 def test_ask_against_a_stopped_server_exits_3_in_one_line(
     tmp_path: Path, served: tuple[ChromaServer, IndexSettings]
 ) -> None:
@@ -491,12 +492,17 @@ def test_a_missing_server_collection_is_a_clear_index_error(
 # --------------------------------------------------------------------------- rebuild under load
 
 
-LOADS = [("embedded", "thread"), ("server", "thread"), ("server", "process")]
+LOADS = [
+    pytest.param("embedded", "thread", id="embedded-thread"),
+    pytest.param("server", "thread", id="server-thread"),
+    # a build process for each rebuild
+    pytest.param("server", "process", id="server-process", marks=pytest.mark.slow),
+]
 QUESTIONS_PER_PHASE = 50
 REBUILDS = 3  # the third deletes the version the QA started on (two versions are kept)
 
 
-@pytest.mark.parametrize(("backend", "builder"), LOADS, ids=["-".join(x) for x in LOADS])
+@pytest.mark.parametrize(("backend", "builder"), LOADS)
 def test_rebuilds_while_200_questions_are_answered_fail_none(
     tmp_path: Path,
     request: pytest.FixtureRequest,
