@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 
 from bot import handlers
+from bot.addressing import AddressedToBot, CommandForThisBot
 from bot.health import HealthServer
 from bot.services import OWNS_QA_KEY, QA_KEY, SERVICES_KEY, BotServices, get_services
 from bot.settings import BotSettings
@@ -229,7 +230,7 @@ def build_application(
     application.add_handler(TypeHandler(Update, handlers.check_access), group=-1)
     # 2. Commands, new messages only; /cmd@otherbot is not ours and falls through. /ask works
     #    everywhere; in groups the others only when written out for us (/help@this_bot).
-    mine = new & (private | handlers.CommandForThisBot())
+    mine = new & (private | CommandForThisBot())
     application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
     application.add_handler(CommandHandler("start", handlers.start, filters=mine))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=mine))
@@ -251,7 +252,7 @@ def build_application(
     )
     application.add_handler(
         MessageHandler(
-            new & groups & filters.TEXT & ~filters.COMMAND & handlers.AddressedToBot(),
+            new & groups & filters.TEXT & ~filters.COMMAND & AddressedToBot(),
             handlers.group_question,
         )
     )

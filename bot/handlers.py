@@ -19,14 +19,13 @@ from telegram import (
     InlineQueryResultsButton,
     InputTextMessageContent,
     Message,
-    MessageEntity,
     Update,
 )
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes, filters
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import render
+from bot import addressing, render
 from bot.access import RateDecision
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
@@ -50,68 +49,6 @@ INLINE_CACHE_SECONDS = 60
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
     return get_services(context.bot_data)
-
-
-def _command_target(message: Message) -> str | None:
-    """The ``@bot`` a leading command is addressed to (lower case), or None."""
-    for entity in message.entities:
-        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
-            return message.parse_entity(entity).partition("@")[2].lower() or None
-    return None
-
-
-def addressed_to_bot(message: Message) -> bool:
-    """True when a group message is for this bot: a mention, a reply, /ask or /cmd@this_bot."""
-    bot = message.get_bot()
-    username = (bot.username or "").lower()
-    reply = message.reply_to_message
-    if reply and reply.from_user and reply.from_user.id == bot.id:
-        return True
-    for entity, text in message.parse_entities(
-        [MessageEntity.MENTION, MessageEntity.TEXT_MENTION, MessageEntity.BOT_COMMAND]
-    ).items():
-        if entity.type == MessageEntity.MENTION and text[1:].lower() == username:
-            return True
-        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id:
-            return True
-        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
-            command, _, target = text.lower().partition("@")
-            if target == username or (not target and command == "/ask"):
-                return True
-    return False
-
-
-class AddressedToBot(filters.MessageFilter):
-    """Messages that mention this bot or reply to one of its messages."""
-
-    def filter(self, message: Message) -> bool:
-        return addressed_to_bot(message)
-
-
-class CommandForThisBot(filters.MessageFilter):
-    """Commands written out for this bot, like ``/help@newsquote_bot``."""
-
-    def filter(self, message: Message) -> bool:
-        username = (message.get_bot().username or "").lower()
-        return bool(username) and _command_target(message) == username
-
-
-def _strip_mentions(message: Message) -> str:
-    """The message text without the bot's @mentions, whitespace collapsed."""
-    text = message.text or ""
-    username = (message.get_bot().username or "").lower()
-    mentions = message.parse_entities([MessageEntity.MENTION])
-    pieces: list[str] = []
-    last = 0
-    for entity in sorted(mentions, key=lambda e: e.offset):
-        value = mentions[entity]
-        at = text.find(value, last)
-        if value[1:].lower() != username or at < 0:
-            continue
-        pieces.append(text[last:at])
-        last = at + len(value)
-    pieces.append(text[last:])
-    return " ".join("".join(pieces).split())
 
 
 async def _reply(
@@ -306,7 +243,7 @@ async def check_access(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     elif (
         update.message
         and chat
-        and (chat.type == ChatType.PRIVATE or addressed_to_bot(update.message))
+        and (chat.type == ChatType.PRIVATE or addressing.addressed_to_bot(update.message))
     ):
         await _reply(update, [render.private_notice(user.id if user else None)])
     raise ApplicationHandlerStop
@@ -332,16 +269,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    text = message.text or ""
-    command = next(
-        (e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0),
-        None,
-    )
-    prefix = message.parse_entity(command) if command else None
-    if prefix and text.startswith(prefix):
-        question = text[len(prefix) :].strip()
-    else:
-        question = " ".join(context.args or [])
+    question = addressing.command_argument(message, context.args or [])
     if not question:
         await _reply(update, [render.ask_usage_notice(await _examples(context, 1))])
         return
@@ -403,7 +331,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     if message is None:
         return
-    target = _command_target(message)
+    target = addressing.command_target(message)
     if target and target != (context.bot.username or "").lower():
         return
     await _reply(update, [render.unknown_command_notice()])
@@ -423,7 +351,7 @@ async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Answer a group message that mentions the bot or replies to it."""
     message = update.effective_message
     if message and message.text is not None:
-        await _answer_question(update, context, _strip_mentions(message))
+        await _answer_question(update, context, addressing.strip_mentions(message))
 
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
