@@ -29,6 +29,7 @@ from bot.addressing import AddressedToBot, CommandForThisBot
 from bot.health import HealthServer
 from bot.services import OWNS_QA_KEY, QA_KEY, SERVICES_KEY, BotServices, get_services
 from bot.settings import BotSettings
+from index import wording
 from index.types import NewsQuoteError, QuestionAnswerer
 
 logger = logging.getLogger(__name__)
@@ -43,13 +44,7 @@ ALLOWED_UPDATES = [
 ]
 """The update types the bot asks Telegram for (polling and webhook)."""
 
-COMMANDS = [
-    BotCommand("ask", "Ask a question about the news"),
-    BotCommand("sources", "List the indexed articles"),
-    BotCommand("about", "Index size, build time and model"),
-    BotCommand("help", "How to use this bot"),
-    BotCommand("start", "What this bot does"),
-]
+COMMANDS = [BotCommand(command, description) for command, description in wording.COMMAND_MENU]
 CONCURRENT_UPDATES = 32
 RATE_LIMIT_RETRIES = 3
 UNTHROTTLED_ENDPOINTS = frozenset({"sendChatAction"})

@@ -117,15 +117,12 @@ def sources_other_pages(pages: int) -> str:
 
 
 ABOUT_TITLE = "About this index"
-ABOUT_LABELS: tuple[tuple[str, str], ...] = (
-    ("articles", "Articles"),
-    ("sentences", "Sentences"),
-    ("built_at", "Index built"),
-    ("model", "Model"),
-    ("backend", "Search backend"),
-    ("build_id", "Build"),
-)
-"""What /about shows: a field of ``IndexInfo`` and its label, in order."""
+ABOUT_ARTICLES = "Articles"
+ABOUT_SENTENCES = "Sentences"
+ABOUT_BUILT_AT = "Index built"
+ABOUT_MODEL = "Model"
+ABOUT_BACKEND = "Search backend"
+ABOUT_BUILD_ID = "Build"
 
 ASK_USAGE = "Usage: /ask {}"
 ASK_USAGE_PLACEHOLDER = "your question"
