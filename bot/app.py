@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -29,8 +28,8 @@ from bot.addressing import AddressedToBot, CommandForThisBot
 from bot.health import HealthServer
 from bot.services import OWNS_QA_KEY, QA_KEY, SERVICES_KEY, BotServices, get_services
 from bot.settings import BotSettings
-from index import wording
-from index.types import NewsQuoteError, QuestionAnswerer
+from index import open_index, wording
+from index.types import QuestionAnswerer
 
 logger = logging.getLogger(__name__)
 
@@ -78,21 +77,6 @@ class MessageRateLimiter(AIORateLimiter):
         )
 
 
-class SearchNotInstalledError(NewsQuoteError):
-    """The search side (``index.open_index``) is not available in this installation."""
-
-
-def open_qa(settings: BotSettings) -> QuestionAnswerer:
-    """Open the index with ``index.open_index`` (imported here, so the bot imports without it)."""
-    module = importlib.import_module("index")
-    open_index: Callable[[Any], QuestionAnswerer] | None = getattr(module, "open_index", None)
-    if open_index is None:
-        raise SearchNotInstalledError(
-            "the search side is not installed: index.open_index does not exist yet"
-        )
-    return open_index(settings.index)
-
-
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Start the health check (when set), open the index (unless one was given) and set the
     command menu (a failure there is harmless)."""
@@ -106,7 +90,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     if application.bot_data.get(QA_KEY) is None:
         logger.info("Opening the index at %s", settings.index.index_dir)
         try:
-            application.bot_data[QA_KEY] = await asyncio.to_thread(open_qa, settings)
+            application.bot_data[QA_KEY] = await asyncio.to_thread(open_index, settings.index)
         except BaseException:
             await _stop_health(application)
             raise

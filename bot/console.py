@@ -12,32 +12,16 @@ import sys
 from typing import TextIO
 
 from bot import render
-from bot.app import open_qa
 from bot.markup import to_plain
 from bot.settings import BotSettings
-from index import wording
-from index.types import IndexNotFoundError, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
+from index import open_index, wording
+from index.errors import EXIT_OK, describe
+from index.types import NewsQuoteError, QuestionAnswerer, SearchUnavailableError
 from index.wording import PROMPT
-
-EXIT_UNAVAILABLE = 3  # as scripts/ask.py: the search backend (a Chroma server) is down
 
 logger = logging.getLogger(__name__)
 
-BUILD_HINT = "build it with `make index` or `python -m scripts.build_index`"
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
-
-
-def one_line(text: str) -> str:
-    """``text`` with all whitespace (newlines too) collapsed, for one-line error messages."""
-    return " ".join(text.split())
-
-
-def index_error_line(exc: IndexNotFoundError) -> str:
-    """The single line shown when there is no index."""
-    message = one_line(str(exc)) or "no index found"
-    if "build_index" in message or "make index" in message:
-        return f"error: {message}"
-    return f"error: {message} — {BUILD_HINT}"
 
 
 def respond(
@@ -87,16 +71,11 @@ def run_console(
         if interactive:
             print(wording.LOADING_INDEX, file=stderr, flush=True)
         try:
-            qa = open_qa(settings)
-        except IndexNotFoundError as exc:
-            print(index_error_line(exc), file=stderr)
-            return 2
-        except SearchUnavailableError as exc:
-            print(f"error: search is temporarily unavailable: {one_line(str(exc))}", file=stderr)
-            return EXIT_UNAVAILABLE
+            qa = open_index(settings.index)
         except NewsQuoteError as exc:
-            print(f"error: {one_line(str(exc))}", file=stderr)
-            return 2
+            failure = describe(exc)
+            print(failure.message, file=stderr)
+            return failure.status
     examples: list[str] = []
     try:
         examples = [e for e in qa.example_questions(1) if e.strip()]
@@ -128,4 +107,4 @@ def run_console(
                 logger.exception("Closing the index failed")
     if interactive:
         stdout.write("\n")
-    return 0
+    return EXIT_OK

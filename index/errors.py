@@ -49,9 +49,10 @@ def with_build_hint(message: str) -> str:
     return f"{message}; {BUILD_HINT}"
 
 
-def search_unavailable(detail: str) -> str:
+def search_unavailable(detail: str = "") -> str:
     """``search is temporarily unavailable: <detail>``, for error lines."""
-    return one_line(f"{wording.SEARCH_UNAVAILABLE.lower()}: {detail}")
+    lead = wording.SEARCH_UNAVAILABLE.lower()
+    return one_line(f"{lead}: {detail}" if detail else lead)
 
 
 def describe(exc: BaseException) -> Failure:
