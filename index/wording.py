@@ -14,6 +14,8 @@ from collections.abc import Sequence
 PRODUCT = "NewsQuote"
 
 # --------------------------------------------------------------------------- answers by kind
+# One wording per ``Answer.kind``: the search side gives it as the answer's ``reason``
+# (``index.smalltalk.REPLIES``, ``QA``) and the bot and the terminal chat show it.
 
 GREETING = "Hello! I answer questions about the news I have read, quoting the articles."
 THANKS = "You're welcome! Ask me anything else about the coverage."
