@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import render
+from bot import markup, render
 from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
@@ -118,7 +118,7 @@ def _check_replies(qa: QA, question: str) -> None:
     assert plain and not TERMINAL_UNSAFE.search(plain), repr(plain)
     shown = "".join(plain.replace("\n> ", "\n").split())
     for quote in answer.quotes[: render.SHOWN_QUOTES]:
-        assert "".join(render.clean_text(quote.text).split()) in shown, (quote.text, plain)
+        assert "".join(markup.clean_text(quote.text).split()) in shown, (quote.text, plain)
 
 
 @settings(

@@ -1,7 +1,7 @@
 """Load: 100 private chats send 5 questions each, all at once, through the fake Bot API.
 
 The real python-telegram-bot ``Application`` from ``build_application`` long-polls the fake
-server of ``tests/fake_bot_api.py`` (nothing of python-telegram-bot is mocked, its
+server of ``testkit/fake_bot_api.py`` (nothing of python-telegram-bot is mocked, its
 ``AIORateLimiter`` included). Every question must be answered exactly once: each chat gets one
 reply per question, and the reply is the one ``bot.render`` makes for that question's answer
 (matched by chat id and content, so a reply sent to the wrong chat, twice, or not at all fails).
