@@ -26,6 +26,7 @@ from telegram.ext import (
 from bot import handlers
 from bot.addressing import AddressedToBot, CommandForThisBot
 from bot.health import HealthServer
+from bot.ordering import ChatOrderedUpdateProcessor
 from bot.services import OWNS_QA_KEY, QA_KEY, SERVICES_KEY, BotServices, get_services
 from bot.settings import BotSettings
 from index import open_index, wording
@@ -44,7 +45,9 @@ ALLOWED_UPDATES = [
 """The update types the bot asks Telegram for (polling and webhook)."""
 
 COMMANDS = [BotCommand(command, description) for command, description in wording.COMMAND_MENU]
-CONCURRENT_UPDATES = 32
+CONCURRENT_UPDATES = 256
+"""Updates in progress at once, those waiting for their chat's earlier ones included (the
+answering itself is bounded by QA_WORKERS threads)."""
 RATE_LIMIT_RETRIES = 3
 UNTHROTTLED_ENDPOINTS = frozenset({"sendChatAction"})
 HEALTH_KEY = "health_server"
@@ -78,8 +81,9 @@ class MessageRateLimiter(AIORateLimiter):
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Start the health check (when set), open the index (unless one was given) and set the
-    command menu (a failure there is harmless)."""
+    """Start the health check (when set), open the index (unless one was given), warm it up
+    and set the command menu (a failure there is harmless). Updates are taken only after this:
+    "ready" means the models are loaded and a question has been answered."""
     services = get_services(application.bot_data)
     settings = services.settings
     if settings.health_port is not None:  # first: it says "loading" (503) until the index is open
@@ -95,11 +99,24 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
             await _stop_health(application)
             raise
         application.bot_data[OWNS_QA_KEY] = True
+    await _warm_up(services, application.bot_data[QA_KEY])
     try:
         await application.bot.set_my_commands(COMMANDS)
     except Exception as exc:
         logger.warning("Could not set the command menu (ignored): %s", exc)
     logger.info("Bot @%s is ready", application.bot.username)
+
+
+async def _warm_up(services: BotServices, qa: QuestionAnswerer) -> None:
+    """Load every model and answer a question on the worker threads, and find the example
+    questions for /start, so that the first user waits no longer than the hundredth."""
+    started = time.perf_counter()
+    await services.run(qa.warm_up)
+    try:
+        services.remember_examples(await services.run(qa.example_questions, 3))
+    except Exception as exc:  # examples are a nicety: /start finds them later
+        logger.warning("Could not find example questions (ignored): %s", exc)
+    logger.info("Warmed up in %.1f s", time.perf_counter() - started)
 
 
 def _health_report(
@@ -188,7 +205,7 @@ def build_application(
             )
         )
         .rate_limiter(MessageRateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(ChatOrderedUpdateProcessor(CONCURRENT_UPDATES))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -207,16 +224,22 @@ def build_application(
 
     # 1. The allowlist runs before everything else and stops what it refuses.
     application.add_handler(TypeHandler(Update, handlers.check_access), group=-1)
-    # 2. Commands, new messages only; /cmd@otherbot is not ours and falls through. /ask works
-    #    everywhere; in groups the others only when written out for us (/help@this_bot).
+    # 2. Commands, new messages only; /cmd@otherbot is not ours and falls through. /ask and
+    #    /compare work everywhere; in groups the others only when written out for us
+    #    (/help@this_bot).
     mine = new & (private | CommandForThisBot())
     application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
     application.add_handler(CommandHandler("start", handlers.start, filters=mine))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=mine))
+    application.add_handler(CommandHandler("compare", handlers.compare, filters=new))
     application.add_handler(CommandHandler("sources", handlers.sources, filters=mine))
+    application.add_handler(CommandHandler("article", handlers.article, filters=mine))
     application.add_handler(CommandHandler("about", handlers.about, filters=mine))
     # 3. Buttons and inline mode.
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=handlers.MORE_PATTERN))
+    application.add_handler(
+        CallbackQueryHandler(handlers.article_page, pattern=handlers.ARTICLE_PATTERN)
+    )
     application.add_handler(
         CallbackQueryHandler(handlers.sources_page, pattern=handlers.SOURCES_PATTERN)
     )

@@ -2,7 +2,8 @@
 
 The question answerer itself lives in ``bot_data["qa"]``; everything else the handlers need
 (settings, access policy, rate limiter, the worker threads, recent answers for the "More"
-button) is one :class:`BotServices` in ``bot_data["services"]``.
+button, each chat's conversation for follow-up questions) is one :class:`BotServices` in
+``bot_data["services"]``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.access import AccessPolicy, RateLimiter
+from bot.conversations import ChatContexts
 from bot.settings import BotSettings
 from index.types import Answer, QuestionAnswerer
 
@@ -80,6 +82,9 @@ class BotServices:
     inline_limiter: RateLimiter
     executor: ThreadPoolExecutor
     answers: RecentAnswers = field(default_factory=RecentAnswers)
+    contexts: ChatContexts = field(default_factory=ChatContexts)
+    readable: tuple[float, dict[str, int]] | None = None
+    """When the /sources numbers of the articles were read, and the numbers by article id."""
     examples: list[str] = field(default_factory=list)
     examples_at: float = 0.0
     started_at: float = field(default_factory=time.time)
@@ -103,6 +108,7 @@ class BotServices:
             executor=ThreadPoolExecutor(
                 max_workers=settings.qa_workers, thread_name_prefix="newsquote-qa"
             ),
+            contexts=ChatContexts(settings.followup_minutes),
         )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -128,7 +134,7 @@ class BotServices:
         self.answer_kinds[kind] += 1
         if kind == "unavailable":
             self.search_down_since = self.search_down_since or time.time()
-        elif kind in ("answer", "refusal"):
+        elif kind in ("answer", "comparison", "refusal"):
             self.search_down_since = None
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.config import IndexSettings, describe_settings_error
+from index.conversation import FOLLOWUP_MINUTES
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,13 @@ class BotSettings(BaseSettings):
         default_factory=list, description="Always allowed, never rate limited, told about errors."
     )
 
+    followup_minutes: float = Field(
+        default=FOLLOWUP_MINUTES,
+        ge=0,
+        le=24 * 60,
+        description="How long a chat's last question is kept for follow-up questions ("
+        '"and what did he give him?"); 0: every question stands alone.',
+    )
     rate_limit_questions: int = Field(
         default=10, ge=0, description="Questions per user per window; 0: off."
     )

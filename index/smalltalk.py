@@ -12,7 +12,7 @@ from typing import Literal
 
 from index import wording
 
-SmallTalk = Literal["greeting", "thanks", "help", "empty"]
+SmallTalk = Literal["greeting", "thanks", "goodbye", "help", "empty"]
 
 MAX_SMALL_TALK_CHARS = 80
 """Longer messages are questions (greetings and thanks are short)."""
@@ -80,13 +80,14 @@ _EMOJI = re.compile(r"[\u2600-\u27BF\uFE0F\u200D\U0001F300-\U0001FAFF]")
 _SMALL_TALK_CLAUSES = (_THANKS_CLAUSE, _PRAISE_CLAUSE, _GOODBYE_CLAUSE)
 
 
-def _is_thanks(text: str) -> bool:
-    """Whether every clause of ``text`` is thanks, praise or a goodbye."""
+def _thanks_or_goodbye(text: str) -> SmallTalk | None:
+    """``goodbye`` when every clause of ``text`` is thanks, praise or a goodbye and one is a
+    goodbye; ``thanks`` when there is no goodbye among them; else None."""
     plain = _EMOJI.sub(" ", text.replace("’", "'"))
-    clauses = [c for c in _CLAUSES.split(plain.strip(" ?!.*~^_()")) if c.strip()]
-    return bool(clauses) and all(
-        any(p.match(c.strip()) for p in _SMALL_TALK_CLAUSES) for c in clauses
-    )
+    clauses = [c.strip() for c in _CLAUSES.split(plain.strip(" ?!.*~^_()")) if c.strip()]
+    if not clauses or not all(any(p.match(c) for p in _SMALL_TALK_CLAUSES) for c in clauses):
+        return None
+    return "goodbye" if any(_GOODBYE_CLAUSE.match(c) for c in clauses) else "thanks"
 
 
 _HELP = re.compile(
@@ -98,7 +99,8 @@ _HELP = re.compile(
 
 
 def classify(text: str) -> SmallTalk | None:
-    """``greeting``, ``thanks``, ``help``, ``empty`` (no letters or digits), or None: a question."""
+    """``greeting``, ``thanks`` (praise too), ``goodbye``, ``help``, ``empty`` (no letters or
+    digits), or None: a question."""
     cleaned = " ".join(unicodedata.normalize("NFKC", text).split())
     if not any(ch.isalnum() for ch in cleaned):
         return "empty"
@@ -108,14 +110,13 @@ def classify(text: str) -> SmallTalk | None:
         return "help"
     if _GREETING.match(cleaned):
         return "greeting"
-    if _is_thanks(cleaned):
-        return "thanks"
-    return None
+    return _thanks_or_goodbye(cleaned)
 
 
 REPLIES: dict[SmallTalk, str] = {
     "greeting": wording.GREETING,
     "thanks": wording.THANKS,
+    "goodbye": wording.GOODBYE,
     "help": wording.HELP_INTRO,
     "empty": wording.EMPTY,
 }

@@ -1,6 +1,7 @@
 """Core data objects and errors shared by every part of the project.
 
-Everything else depends on this module; it depends on nothing but the standard library.
+Everything else depends on this module; it depends on nothing but the standard library (the
+conversation type named in ``QuestionAnswerer.answer`` is imported for type checking only).
 """
 
 from __future__ import annotations
@@ -8,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import quote as url_quote
+
+if TYPE_CHECKING:
+    from index.conversation import Conversation
 
 
 class NewsQuoteError(Exception):
@@ -86,16 +90,31 @@ class Sentence:
 
 @dataclass(frozen=True, slots=True)
 class SourceRef:
-    """A short reference to an article, used for corroboration."""
+    """A reference to an article; as corroboration ("also reported by") it carries the
+    article's own sentence that says the same thing: ``text == body[start:end]``."""
 
     article_id: str
     title: str
     url: str | None = None
     published: str | None = None
     source: str | None = None
+    text: str | None = None
+    paragraph: int | None = None
+    start: int | None = None
+    end: int | None = None
+
+    @property
+    def link(self) -> str | None:
+        """The article URL, with a text fragment pointing at the sentence when there is one."""
+        return text_fragment_url(self.url, self.text) if self.text else self.url
 
     def to_dict(self) -> dict[str, Any]:
-        return {"article_id": self.article_id, "title": self.title}
+        row: dict[str, Any] = {"article_id": self.article_id, "title": self.title}
+        if self.source is not None:
+            row["source"] = self.source
+        if self.text is not None:
+            row.update(text=self.text, paragraph=self.paragraph, start=self.start, end=self.end)
+        return row
 
 
 def text_fragment_url(url: str | None, text: str) -> str | None:
@@ -154,7 +173,17 @@ class Quote:
         }
 
 
-AnswerKind = Literal["answer", "refusal", "greeting", "thanks", "help", "empty", "unavailable"]
+AnswerKind = Literal[
+    "answer",
+    "comparison",
+    "refusal",
+    "greeting",
+    "thanks",
+    "goodbye",
+    "help",
+    "empty",
+    "unavailable",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +195,11 @@ class Answer:
     quotes: tuple[Quote, ...] = ()
     reason: str | None = None
     kind: AnswerKind = "answer"
+    resolved: str | None = None
+    """A follow-up question as it was read ("What did Shoigu give Kim Jong Un?" for "And what
+    did he give him?"); None when the question was answered as asked."""
+    missing: tuple[SourceRef, ...] = ()
+    """For a comparison: the articles that do not address the topic."""
     timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -191,13 +225,18 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape documented in DESIGN.md (plus ``kind``)."""
-        return {
+        row: dict[str, Any] = {
             "question": self.question,
             "answered": self.answered,
             "reason": self.reason,
             "kind": self.kind,
             "quotes": [q.to_dict() for q in self.quotes],
         }
+        if self.resolved is not None:
+            row["resolved"] = self.resolved
+        if self.kind == "comparison":
+            row["missing"] = [ref.to_dict() for ref in self.missing]
+        return row
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +256,22 @@ class IndexInfo:
 class QuestionAnswerer(Protocol):
     """What the bot and the scripts need from an opened index (see ``index.open_index``)."""
 
-    def answer(self, question: str) -> Answer:
-        """Answer one question with verbatim quotes, or say why not. Thread-safe."""
+    def answer(self, question: str, context: Conversation | None = None) -> Answer:
+        """Answer one question with verbatim quotes, or say why not. Thread-safe.
+
+        With a ``context`` (one chat's conversation), a follow-up question is read against
+        the chat's last turn, and the turn is remembered for the next question.
+        """
+        ...
+
+    def compare(self, topic: str) -> Answer:
+        """What each article says about ``topic``: the best quote of each article that
+        addresses it, and the articles that do not (``kind == "comparison"``)."""
+        ...
+
+    def warm_up(self) -> None:
+        """Load every model and answer one question, so the first user waits no longer than
+        the hundredth."""
         ...
 
     def articles(self) -> list[Article]:

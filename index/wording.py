@@ -19,6 +19,7 @@ PRODUCT = "NewsQuote"
 
 GREETING = "Hello! I answer questions about the news I have read, quoting the articles."
 THANKS = "You're welcome! Ask me anything else about the coverage."
+GOODBYE = "Goodbye! Come back any time with a question about the coverage."
 HELP_INTRO = (
     "Send me a question in plain words and I reply with the best matching quote "
     "from the articles, its source, and other articles reporting the same."
@@ -64,12 +65,60 @@ MORE_QUOTES = "More quotes"
 NOTHING_MORE = "There is nothing more to show."
 INLINE_QUESTION = "Q:"
 """Before the question in a quote shared through inline mode."""
+READ_AS = "Read as: {}"
+"""Before a follow-up answer: the question as it was understood ("Read as: What did Shoigu
+give Kim Jong Un?")."""
+SAME_IN_OTHER_ARTICLES = "The same in other articles"
+"""The "More" view's section with each corroborating article's own sentence."""
+READ_ARTICLE = "/article {}"
+"""The hint after a source that opens the article in the chat."""
+
+# --------------------------------------------------------------------------- comparisons
+
+COMPARE_TITLE = "What each article says about {}"
+COMPARE_NOT_MENTIONED = "Not mentioned in"
+COMPARE_NONE = "None of the {} indexed articles addresses {}."
+
+
+def compare_others_not_mentioned(count: int) -> str:
+    """The line for the articles that do not address the topic, when they are many."""
+    return f"{count:,} other articles do not mention it."
+
+
+COMPARE_USAGE = "Usage: /compare {}"
+COMPARE_USAGE_PLACEHOLDER = "a topic"
+COMPARE_USAGE_EXAMPLE = "For example: /compare {}"
+DEFAULT_COMPARE_EXAMPLE = "the Covid restrictions"
+UNKNOWN_OUTLET = "Outlet not named"
+"""The group heading of a comparison for articles without a ``source``."""
+
+# --------------------------------------------------------------------------- reading an article
+
+ARTICLE_USAGE = "Usage: /article {} — the number from /sources."
+ARTICLE_USAGE_PLACEHOLDER = "N"
+
+
+def article_page_header(number: int, page: int, pages: int) -> str:
+    """Above each page of /article N."""
+    return f"Article {number}" + (f", page {page} of {pages}" if pages > 1 else "")
+
+
+def no_such_article(number: int, total: int) -> str:
+    """The reply to /article N past the end of the list."""
+    if total == 0:
+        return "No articles are indexed yet."
+    return (
+        f"There is no article {number}: /sources lists {total:,} (/article 1 … /article {total})."
+    )
+
 
 # --------------------------------------------------------------------------- commands
 
 COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("ask", "Ask a question about the news"),
+    ("compare", "What each article says about a topic"),
     ("sources", "List the indexed articles"),
+    ("article", "Read an article (the number from /sources)"),
     ("about", "Index size, build time and model"),
     ("help", "How to use this bot"),
     ("start", "What this bot does"),
@@ -82,7 +131,10 @@ START_INTRO = (
 )
 """Follows :data:`PRODUCT` on /start."""
 TRY_ASKING = "Try asking:"
-START_COMMANDS = "/help how to use · /sources the articles · /about the index"
+START_COMMANDS = (
+    "/help how to use · /sources the articles · /article N to read one · "
+    "/compare a topic across articles · /about the index"
+)
 
 
 def start_inline_hint(bot_username: str) -> str:
@@ -91,11 +143,23 @@ def start_inline_hint(bot_username: str) -> str:
 
 
 HELP_TITLE = "How to use"
+
+
+def help_commands(minutes: float) -> str:
+    """The commands and how follow-ups and groups work, for /help."""
+    return HELP_COMMANDS.format(minutes=f"{minutes:g}")
+
+
 HELP_COMMANDS = (
     "/ask question — ask (works in groups too)"
+    "\n/compare topic — what each article says about it, and which say nothing"
     "\n/sources — the articles I know (/sources 2 for the next page)"
+    "\n/article N — read article N of /sources, a page at a time"
     "\n/about — the size and age of the index"
-    "\n\nIn groups I answer /ask, messages that mention me, and replies to my messages."
+    "\n\nFollow-up questions work: after “Who led the Russian delegation?” ask “And what did "
+    "he give him?”. I remember the last question for {minutes} minutes; /start forgets it."
+    "\n\nIn groups I answer /ask, messages that mention me, and replies to my messages "
+    "(a reply to my answer is a follow-up)."
 )
 
 
@@ -116,6 +180,12 @@ def sources_header(total: int, page: int, pages: int) -> str:
 def sources_other_pages(pages: int) -> str:
     """The last line of a /sources page when there are several."""
     return f"Other pages: /sources 1 … /sources {pages}"
+
+
+def sources_no_such_page(page: int, pages: int) -> str:
+    """The reply to /sources N past the last page."""
+    plural = "page" if pages == 1 else "pages"
+    return f"There is no page {page:,}: the list of sources has {pages:,} {plural}."
 
 
 ABOUT_TITLE = "About this index"

@@ -1,5 +1,6 @@
 """Small talk: thanks, praise and goodbyes in their usual forms get a short reply, never a
-refusal; questions that merely start or end with such words are still questions."""
+refusal; questions that merely start or end with such words are still questions. (Through the
+bot: ``tests/test_bot_e2e.py``.)"""
 
 from __future__ import annotations
 
@@ -7,30 +8,33 @@ import pytest
 
 from index.smalltalk import REPLIES, classify
 
-THANKS_AND_GOODBYES = [
+THANKS = [
     "thank you, that's helpful",
     "Thank you, that's very helpful!",
     "great, thanks!",
     "that's great",
     "That was really helpful, thanks",
     "perfect, cheers",
-    "bye for now",
-    "ok bye",
-    "Good bye and thanks",
-    "see you later!",
     "thanks for the help",
     "Thanks a lot 🙏",
     "much appreciated",
     "you have been very helpful",
-    "That's it for now, thanks!",
     "got it, thanks",
     "nice one!",
     "Great job bot",
     "love it ❤️",
-    "have a nice day",
     "cool",
     "Perfect.",
     "thx",
+]
+GOODBYES = [
+    "bye for now",
+    "ok bye",
+    "Good bye and thanks",
+    "see you later!",
+    "That's it for now, thanks!",
+    "have a nice day",
+    "great, bye",
 ]
 QUESTIONS = [
     "Thanks, who led the delegation?",
@@ -46,9 +50,14 @@ QUESTIONS = [
 ]
 
 
-@pytest.mark.parametrize("text", THANKS_AND_GOODBYES)
-def test_thanks_praise_and_goodbyes_are_small_talk(text: str) -> None:
+@pytest.mark.parametrize("text", THANKS)
+def test_thanks_and_praise_are_small_talk(text: str) -> None:
     assert classify(text) == "thanks"
+
+
+@pytest.mark.parametrize("text", GOODBYES)
+def test_goodbyes_are_small_talk(text: str) -> None:
+    assert classify(text) == "goodbye"
 
 
 @pytest.mark.parametrize("text", QUESTIONS)
@@ -56,6 +65,7 @@ def test_questions_with_such_words_stay_questions(text: str) -> None:
     assert classify(text) is None
 
 
-def test_the_reply_is_short_and_no_refusal() -> None:
-    reply = REPLIES["thanks"]
+@pytest.mark.parametrize("kind", ["thanks", "goodbye"])
+def test_the_reply_is_short_and_no_refusal(kind: str) -> None:
+    reply = REPLIES[kind]  # type: ignore[index]
     assert len(reply) < 120 and "doesn't say" not in reply and "Not in the coverage" not in reply
