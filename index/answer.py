@@ -36,7 +36,6 @@ from index.features import FEATURES, Query, feature_matrix, make_query
 from index.ranker import Ranker
 from index.smalltalk import REPLIES, classify
 from index.snapshot import Snapshot, open_snapshot
-from index.store import IndexDir
 from index.text import normalise_question
 from index.types import (
     Answer,
@@ -47,6 +46,7 @@ from index.types import (
     SearchUnavailableError,
     SourceRef,
 )
+from index.versions import IndexDir
 
 logger = logging.getLogger(__name__)
 
@@ -236,11 +236,10 @@ class QA:
                 query_embeddings=[vector.tolist()], n_results=k, include=["distances"]
             )
         except Exception as exc:
-            if snap.store.server:
+            if snap.store.remote:
                 snap.query_failed(collection)
                 raise SearchUnavailableError(
-                    f"the Chroma server at {snap.store.address} does not answer "
-                    f"({type(exc).__name__}: {exc})"
+                    f"{snap.store.describe()} does not answer ({type(exc).__name__}: {exc})"
                 ) from exc
             if self._index_dir.current_id() != snap.build_id:
                 # A rebuild's clean-up released this version's embedded store under us.

@@ -21,24 +21,27 @@ from index.articles import Skipped, load_corpus
 from index.config import IndexSettings
 from index.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
 from index.sentences import split_sentences
-from index.store import (
-    MANIFEST_FILE,
+from index.text import tokenize
+from index.types import Article, CorpusError, Sentence
+from index.vector_store import (
+    CHROMA_BUILD_TIMEOUT,
+    VectorStore,
+    add_vectors,
+    backend_of,
+    collection_name,
+    make_store,
+)
+from index.versions import (
     ArticleEntry,
     BuildLockedError,
     IndexDir,
     Manifest,
     SentenceTable,
-    add_vectors,
-    collection_name,
     new_build_id,
     read_articles,
-    remove_version,
     splitter_params,
-    store_for,
     write_articles,
 )
-from index.text import tokenize
-from index.types import Article, CorpusError, Sentence
 
 logger = logging.getLogger(__name__)
 
@@ -172,11 +175,10 @@ def _is_noop(plan: _Plan, previous: Manifest | None, settings: IndexSettings, fu
 
 def _compatible(previous: Manifest, settings: IndexSettings) -> bool:
     """Whether the served version's vectors and sentences can be reused by this build."""
-    backend = "server" if settings.uses_chroma_server else "embedded"
     return (
         previous.model == settings.embedding_model
         and previous.splitter == splitter_params(settings)
-        and previous.backend == backend
+        and previous.backend == backend_of(settings)
     )
 
 
@@ -234,7 +236,7 @@ def _version_intact(index_dir: IndexDir, manifest: Manifest, settings: IndexSett
     if not all((folder / name).exists() for name in needed):
         return False
     if manifest.backend == "server":
-        store = store_for(settings, folder)
+        store = make_store(settings, folder, timeout=CHROMA_BUILD_TIMEOUT)
         try:
             return manifest.collection in store.list_names()
         except Exception:
@@ -256,7 +258,7 @@ def _write_version(
     build_id = new_build_id()
     folder = index_dir.version_dir(build_id)
     folder.mkdir(parents=True)
-    store = store_for(settings, folder)
+    store = make_store(settings, folder, timeout=CHROMA_BUILD_TIMEOUT)
     try:
         report = _fill_version(
             folder, build_id, plan, reusable, settings, embedder, progress, store
@@ -266,7 +268,7 @@ def _write_version(
     except BaseException:
         store.close()
         logger.warning("build %s failed; the served index is unchanged", build_id)
-        remove_version(index_dir, build_id, settings)
+        _remove_version(index_dir, build_id, settings)
         raise
     old_ids = set(previous.articles) if previous else set()
     new_ids = {a.id for a in plan.articles}
@@ -285,13 +287,13 @@ def _fill_version(
     settings: IndexSettings,
     embedder: Embedder | None,
     progress: ProgressFactory | None,
-    store: Any,
+    store: VectorStore,
 ) -> BuildReport:
     articles, per_article = plan.articles, plan.split_all(settings)
     total = sum(len(s) for s in per_article)
     # Connect first: a Chroma server that does not answer fails the build before the model runs
     # for minutes (the collection itself is written last).
-    store.client()
+    store.connect()
     old_vectors: np.ndarray | None = None
     if reusable is not None:
         old_vectors = _old_vectors(folder.parent / reusable.build_id, reusable)
@@ -372,7 +374,7 @@ def _fill_version(
     name = collection_name(settings, build_id)
     collection = store.create(name, dimension)
     metadatas = [_metadata(articles[a], s) for a, s in zip(article_of, flat, strict=True)]
-    batch = min(CHROMA_BATCH, _max_batch(store))
+    batch = min(CHROMA_BATCH, store.max_batch())
     add_vectors(collection, range(total), vectors, metadatas, batch)
 
     manifest = Manifest(
@@ -389,7 +391,7 @@ def _fill_version(
         embedded_now=len(to_embed),
         reused=total - len(to_embed),
     )
-    _write_manifest(folder, manifest)
+    manifest.save(folder)
     return BuildReport(
         index_dir=folder,
         build_id=build_id,
@@ -509,25 +511,6 @@ def _metadata(article: Article, sentence: Sentence) -> dict[str, Any]:
     return meta
 
 
-def _max_batch(store: Any) -> int:
-    try:
-        return int(store.client().get_max_batch_size())
-    except Exception:
-        return 1000
-
-
-def _write_manifest(folder: Path, manifest: Manifest) -> None:
-    import os
-
-    path = folder / MANIFEST_FILE
-    tmp = folder / (MANIFEST_FILE + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(manifest.to_json())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _now_iso() -> str:
     import datetime as dt
 
@@ -553,6 +536,22 @@ def _cleanup(index_dir: IndexDir, settings: IndexSettings) -> None:
     """Delete all but the last two versions (with their server collections, if any)."""
     for build_id in index_dir.stale_versions():
         logger.info("removing old index version %s", build_id)
-        remove_version(index_dir, build_id, settings)
+        _remove_version(index_dir, build_id, settings)
     for leftover in index_dir.pointer_leftovers():  # under the build lock: no build writes one
         leftover.unlink(missing_ok=True)
+
+
+def _remove_version(index_dir: IndexDir, build_id: str, settings: IndexSettings) -> None:
+    """Delete one version: its collection (when it lives on a Chroma server), then its folder.
+
+    The collection name follows from the build id, so a build killed before writing its
+    manifest still has its half-written collection removed.
+    """
+    store = make_store(settings, index_dir.version_dir(build_id), timeout=CHROMA_BUILD_TIMEOUT)
+    try:
+        store.discard(collection_name(settings, build_id))
+    except Exception as exc:
+        logger.warning("could not delete the collection of version %s: %s", build_id, exc)
+    finally:
+        store.close()
+    index_dir.remove_version(build_id)
