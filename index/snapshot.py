@@ -43,6 +43,7 @@ class Snapshot:
     """Everything needed to answer from one index version."""
 
     manifest: Manifest
+    index_dir: IndexDir
     folder: Path
     articles: list[Article]
     table: SentenceTable
@@ -95,6 +96,26 @@ class Snapshot:
         """Note that a query on ``collection`` failed: the next query re-opens it (server only)."""
         if self.store.remote and collection is self.collection:
             self._stale = True
+
+    def replaced(self) -> bool:
+        """Whether ``CURRENT`` has moved on from this version (a rebuild may delete it)."""
+        return self.index_dir.current_id() != self.build_id
+
+    def prime(self) -> None:
+        """Run one vector query so chroma loads its index now, not on a user's question.
+
+        A large collection takes seconds to load on first use; a new version is primed before
+        it replaces the one serving. Failures are left for the real query to report.
+        """
+        if len(self) == 0:
+            return
+        try:
+            vector = np.asarray(self.vectors[0], dtype=np.float32)
+            self.collection.query(
+                query_embeddings=[vector.tolist()], n_results=1, include=["distances"]
+            )
+        except Exception as exc:
+            logger.debug("priming index %s failed: %s", self.build_id, exc)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -177,6 +198,7 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
     para_lo, para_hi = _paragraph_bounds(table)
     return Snapshot(
         manifest=manifest,
+        index_dir=index_dir,
         folder=folder,
         articles=articles,
         table=table,
