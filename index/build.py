@@ -350,21 +350,7 @@ def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
     written = _write_vectors(ctx, rows, flat)
     table = _write_table(ctx.folder, plan.articles, per_article, flat)
     name = _write_collection(ctx, plan.articles, table, flat, written)
-    manifest = Manifest(
-        build_id=ctx.build_id,
-        built_at=_now_iso(),
-        model=ctx.settings.embedding_model,
-        dimension=written.dimension,
-        backend=ctx.store.backend,
-        collection=name,
-        splitter=splitter_params(ctx.settings),
-        articles=rows.entries,
-        sentences=rows.total,
-        skipped=[{"path": s.path, "reason": s.reason} for s in plan.skipped],
-        embedded_now=len(rows.to_embed),
-        reused=rows.total - len(rows.to_embed),
-    )
-    manifest.save(ctx.folder)
+    manifest = _write_manifest(ctx, plan, rows, written.dimension, name)
     return BuildReport(
         index_dir=ctx.folder,
         build_id=ctx.build_id,
@@ -485,6 +471,28 @@ def _write_collection(
     batch = min(CHROMA_BATCH, ctx.store.max_batch())
     add_vectors(collection, range(len(flat)), written.vectors, metadatas, batch)
     return name
+
+
+def _write_manifest(
+    ctx: BuildContext, plan: _Plan, rows: RowPlan, dimension: int, collection: str
+) -> Manifest:
+    """Manifest: written last, so a version without one is known to be incomplete."""
+    manifest = Manifest(
+        build_id=ctx.build_id,
+        built_at=_now_iso(),
+        model=ctx.settings.embedding_model,
+        dimension=dimension,
+        backend=ctx.store.backend,
+        collection=collection,
+        splitter=splitter_params(ctx.settings),
+        articles=rows.entries,
+        sentences=rows.total,
+        skipped=[{"path": s.path, "reason": s.reason} for s in plan.skipped],
+        embedded_now=len(rows.to_embed),
+        reused=rows.total - len(rows.to_embed),
+    )
+    manifest.save(ctx.folder)
+    return manifest
 
 
 class _OldTexts:
