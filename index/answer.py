@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from index import wording
 from index.batcher import QueryBatcher
 from index.compose import compose, quote_span
 from index.config import IndexSettings
@@ -140,7 +141,7 @@ class QA:
         return Answer(
             question=question,
             answered=False,
-            reason="Search is temporarily unavailable; please try again in a minute.",
+            reason=wording.UNAVAILABLE,
             kind="unavailable",
         )
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from index import wording
 from index.config import IndexSettings
 from index.extract import quote_rows
 from index.features import Query
@@ -155,13 +156,5 @@ def make_quote(snap: Snapshot, lo: int, hi: int, score: float, also: list[Source
 def refusal(question: str, snap: Snapshot) -> Answer:
     """The honest "not in the coverage" answer, saying what the coverage is about."""
     titles = [a.title for a in snap.articles[:3]]
-    about = ", ".join(f"“{t}”" for t in titles)
-    more = len(snap.articles) - len(titles)
-    if more > 0:
-        about += f" and {more} more"
-    reason = (
-        f"The coverage doesn't say. The {len(snap.articles)} indexed "
-        f"article{'s' if len(snap.articles) != 1 else ''} ({about}) do not answer this "
-        "question; see /sources for the list."
-    )
+    reason = wording.refusal_reason(len(snap.articles), titles)
     return Answer(question=question, answered=False, reason=reason, kind="refusal")

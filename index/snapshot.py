@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
+from index.errors import BUILD_HINT
 from index.types import Article, IndexNotFoundError, NewsQuoteError, SearchUnavailableError
 from index.vector_store import VectorStore, make_store
 from index.versions import IndexDir, Manifest, SentenceTable, read_articles
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
     from index.features import RowInfo
 
 logger = logging.getLogger(__name__)
-
-BUILD_HINT = (
-    "build it with `make index` or `python -m scripts.build_index --corpus DIR --index DIR`"
-)
 
 
 @dataclass
