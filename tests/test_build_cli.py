@@ -23,9 +23,9 @@ import pytest
 from index import open_index
 from index.build import build_index
 from index.config import IndexSettings
-from index.embedder import SentenceTransformerEmbedder
-from index.store import CURRENT_FILE, MANIFEST_FILE, IndexDir
+from index.embedder import Embedder, SentenceTransformerEmbedder
 from index.types import Answer
+from index.versions import CURRENT_FILE, MANIFEST_FILE, IndexDir
 from testkit.synthetic import write_synthetic_corpus
 from tests.cli import build_cmd, clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article
@@ -62,14 +62,16 @@ def index_state(index: Path) -> tuple[str, tuple[int, int] | None, list[str]]:
     )
 
 
-def ask(index: Path, question: str, model: str = REAL_MODEL, **kwargs: object) -> Answer:
+def ask(
+    index: Path, question: str, model: str = REAL_MODEL, embedder: Embedder | None = None
+) -> Answer:
     """Open the served index the way the bot does and answer one question verbatim."""
     settings = IndexSettings(
         _env_file=None,
         index_dir=index,
         embedding_model=model,
     )
-    qa = open_index(settings, **kwargs)
+    qa = open_index(settings, embedder=embedder)
     try:
         answer = qa.answer(question)
         assert_verbatim(answer, {a.id: a.body for a in qa.articles()})
