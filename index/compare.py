@@ -1,13 +1,24 @@
 """Comparing the coverage: what each article says about a topic, and which say nothing.
 
 :func:`comparison_topic` recognises questions that ask for a comparison ("How do the reports
-differ on Covid easing?", "Which outlets report the drone designs?", "/compare ...") and
-returns their topic.
+differ on Covid easing?", "Which outlets report the drone designs?") and returns their topic;
+:func:`compare_coverage` turns the scored candidates for the topic into the best quote of each
+article that addresses it (a candidate above the answer threshold), grouped by outlet, and the
+list of articles that do not.
 """
 
 from __future__ import annotations
 
 import re
+
+from index import wording
+from index.compose import make_quote, quote_span
+from index.config import IndexSettings
+from index.retrieve import Pool
+from index.snapshot import Snapshot
+from index.types import Answer, Quote, SourceRef
+
+__all__ = ["compare_coverage", "comparison_topic"]
 
 _REPORTS = (
     r"(?:the\s+)?(?:two\s+|different\s+|various\s+|other\s+|several\s+|news\s+)?"
@@ -45,3 +56,36 @@ def comparison_topic(question: str) -> str | None:
             topic = match.group("topic").strip(" ,:;")
             return topic or None
     return None
+
+
+def compare_coverage(
+    question: str,
+    topic: str,
+    snap: Snapshot,
+    pool: Pool,
+    settings: IndexSettings,
+    threshold: float,
+) -> Answer:
+    """The best quote of every article whose best candidate clears ``threshold``, grouped by
+    outlet (best first within each), and the other articles as ``missing``."""
+    best: dict[int, tuple[float, int]] = {}
+    for row, score in zip(pool.rows.tolist(), pool.scores.tolist(), strict=True):
+        article = int(snap.table.article[row])
+        if score >= threshold and (article not in best or score > best[article][0]):
+            best[article] = (float(score), row)
+    quotes: list[Quote] = []
+    for _, (score, row) in sorted(best.items(), key=lambda kv: -kv[1][0]):
+        lo, hi = quote_span(snap, row, pool.query, settings)
+        quotes.append(make_quote(snap, lo, hi, score, []))
+    quotes.sort(key=lambda q: (q.source is None, (q.source or "").lower(), -q.score))
+    missing = tuple(
+        SourceRef(a.id, a.title, a.url, a.published, a.source)
+        for n, a in enumerate(snap.articles)
+        if n not in best
+    )
+    if not quotes:
+        reason = wording.COMPARE_NONE.format(len(snap.articles), f"“{topic}”")
+        return Answer(
+            question, False, reason=reason, kind="comparison", resolved=topic, missing=missing
+        )
+    return Answer(question, True, tuple(quotes), kind="comparison", resolved=topic, missing=missing)

@@ -9,8 +9,14 @@
 3. further quotes follow, best first, up to ``max_quotes`` in all, while they score at least
    ``further_quote_ratio`` of the best, add at least two new words and are not near-duplicates
    of a quote already taken;
-4. each quote carries ``also_in``: the other articles with a sentence that reports the same
-   (:meth:`_Selection.corroboration`).
+4. each quote carries ``also_in``: the other articles with a sentence of their own that
+   reports the same and answers the question too (:meth:`_Selection.corroboration`), that
+   sentence included so a reader can check it.
+
+A follow-up question (a :class:`~index.conversation.Followup` that leans on the last turn)
+prefers the last answer's article among candidates nearly as good, never repeats the last quote
+when it asks for something else ("who else?"), and looks after the last quote when it asks
+what came next.
 
 Every quote is ``article.body[start:end]``: nothing is ever stitched, trimmed or reworded.
 """
@@ -24,33 +30,86 @@ import numpy.typing as npt
 
 from index import wording
 from index.config import IndexSettings
+from index.conversation import Followup, QuotePlace
 from index.extract import quote_rows
-from index.features import Query
+from index.features import Query, answer_type
+from index.features import mentions as typed_mentions
 from index.retrieve import Pool
 from index.snapshot import Snapshot
+from index.text import tokenize
 from index.types import Answer, Quote, SourceRef
+
+PREFER_MARGIN = 0.05
+"""A follow-up's candidate in the last answer's article goes first when it scores within this
+much of a better one elsewhere: the question alone does not decide between them."""
+NEXT_ROWS = 3
+"""For "what next?", the sentences after the last quote that are looked at first."""
+NEXT_BONUS = 0.2
 
 
 def compose(
-    question: str, snap: Snapshot, pool: Pool, settings: IndexSettings, threshold: float
+    question: str,
+    snap: Snapshot,
+    pool: Pool,
+    settings: IndexSettings,
+    threshold: float,
+    followup: Followup | None = None,
 ) -> Answer:
     """Turn scored candidates into quotes with corroboration, or a refusal."""
-    order = np.argsort(-pool.scores, kind="stable")
-    if len(order) == 0 or float(pool.scores[order[0]]) < threshold:
+    order = [i for i in ranking(snap, pool, followup).tolist() if pool.scores[i] >= threshold] or []
+    if not order:
         return refusal(question, snap)
-    floor = max(threshold, settings.further_quote_ratio * float(pool.scores[order[0]]))
-    selection = _Selection(snap, pool, settings)
+    best = max(float(pool.scores[i]) for i in order)
+    floor = max(threshold, settings.further_quote_ratio * best)
+    selection = _Selection(snap, pool, settings, threshold, question)
     quotes: list[Quote] = []
-    for idx in order.tolist():
+    for idx in order:
         if len(quotes) >= settings.max_quotes:
             break
         score = float(pool.scores[idx])
         if quotes and score < floor:
-            break
+            continue
         quote = selection.take(int(pool.rows[idx]), score, first=not quotes)
         if quote is not None:
             quotes.append(quote)
     return Answer(question=question, answered=True, quotes=tuple(quotes), kind="answer")
+
+
+def ranking(snap: Snapshot, pool: Pool, followup: Followup | None = None) -> npt.NDArray[np.int64]:
+    """Positions in ``pool`` in the order to quote them: by score, a follow-up's preferences
+    applied (the last answer's article first among near ties; not the last quote again when
+    something else is asked for; what follows the last quote when the next thing is)."""
+    key = pool.scores.astype(np.float64).copy()
+    if followup is not None and followup.leans:
+        if followup.prefer is not None:
+            key += PREFER_MARGIN * _in_article(snap, pool, followup.prefer)
+        if followup.after is not None:
+            key += NEXT_BONUS * _following(snap, pool, followup.after)
+        if followup.avoid is not None:
+            key[_overlapping(snap, pool, followup.avoid)] = -np.inf
+    order = np.argsort(-key, kind="stable")
+    return order[np.isfinite(key[order])]
+
+
+def _article_index(snap: Snapshot, place: QuotePlace) -> int:
+    return snap.article_rows.get(place.article_id, -1)
+
+
+def _in_article(snap: Snapshot, pool: Pool, place: QuotePlace) -> npt.NDArray[np.bool_]:
+    return np.asarray(snap.table.article[pool.rows] == _article_index(snap, place))
+
+
+def _overlapping(snap: Snapshot, pool: Pool, place: QuotePlace) -> npt.NDArray[np.bool_]:
+    """Candidates that are (part of) the quote at ``place``."""
+    starts, ends = snap.table.start[pool.rows], snap.table.end[pool.rows]
+    return _in_article(snap, pool, place) & (starts < place.end) & (ends > place.start)
+
+
+def _following(snap: Snapshot, pool: Pool, place: QuotePlace) -> npt.NDArray[np.bool_]:
+    """Candidates among the few sentences right after the quote at ``place``."""
+    art = _article_index(snap, place)
+    after = np.flatnonzero((snap.table.article == art) & (snap.table.start >= place.end))
+    return np.isin(pool.rows, after[:NEXT_ROWS])
 
 
 def quote_span(
@@ -67,6 +126,8 @@ class _Selection:
     snap: Snapshot
     pool: Pool
     settings: IndexSettings
+    threshold: float
+    question: str
     covered: set[int] = field(default_factory=set)  # rows quoted, or cited in ``also_in``
     seen_words: set[int] = field(default_factory=set)  # BM25 ids the question and quotes used
     vectors: npt.NDArray[np.float32] = field(init=False)  # aligned with ``pool.rows``
@@ -89,7 +150,7 @@ class _Selection:
             return None  # adds nothing new
         if not first and self.near_duplicate(row):
             return None
-        also = self.corroboration(row)
+        also = self.corroboration(row, score)
         self.covered.update(range(lo, hi + 1))
         self.covered.update(r for r, _ in also)
         self.seen_words |= text_words
@@ -105,12 +166,20 @@ class _Selection:
                 return True
         return False
 
-    def corroboration(self, row: int) -> list[tuple[int, SourceRef]]:
-        """The best sentence of each other article that reports what ``row`` says."""
+    def corroboration(self, row: int, score: float) -> list[tuple[int, SourceRef]]:
+        """The best sentence of each other article that reports what ``row`` says.
+
+        A sentence counts when it is close to ``row`` (cosine, or shared words and a lower
+        cosine), when it answers the question itself nearly as well as a further quote must
+        (its own score at least ``further_quote_ratio`` of the quote's, or the answer
+        threshold), and, when the question asks for a date, number or name, when it holds one
+        the quote gives: an article is never credited with a fact it does not state.
+        """
         snap, settings = self.snap, self.settings
         article = int(snap.table.article[row])
         own_words = set(snap.tokens(row).tolist())
         sims = self.vectors @ self.vectors[self.position[row]]
+        floor = min(self.threshold, settings.further_quote_ratio * score)
         best: dict[int, tuple[float, int]] = {}
         for i, other in enumerate(self.pool.rows.tolist()):
             other_article = int(snap.table.article[other])
@@ -125,13 +194,39 @@ class _Selection:
                     settings.corroboration_floor_cosine
                 ):
                     continue
+            if float(self.pool.scores[i]) < floor or not self.states_answer(row, other):
+                continue
             if other_article not in best or sim > best[other_article][0]:
                 best[other_article] = (sim, other)
         refs = []
         for other_article, (_, other) in sorted(best.items(), key=lambda kv: -kv[1][0]):
-            a = snap.articles[other_article]
-            refs.append((other, SourceRef(a.id, a.title, a.url, a.published, a.source)))
+            refs.append((other, self.reference(other_article, other)))
         return refs
+
+    def states_answer(self, row: int, other: int) -> bool:
+        """When the question asks for a date, number or name: whether ``other`` holds one that
+        ``row`` gives (and the question does not name)."""
+        kind = answer_type(self.question)
+        if kind is None:
+            return True
+        asked = frozenset(tokenize(self.question))
+        given = {m for m in typed_mentions(kind, self.snap.text(row)) if not set(m) <= asked}
+        return not given or bool(given & set(typed_mentions(kind, self.snap.text(other))))
+
+    def reference(self, article_index: int, row: int) -> SourceRef:
+        """An article and its sentence ``row``, verbatim, for the reader to check."""
+        a, table = self.snap.articles[article_index], self.snap.table
+        return SourceRef(
+            a.id,
+            a.title,
+            a.url,
+            a.published,
+            a.source,
+            text=self.snap.text(row),
+            paragraph=int(table.paragraph[row]),
+            start=int(table.start[row]),
+            end=int(table.end[row]),
+        )
 
 
 def make_quote(snap: Snapshot, lo: int, hi: int, score: float, also: list[SourceRef]) -> Quote:

@@ -4,7 +4,9 @@
 * ``ask.py "question"`` prints the answer: the quote, its citation, and who else reported it;
 * ``--json`` prints the answer as JSON (the shape in DESIGN.md);
 * ``--batch FILE`` reads one question per line (or JSONL with a ``question`` field; ``-`` is
-  standard input) and writes one JSON answer per line, loading the model once;
+  standard input) and writes one JSON answer per line, in input order, loading the model once.
+  JSONL lines may carry a ``conversation`` key: lines with the same key are one conversation,
+  asked in order, each a possible follow-up of the one before ("And what did he give him?");
 * ``--index DIR`` selects the index (default: ``INDEX_DIR``).
 
 Exit status: 0 answered (or honestly declined); 2 no usable index, bad input or settings;
@@ -26,6 +28,7 @@ from pydantic import ValidationError
 
 from index import wording
 from index.config import IndexSettings
+from index.conversation import Conversation
 from index.errors import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -82,8 +85,9 @@ def format_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def read_questions(path: str, stdin: TextIO) -> Iterator[str]:
-    """Questions from a file: plain lines, or JSONL objects with a ``question`` field."""
+def read_questions(path: str, stdin: TextIO) -> Iterator[tuple[str, str | None]]:
+    """Questions from a file, each with its conversation key (None: it stands alone): plain
+    lines, or JSONL objects with a ``question`` field and an optional ``conversation``."""
     handle = stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     try:
         for n, line in enumerate(handle, 1):
@@ -97,9 +101,12 @@ def read_questions(path: str, stdin: TextIO) -> Iterator[str]:
                     raise ValueError(f"{path}:{n}: invalid JSON ({exc.msg})") from exc
                 if not isinstance(row, dict) or not isinstance(row.get("question"), str):
                     raise ValueError(f"{path}:{n}: a JSON line needs a 'question' string")
-                yield row["question"]
+                key = row.get("conversation")
+                if isinstance(key, bool | dict | list):
+                    raise ValueError(f"{path}:{n}: 'conversation' must be a string or a number")
+                yield row["question"], None if key is None else json.dumps(key)
             else:
-                yield text
+                yield text, None
     finally:
         if handle is not stdin:
             handle.close()
@@ -157,9 +164,12 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
 
 
 def _batch(qa: QuestionAnswerer, path: str, stdin: TextIO) -> int:
+    """Answer every line in order; lines of one conversation share its context."""
     unavailable = 0
-    for question in read_questions(path, stdin):
-        answer = qa.answer(question)
+    conversations: dict[str, Conversation] = {}
+    for question, key in read_questions(path, stdin):
+        context = None if key is None else conversations.setdefault(key, Conversation())
+        answer = qa.answer(question, context)
         if answer.kind == "unavailable":
             unavailable += 1
         print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
