@@ -173,7 +173,7 @@ class FakeQA:
         """
         with self._lock:
             self.questions.append(question)
-        if context is None:
+        if context is None or self._small_talk(question) is not None:
             return self._answer(question)
         followup = context.resolve(question)
         answer = self._answer(followup.resolved)
@@ -207,6 +207,19 @@ class FakeQA:
         """Mark warmed (the bot calls this before it takes updates)."""
         self.warmed = True
 
+    @staticmethod
+    def _small_talk(question: str) -> Answer | None:
+        lowered = " ".join(question.split()).lower().strip(" !.?,")
+        if not lowered:
+            return Answer(question, False, reason="The question is empty.", kind="empty")
+        if lowered in _GREETINGS:
+            return Answer(question, False, reason="A greeting, not a question.", kind="greeting")
+        if lowered in _THANKS:
+            return Answer(question, False, reason="Thanks, not a question.", kind="thanks")
+        if lowered in _HELP:
+            return Answer(question, False, reason="A request for help.", kind="help")
+        return None
+
     def _answer(self, question: str) -> Answer:
         with self._lock:
             self.resolved.append(question)
@@ -218,14 +231,9 @@ class FakeQA:
             raise RuntimeError("boom: the fake question answerer failed on purpose")
         if "slowpoke" in lowered:
             time.sleep(self.slow_seconds)
-        if not lowered:
-            return Answer(question, False, reason="The question is empty.", kind="empty")
-        if lowered in _GREETINGS:
-            return Answer(question, False, reason="A greeting, not a question.", kind="greeting")
-        if lowered in _THANKS:
-            return Answer(question, False, reason="Thanks, not a question.", kind="thanks")
-        if lowered in _HELP:
-            return Answer(question, False, reason="A request for help.", kind="help")
+        small = self._small_talk(question)
+        if small is not None:
+            return small
         wanted = stems(text)
         needed = min(2, len(wanted))
         scored = []

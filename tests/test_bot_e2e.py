@@ -104,7 +104,15 @@ def test_private_question_gets_a_quoted_cited_answer(tmp_path: Path) -> None:
         typing = fake.calls_of("sendChatAction", chat_id=ALICE)
         assert typing and typing[0].params["action"] == "typing" and typing[0].at <= call.at
         assert fake.calls_of("deleteWebhook")
-        assert [c["command"] for c in fake.commands] == ["ask", "sources", "about", "help", "start"]
+        assert [c["command"] for c in fake.commands] == [
+            "ask",
+            "compare",
+            "sources",
+            "article",
+            "about",
+            "help",
+            "start",
+        ]
         assert qa.closed is False  # a QA passed in is the caller's to close
 
     run(scenario)
@@ -317,15 +325,15 @@ def test_sources_turn_pages_with_buttons(tmp_path: Path) -> None:
             fake.push_callback(first.result, "sources:2", user_id=ALICE)
             [second] = await fake.wait_for("editMessageText")
             await fake.wait_for("answerCallbackQuery")
-            fake.push_private_text("/sources 7", user_id=ALICE)  # past the end: the last page
+            fake.push_private_text("/sources 7", user_id=ALICE)  # past the end: how many there are
             [_, last] = await fake.wait_for("sendMessage", chat_id=ALICE, count=2)
         assert first.plain().startswith("Indexed articles (25), page 1 of 3\n1. Harbour Bridge")
         assert "10. Brief 10" in first.plain() and "11." not in first.plain()
         assert second.params["message_id"] == first.result["message_id"]
         assert second.plain().startswith("Indexed articles (25), page 2 of 3\n11. Brief 11")
         assert buttons(second.result) == {"‹ Previous": "sources:1", "Next ›": "sources:3"}
-        assert last.plain().startswith("Indexed articles (25), page 3 of 3\n21. Brief 21")
-        assert buttons(last.result) == {"‹ Previous": "sources:2"}
+        assert last.plain() == "There is no page 7: the list of sources has 3 pages."
+        assert "reply_markup" not in last.result
 
     run(scenario)
 

@@ -145,6 +145,8 @@ def test_every_kind_has_a_short_friendly_reply(kind: str) -> None:
         "refusal": "Not in the coverage.",
         "greeting": "Hello!",
         "thanks": "You're welcome!",
+        "goodbye": "Goodbye!",
+        "comparison": "because",  # a comparison with nothing to compare shows its reason
         "help": "How to use",
         "empty": "Send me a question",
         "unavailable": "temporarily unavailable",
