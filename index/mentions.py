@@ -134,10 +134,13 @@ def _from_chunk(chunk: Span, source: Literal["question", "quote", "background"])
         (t for t in [*tokens, *extension] if t is not root and t.ent_type_ in NAME_LABELS), None
     )
     modifier_span = _entity_of(modifier) if modifier is not None else None
+    kind = _noun_kind(root)
+    if kind == "thing" and root.pos_ == "PROPN" and any(_is_title(t) for t in tokens):
+        kind = "person"  # "Mayor Ana Ruiz", when the model does not know the name
     return Mention(
         text=_clean(text),
         brief=_clean(brief),
-        kind=_noun_kind(root),
+        kind=kind,
         plural=root.tag_ in ("NNS", "NNPS"),
         head=root.lower_,
         modifier=modifier_span.text if modifier_span is not None else "",
@@ -189,6 +192,12 @@ def _noun_kind(root: Token) -> Kind:
     if lemma in GROUP_NOUNS:
         return "group"
     return "thing"
+
+
+def _is_title(token: Token) -> bool:
+    """ "Mayor", "President", "Mr.": a word for a person before a name."""
+    word = token.lower_.rstrip(".")
+    return word in PERSON_NOUNS or word in ("mr", "mrs", "ms", "dr", "sir", "madam", "lady", "lord")
 
 
 def _extended_end(chunk: Span) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from index.smalltalk import REPLIES, classify
 from index.types import (
     Answer,
     Article,
@@ -104,9 +105,6 @@ _STOP = frozenset(
         "your me my much many about tell please said there than that ",
     )
 )
-_GREETINGS = frozenset({"hi", "hello", "hey", "howdy", "good morning", "good evening", "hallo"})
-_THANKS = frozenset({"thanks", "thank you", "thx", "cheers", "thanks a lot", "thank you so much"})
-_HELP = frozenset({"help", "?", "what can you do"})
 
 
 def stems(text: str) -> set[str]:
@@ -209,16 +207,11 @@ class FakeQA:
 
     @staticmethod
     def _small_talk(question: str) -> Answer | None:
-        lowered = " ".join(question.split()).lower().strip(" !.?,")
-        if not lowered:
-            return Answer(question, False, reason="The question is empty.", kind="empty")
-        if lowered in _GREETINGS:
-            return Answer(question, False, reason="A greeting, not a question.", kind="greeting")
-        if lowered in _THANKS:
-            return Answer(question, False, reason="Thanks, not a question.", kind="thanks")
-        if lowered in _HELP:
-            return Answer(question, False, reason="A request for help.", kind="help")
-        return None
+        """Greetings, thanks, goodbyes, help and nothing, as the real ``QA`` tells them."""
+        kind = classify(question)
+        if kind is None:
+            return None
+        return Answer(question, False, reason=REPLIES[kind], kind=kind)
 
     def _answer(self, question: str) -> Answer:
         with self._lock:
