@@ -121,7 +121,7 @@ def test_ask_batch_keeps_conversations_and_input_order(
     seed: tuple[QA, IndexSettings], tmp_path: Path
 ) -> None:
     _, settings = seed
-    lines = [
+    lines: list[dict[str, str | int]] = [
         {"conversation": "a", "question": "Who led the Chinese delegation?"},
         {"conversation": 7, "question": "Who led the Russian delegation?"},
         {"conversation": "a", "question": "What did he bring Kim?"},
