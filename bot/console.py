@@ -57,7 +57,8 @@ def respond(
             return wording.too_long(len(text), max_chars)
         answer = qa.answer(text, conversation)
         hints = [] if answer.answered else (examples or qa.example_questions(1))
-        return render.render_plain(answer, hints)
+        readable = {a.id: n for n, a in enumerate(qa.articles(), start=1)} if answer.quotes else {}
+        return render.render_plain(answer, hints, readable)
     except SearchUnavailableError as exc:
         logger.warning("Search unavailable: %s", exc)
         return wording.UNAVAILABLE
@@ -90,7 +91,8 @@ def _article(qa: QuestionAnswerer, argument: str) -> str:
 def _compare(qa: QuestionAnswerer, topic: str) -> str:
     if not topic:
         return wording.COMPARE_USAGE.format(wording.COMPARE_USAGE_PLACEHOLDER)
-    return render.render_plain(qa.compare(topic))
+    readable = {a.id: n for n, a in enumerate(qa.articles(), start=1)}
+    return render.render_plain(qa.compare(topic), (), readable)
 
 
 def run_console(

@@ -63,10 +63,17 @@ def format_text(answer: Answer) -> str:
     if not answer.answered:
         return answer.reason or wording.NOT_IN_COVERAGE
     lines: list[str] = []
+    comparing = answer.kind == "comparison"
+    if comparing:
+        lines += [wording.COMPARE_TITLE.format(f"“{answer.resolved or answer.question}”"), ""]
+    elif answer.resolved:
+        lines += [wording.READ_AS.format(answer.resolved), ""]
     for n, quote in enumerate(answer.quotes):
-        if n:
+        if n and not comparing:
             lines.append("")
             lines.append(f"{wording.ALSO_IN_COVERAGE}:")
+        elif n:
+            lines.append("")
         lines.append(f"“{quote.text}”")
         where = [quote.title, f"paragraph {quote.paragraph + 1}"]
         where += [v for v in (quote.source, quote.published) if v]
@@ -76,6 +83,9 @@ def format_text(answer: Answer) -> str:
         if quote.also_in:
             names = "; ".join(ref.title for ref in quote.also_in)
             lines.append(f"  {wording.ALSO_REPORTED_BY} {len(quote.also_in)} more: {names}")
+    if answer.missing:
+        titles = "; ".join(ref.title for ref in answer.missing)
+        lines += ["", f"{wording.COMPARE_NOT_MENTIONED}: {titles}"]
     sources = answer.sources
     lines.append("")
     lines.append(f"{wording.SOURCES} ({len(sources)}):")
