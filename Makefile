@@ -61,6 +61,7 @@ EVAL_DATA ?= data/eval
 
 eval: $(STAMP)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions.jsonl --corpus $(CORPUS_DIR)
+	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/conversations.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --squad $(EVAL_DATA)/squad2_dev_subset.json
 
 train: $(STAMP)

@@ -132,8 +132,12 @@ class _Selection:
     seen_words: set[int] = field(default_factory=set)  # BM25 ids the question and quotes used
     vectors: npt.NDArray[np.float32] = field(init=False)  # aligned with ``pool.rows``
     position: dict[int, int] = field(init=False)  # row -> its index in ``pool.rows``
+    answer_kind: str | None = field(init=False)  # the date, number or name the question wants
+    asked: frozenset[str] = field(init=False)  # the question's stemmed words
 
     def __post_init__(self) -> None:
+        self.answer_kind = answer_type(self.question)
+        self.asked = frozenset(tokenize(self.question))
         self.seen_words = set(self.pool.query.token_ids.tolist())
         self.vectors = np.asarray(self.snap.vectors[self.pool.rows], dtype=np.float32)
         self.position = {int(r): i for i, r in enumerate(self.pool.rows.tolist())}
@@ -206,11 +210,10 @@ class _Selection:
     def states_answer(self, row: int, other: int) -> bool:
         """When the question asks for a date, number or name: whether ``other`` holds one that
         ``row`` gives (and the question does not name)."""
-        kind = answer_type(self.question)
+        kind = self.answer_kind
         if kind is None:
             return True
-        asked = frozenset(tokenize(self.question))
-        given = {m for m in typed_mentions(kind, self.snap.text(row)) if not set(m) <= asked}
+        given = {m for m in typed_mentions(kind, self.snap.text(row)) if not set(m) <= self.asked}
         return not given or bool(given & set(typed_mentions(kind, self.snap.text(other))))
 
     def reference(self, article_index: int, row: int) -> SourceRef:
