@@ -14,6 +14,7 @@ from typing import TextIO
 from bot import render
 from bot.app import open_qa
 from bot.settings import BotSettings
+from index.text import clean_text
 from index.types import IndexNotFoundError, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
 
 EXIT_UNAVAILABLE = 3  # as scripts/ask.py: the search backend (a Chroma server) is down
@@ -46,7 +47,7 @@ def respond(
     qa: QuestionAnswerer, text: str, max_chars: int = 500, examples: list[str] | None = None
 ) -> str:
     """The plain-text reply to one line: a command (/help, /sources, /about) or a question."""
-    text = text.strip()
+    text = clean_text(text).strip()
     command = text.split(maxsplit=1)[0].lower() if text.startswith("/") else ""
     try:
         if command in ("/help", "/start"):
@@ -83,6 +84,8 @@ def run_console(
 ) -> int:
     """Chat in the terminal until the end of input; returns the exit status."""
     stdin = stdin or sys.stdin
+    if callable(reconfigure := getattr(stdin, "reconfigure", None)):
+        reconfigure(errors="replace")  # an invalid UTF-8 byte is one odd character, not a crash
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     interactive = stdin.isatty()

@@ -30,6 +30,7 @@ from bot import render
 from bot.access import RateDecision
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
+from index.text import clean_text
 from index.types import Answer, QuestionAnswerer, SearchUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -240,7 +241,7 @@ async def _answer_question(
 ) -> None:
     """The path every question takes: checks, typing, answer off the loop, reply."""
     services = _services(context)
-    question = question.strip()
+    question = clean_text(question).strip()
     limit = services.settings.max_question_chars
     if len(question) > limit:
         await _reply(update, [render.too_long_notice(len(question), limit)])
@@ -484,7 +485,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.inline_query
     if query is None:
         return
-    question = " ".join(query.query.split())[: _services(context).settings.max_question_chars]
+    limit = _services(context).settings.max_question_chars
+    question = " ".join(clean_text(query.query).split())[:limit]
     if not question:
         button = InlineQueryResultsButton(
             text="Type a question about the news", start_parameter="inline"

@@ -37,7 +37,7 @@ from index.ranker import Ranker
 from index.smalltalk import REPLIES, classify
 from index.snapshot import Snapshot, open_snapshot
 from index.store import IndexDir
-from index.text import normalise_question
+from index.text import clean_text, normalise_question
 from index.types import (
     Answer,
     Article,
@@ -255,7 +255,7 @@ class QA:
     def answer(self, question: str) -> Answer:
         """Answer one question with verbatim quotes, or say why not. Thread-safe."""
         started = time.perf_counter()
-        text = question if isinstance(question, str) else str(question)
+        text = clean_text(question)  # one malformed question must not fail a shared model call
         kind = classify(text)
         if kind is not None:
             return Answer(question=text, answered=False, reason=REPLIES[kind], kind=kind)
