@@ -14,6 +14,7 @@ from bot.console import EXIT_UNAVAILABLE, index_error_line, one_line, run_consol
 from bot.health import HealthPortError
 from bot.logging_setup import configure_logging, redact
 from bot.settings import BotSettings, describe_validation_error
+from index.config import check_embedding_model
 from index.types import IndexNotFoundError, NewsQuoteError, SearchUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = BotSettings()
     except ValidationError as exc:
         return _fail(f"error: {describe_validation_error(exc)}", [])
+    if problem := check_embedding_model(settings.index.embedding_model):
+        return _fail(f"error: invalid setting EMBEDDING_MODEL: {problem}", settings.secrets())
     if args.console or settings.token is None:
         level = "WARNING" if settings.log_level == "INFO" else settings.log_level
         configure_logging(level, settings.secrets())

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from index.articles import Skipped, load_corpus
-from index.config import IndexSettings
+from index.articles import CorpusLoad, Skipped, load_corpus
+from index.config import IndexSettings, check_embedding_model
 from index.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
 from index.sentences import split_sentences
 from index.store import (
@@ -38,7 +38,7 @@ from index.store import (
     write_articles,
 )
 from index.text import tokenize
-from index.types import Article, CorpusError, Sentence
+from index.types import Article, CorpusError, Sentence, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class BuildReport:
     changed: int = 0
     removed: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
     noop: bool = False
@@ -95,6 +96,9 @@ class BuildReport:
             lines.extend(f"  - {s.path}: {s.reason}" for s in self.skipped)
         else:
             lines.append("Skipped 0.")
+        if self.warnings:
+            lines.append(f"Warnings {len(self.warnings)}:")
+            lines.extend(f"  - {s.path}: {s.reason}" for s in self.warnings)
         speed = ""
         if self.embedded and self.embed_seconds > 0:
             speed = f"; embedding {self.embedded / self.embed_seconds:,.0f} sentences/s"
@@ -114,6 +118,7 @@ class _Plan:
     sentences: list[list[Sentence] | None]  # None: unchanged since the served version, unsplit
     skipped: list[Skipped]
     known: dict[str, ArticleEntry]  # the served version's articles (when compatible)
+    warnings: list[Skipped] = field(default_factory=list)
 
     def split_all(self, settings: IndexSettings) -> list[list[Sentence]]:
         """Every article's sentences, splitting the ones :func:`_plan` left unsplit."""
@@ -141,8 +146,8 @@ def _plan(settings: IndexSettings, previous: Manifest | None) -> _Plan:
     """
     load = load_corpus(settings.corpus_dir)
     known = previous.articles if previous is not None and _compatible(previous, settings) else {}
-    plan = _Plan([], [], list(load.skipped), dict(known))
-    for article in load.articles:
+    plan = _Plan([], [], list(load.skipped), dict(known), list(load.warnings))
+    for article in _with_unreadable(load, previous, settings, plan.warnings):
         entry = known.get(article.id)
         if entry is not None and entry.hash == article.content_hash and entry.sentences > 0:
             plan.articles.append(article)
@@ -161,6 +166,40 @@ def _plan(settings: IndexSettings, previous: Manifest | None) -> _Plan:
         detail = f" (skipped: {reasons})" if reasons else ""
         raise CorpusError(f"no articles to index in {settings.corpus_dir}{detail}")
     return plan
+
+
+def _with_unreadable(
+    load: CorpusLoad, previous: Manifest | None, settings: IndexSettings, notes: list[Skipped]
+) -> list[Article]:
+    """The loaded articles and the served version's articles from the files and folders that
+    could not be read this time (their content is unknown: dropping them would lose them)."""
+    if not load.unreadable:
+        return load.articles
+    served: list[Article] = []
+    if previous is not None:
+        try:
+            served = read_articles(IndexDir(settings.index_dir).version_dir(previous.build_id))
+        except (OSError, ValueError, TypeError) as exc:
+            logger.warning("cannot read the served articles (%s)", exc)
+    taken = {a.id for a in load.articles}
+    kept: list[Article] = []
+    for place in load.unreadable:
+        inside = [
+            a
+            for a in served
+            if a.id not in taken and a.path and (a.path + "/").startswith(place.path + "/")
+        ]
+        taken.update(a.id for a in inside)
+        kept.extend(inside)
+        outcome = (
+            f"kept its {len(inside)} article(s) from the served index"
+            if inside
+            else "no article from it is indexed"
+        )
+        notes.append(Skipped(place.path, f"{place.reason}; {outcome}"))
+    if not kept:
+        return load.articles
+    return sorted([*load.articles, *kept], key=lambda a: (a.path or "").split("/"))
 
 
 def _is_noop(plan: _Plan, previous: Manifest | None, settings: IndexSettings, full: bool) -> bool:
@@ -192,8 +231,11 @@ def build_index(
     Raises:
         CorpusError: the corpus folder is missing or holds no usable article (index untouched).
         BuildLockedError: another build is running on the same index.
+        SettingsError: the embedding model is not available here.
     """
     started = time.perf_counter()
+    if embedder is None and (problem := check_embedding_model(settings.embedding_model)):
+        raise SettingsError(f"invalid setting EMBEDDING_MODEL: {problem}")
     index_dir = IndexDir(settings.index_dir)
     previous = index_dir.current_manifest()
     plan = _plan(settings, previous)
@@ -212,6 +254,7 @@ def build_index(
             embedded=0,
             reused=total,
             skipped=plan.skipped,
+            warnings=plan.warnings,
             seconds=time.perf_counter() - started,
             noop=True,
             model=previous.model,
@@ -399,6 +442,7 @@ def _fill_version(
         reused=total - len(to_embed),
         changed=changed,
         skipped=plan.skipped,
+        warnings=plan.warnings,
         embed_seconds=embed_seconds,
         model=model_name,
         backend=store.backend,

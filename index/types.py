@@ -32,6 +32,10 @@ class SearchUnavailableError(NewsQuoteError):
     """The search backend (e.g. a Chroma server) does not answer right now."""
 
 
+class SettingsError(NewsQuoteError):
+    """A setting names something that is not there (an embedding model, say)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Article:
     """One news article: its body is the text every quote is sliced from."""
