@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from index import wording
 from index.batcher import QueryBatcher
 from index.config import IndexSettings
 from index.embedder import Embedder, make_embedder
@@ -284,7 +285,7 @@ class QA:
         return Answer(
             question=question,
             answered=False,
-            reason="Search is temporarily unavailable; please try again in a minute.",
+            reason=wording.UNAVAILABLE,
             kind="unavailable",
         )
 
@@ -397,15 +398,7 @@ class QA:
         """The honest "not in the coverage" answer, saying what the coverage is about."""
         snap = snap or self.snapshot()
         titles = [a.title for a in snap.articles[:3]]
-        about = ", ".join(f"“{t}”" for t in titles)
-        more = len(snap.articles) - len(titles)
-        if more > 0:
-            about += f" and {more} more"
-        reason = (
-            f"The coverage doesn't say. The {len(snap.articles)} indexed "
-            f"article{'s' if len(snap.articles) != 1 else ''} ({about}) do not answer this "
-            "question; see /sources for the list."
-        )
+        reason = wording.refusal_reason(len(snap.articles), titles)
         return Answer(question=question, answered=False, reason=reason, kind="refusal")
 
     # ----------------------------------------------------------------- the rest of the contract

@@ -20,14 +20,11 @@ from typing import Any
 import numpy as np
 
 from index.config import IndexSettings
+from index.errors import BUILD_HINT
 from index.store import IndexDir, Manifest, SentenceTable, VectorStore, read_articles
 from index.types import Article, IndexNotFoundError, NewsQuoteError, SearchUnavailableError
 
 logger = logging.getLogger(__name__)
-
-BUILD_HINT = (
-    "build it with `make index` or `python -m scripts.build_index --corpus DIR --index DIR`"
-)
 
 
 @dataclass

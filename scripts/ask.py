@@ -28,18 +28,22 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from index.config import IndexSettings, describe_settings_error
-from index.text import clean_text
-from index.types import Answer, IndexNotFoundError, NewsQuoteError, SearchUnavailableError
-
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
-logger = logging.getLogger("scripts.ask")
-
-BUILD_HINT = (
-    "build it with `make index` or `python -m scripts.build_index --corpus DIR --index DIR`"
+from index import wording
+from index.config import IndexSettings
+from index.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_UNEXPECTED,
+    Failure,
+    describe,
+    one_line,
+    search_unavailable,
 )
+from index.text import clean_text
+from index.types import Answer, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
+
+logger = logging.getLogger("scripts.ask")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -62,12 +66,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def format_text(answer: Answer) -> str:
     """A readable plain-text answer: quotes with citations, then the sources."""
     if not answer.answered:
-        return answer.reason or "The coverage doesn't say."
+        return answer.reason or wording.NOT_IN_COVERAGE
     lines: list[str] = []
     for n, quote in enumerate(answer.quotes):
         if n:
             lines.append("")
-            lines.append("Also in the coverage:")
+            lines.append(f"{wording.ALSO_IN_COVERAGE}:")
         lines.append(f"“{quote.text}”")
         where = [quote.title, f"paragraph {quote.paragraph + 1}"]
         where += [v for v in (quote.source, quote.published) if v]
@@ -76,10 +80,10 @@ def format_text(answer: Answer) -> str:
             lines.append(f"  {quote.link}")
         if quote.also_in:
             names = "; ".join(ref.title for ref in quote.also_in)
-            lines.append(f"  Also reported by {len(quote.also_in)} more: {names}")
+            lines.append(f"  {wording.ALSO_REPORTED_BY} {len(quote.also_in)} more: {names}")
     sources = answer.sources
     lines.append("")
-    lines.append(f"Sources ({len(sources)}):")
+    lines.append(f"{wording.SOURCES} ({len(sources)}):")
     for n, ref in enumerate(sources, 1):
         detail = ", ".join(v for v in (ref.source, ref.published, ref.url) if v)
         lines.append(f"  {n}. {ref.title}" + (f" ({detail})" if detail else ""))
@@ -112,12 +116,12 @@ def read_questions(path: str, stdin: TextIO) -> Iterator[BatchLine]:
         try:
             row = json.loads(text)
         except json.JSONDecodeError as exc:
-            problem = f"line {number}: invalid JSON ({exc.msg} at column {exc.colno})"
+            problem = wording.BATCH_INVALID_JSON.format(number, f"{exc.msg} at column {exc.colno}")
             yield BatchLine(number, text, problem)
             continue
         question = row.get("question") if isinstance(row, dict) else None
         if not isinstance(question, str):
-            yield BatchLine(number, text, f"line {number}: a JSON line needs a 'question' string")
+            yield BatchLine(number, text, wording.BATCH_NO_QUESTION.format(number))
             continue
         yield BatchLine(number, clean_text(question).strip())
 
@@ -139,9 +143,9 @@ def _settings(args: argparse.Namespace) -> IndexSettings:
     return IndexSettings(**overrides)
 
 
-def _fail(message: str, status: int) -> int:
-    print(" ".join(f"error: {message}".split()), file=sys.stderr)
-    return status
+def _fail(failure: Failure) -> int:
+    print(one_line(failure.message), file=sys.stderr)
+    return failure.status
 
 
 def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
@@ -156,45 +160,35 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     try:
         settings = _settings(args)
     except ValidationError as exc:
-        return _fail(describe_settings_error(exc), EXIT_BAD_INPUT)
+        return _fail(describe(exc))
     if args.batch and args.batch != "-" and not Path(args.batch).is_file():
-        return _fail(f"cannot read {args.batch}: no such file", EXIT_BAD_INPUT)
+        return _fail(Failure(f"error: cannot read {args.batch}: no such file", EXIT_BAD_INPUT))
 
     from index.answer import open_index
 
     try:
         qa = open_index(settings)
-    except IndexNotFoundError as exc:
-        message = str(exc)
-        hint = "" if "build" in message else f"; {BUILD_HINT}"
-        return _fail(f"{message}{hint}", EXIT_BAD_INPUT)
-    except SearchUnavailableError as exc:
-        return _fail(f"search is temporarily unavailable: {exc}", EXIT_UNAVAILABLE)
     except NewsQuoteError as exc:
-        return _fail(str(exc), EXIT_BAD_INPUT)
+        return _fail(describe(exc))
     try:
         if args.batch:
             return _batch(qa, args.batch, stdin or sys.stdin)
         answer = qa.answer(clean_text(" ".join(args.question)))
         if answer.kind == "unavailable":
-            return _fail(f"search is temporarily unavailable: {answer.reason}", EXIT_UNAVAILABLE)
+            return _fail(Failure(f"error: {search_unavailable()}", EXIT_UNAVAILABLE))
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         else:
             print(format_text(answer))
-        return 0
-    except SearchUnavailableError as exc:
-        return _fail(f"search is temporarily unavailable: {exc}", EXIT_UNAVAILABLE)
-    except (ValueError, OSError) as exc:
-        return _fail(str(exc), EXIT_BAD_INPUT)
-    except Exception as exc:  # a bug: still one line (the traceback with --verbose)
+        return EXIT_OK
+    except Exception as exc:  # still one line (the traceback with --verbose)
         logger.info("the question failed", exc_info=True)
-        return _fail(f"could not answer ({type(exc).__name__}: {exc})", EXIT_FAILED)
+        return _fail(describe(exc))
     finally:
         qa.close()
 
 
-def _batch(qa: Any, path: str, stdin: TextIO) -> int:
+def _batch(qa: QuestionAnswerer, path: str, stdin: TextIO) -> int:
     """One JSON answer per input line, in input order; a bad line or question never stops it."""
     unavailable = failed = 0
     problems: list[str] = []
@@ -215,21 +209,23 @@ def _batch(qa: Any, path: str, stdin: TextIO) -> int:
     if problems:
         messages.append(f"{len(problems)} line(s) were not questions ({problems[0]})")
     if not messages:
-        return 0
-    status = EXIT_UNAVAILABLE if unavailable else EXIT_FAILED if failed else EXIT_BAD_INPUT
-    return _fail("; ".join(messages), status)
+        return EXIT_OK
+    status = EXIT_UNAVAILABLE if unavailable else EXIT_UNEXPECTED if failed else EXIT_BAD_INPUT
+    return _fail(Failure("error: " + "; ".join(messages), status))
 
 
-def _answer_one(qa: Any, question: str) -> tuple[Answer, bool]:
+def _answer_one(qa: QuestionAnswerer, question: str) -> tuple[Answer, bool]:
     """``qa.answer(question)`` and True; a failure is this question's answer (kind ``empty``
     with the reason) and False, not the end of the batch."""
     try:
         return qa.answer(question), True
     except SearchUnavailableError as exc:
-        return Answer(question, answered=False, reason=str(exc), kind="unavailable"), True
+        logger.warning("search unavailable: %s", exc)
+        unavailable = Answer(question, False, reason=wording.UNAVAILABLE, kind="unavailable")
+        return unavailable, True
     except Exception as exc:
         logger.info("could not answer a question", exc_info=True)
-        reason = " ".join(f"could not answer this question ({type(exc).__name__}: {exc})".split())
+        reason = one_line(wording.QUESTION_FAILED.format(f"{type(exc).__name__}: {exc}"))
         return Answer(question, answered=False, reason=reason, kind="empty"), False
 
 
