@@ -41,11 +41,12 @@ from index.store import (
     read_articles,
 )
 from index.types import Answer
-from scripts.bench_index import write_synthetic_corpus
+from testkit.synthetic import write_synthetic_corpus
 from tests.chroma_server import ChromaServer
 from tests.cli import build_cmd, clean_env
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder, ExplodingEmbedder, FailingEmbedder
+from tests.verbatim import assert_verbatim
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
@@ -154,14 +155,6 @@ def assert_version_consistent(backend: Backend, settings: IndexSettings, build_i
         for r in range(n)
     ]
     assert [(m["article_id"], m["start"], m["end"]) for m in got["metadatas"]] == places
-
-
-def assert_verbatim(answer: Answer, bodies: dict[str, str]) -> None:
-    """Answered, and every quote is an exact slice of its article's body."""
-    assert answer.answered, answer.reason
-    assert answer.quotes
-    for quote in answer.quotes:
-        assert bodies[quote.article_id][quote.start : quote.end] == quote.text
 
 
 def same_answer(a: Answer, b: Answer) -> bool:
@@ -331,15 +324,6 @@ def test_a_failed_build_leaves_the_old_version_serving(
     assert not build_index(settings).noop  # the next build goes through
 
 
-def _cli_env(backend: Backend, prefix: str) -> dict[str, str]:
-    env = clean_env(
-        drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"),
-        CHROMA_COLLECTION_PREFIX=prefix,
-    )
-    env.update(backend.env())
-    return env
-
-
 def _kill_when(
     proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 120
 ) -> None:
@@ -360,6 +344,7 @@ def _kill_when(
     assert proc.returncode == -signal.SIGKILL
 
 
+@pytest.mark.slow  # a build process killed mid-write
 def test_a_build_killed_while_writing_vectors_leaves_the_old_version_serving(
     tmp_path: Path, corpus: Path, backend: Backend
 ) -> None:
@@ -380,7 +365,7 @@ def test_a_build_killed_while_writing_vectors_leaves_the_old_version_serving(
     proc = subprocess.Popen(
         build_cmd(corpus, settings.index_dir, "--quiet"),
         cwd=tmp_path,
-        env=_cli_env(backend, backend.prefix),
+        env=clean_env(CHROMA_COLLECTION_PREFIX=backend.prefix, **backend.env()),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

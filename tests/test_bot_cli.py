@@ -18,9 +18,9 @@ from bot.console import PROMPT, respond, run_console
 from bot.settings import BotSettings
 from index.config import IndexSettings
 from index.types import Article
-from tests.bot_fakes import ARTICLES, TOKEN, FakeQA
+from testkit.fake_bot_api import TOKEN, FakeBotAPI
+from testkit.fake_qa import ARTICLES, FakeQA
 from tests.cli import build_cmd, clean_env
-from tests.fake_bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE_Q = "When did the Harbour Bridge reopen?"
@@ -32,9 +32,7 @@ pytestmark = pytest.mark.timeout(120)
 def bot_env(tmp: Path, **extra: str) -> dict[str, str]:
     """A clean environment for ``python -m bot``: configured only by what the test sets."""
     return clean_env(
-        drop=("INDEX_DIR", "CORPUS_DIR", "BOT_MODE", "LOG_LEVEL", "CHROMA_HOST"),
-        drop_prefixes=("TELEGRAM_", "WEBHOOK_", "ALLOWED_", "ADMIN_", "RATE_LIMIT"),
-        **{"INDEX_DIR": str(tmp / "index"), "CORPUS_DIR": str(tmp / "corpus"), **extra},
+        **{"INDEX_DIR": str(tmp / "index"), "CORPUS_DIR": str(tmp / "corpus"), **extra}
     )
 
 

@@ -17,7 +17,7 @@ from bot.logging_setup import RedactingFilter, configure_logging, redact
 from bot.services import BotServices, RecentAnswers
 from bot.settings import DEFAULT_API_URL, BotSettings, describe_validation_error
 from index.types import Answer
-from tests.bot_fakes import TOKEN
+from testkit.fake_bot_api import TOKEN
 from tests.chroma_server import free_port
 
 SETTING_NAMES = (
