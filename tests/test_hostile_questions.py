@@ -34,12 +34,11 @@ from index.config import IndexSettings
 from index.text import clean_text
 from index.types import Answer
 from scripts import ask
-from tests.bot_fakes import TOKEN
+from testkit.fake_bot_api import TOKEN, FakeBotAPI
+from testkit.polling import polling
 from tests.cli import clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 from tests.embedders import TokenizerLikeEmbedder
-from tests.fake_bot_api import FakeBotAPI
-from tests.polling import polling
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = (
@@ -145,7 +144,7 @@ def _ask(
         [*command, *args],
         input=stdin,
         capture_output=True,
-        env=clean_env(drop_prefixes=("CHROMA_",)),
+        env=clean_env(),
         cwd=ROOT,
         timeout=120,
     )
@@ -284,8 +283,6 @@ def test_the_bot_answers_everyone_when_one_question_is_poisoned(
 
 def test_the_terminal_chat_reads_invalid_utf8(index_settings: IndexSettings) -> None:
     env = clean_env(
-        drop=("TELEGRAM_BOT_TOKEN",),
-        drop_prefixes=("CHROMA_",),
         INDEX_DIR=str(index_settings.index_dir),
         EMBEDDING_MODEL="hashing-64",
         PYTHONIOENCODING="utf-8:strict",  # as in a UTF-8 locale (the C locale is lenient)
