@@ -71,8 +71,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     texts: list[str] = json.loads(Path(args.texts).read_text(encoding="utf-8"))
     started = time.perf_counter()
     embedder = SentenceTransformerEmbedder(args.model, batch_size=args.batch_size)
-    embedder.warm_up()
-    model = embedder._model  # the very SentenceTransformer the build uses
+    model = embedder.model()  # the very SentenceTransformer the build uses
     model.encode(texts[: args.batch_size], batch_size=args.batch_size)  # first-call set-up
     load = time.perf_counter() - started
 

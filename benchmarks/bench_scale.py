@@ -468,7 +468,7 @@ def _settings(corpus: Path | None, index: Path, model: str) -> Any:
 def worker_build(args: argparse.Namespace) -> dict[str, Any]:
     """Build the index from scratch; throughput, phases and peak memory of this process."""
     import index.build as build
-    from index.store import IndexDir
+    from index.versions import IndexDir
 
     model = DEFAULT_MODEL if args.embedder == "real" else SYNTHETIC_MODEL
     embedder = _make_embedder(args.embedder, args.torch_threads, query_model=False)
@@ -509,7 +509,7 @@ def worker_measure(args: argparse.Namespace) -> dict[str, Any]:
     before_import = _rss_mib()
     from index.answer import QA
     from index.evaluation import percentile
-    from index.store import IndexDir
+    from index.versions import IndexDir
 
     manifest = IndexDir(Path(args.index)).current_manifest()
     assert manifest is not None
@@ -597,7 +597,7 @@ def worker_profile(args: argparse.Namespace) -> dict[str, Any]:
     import pstats
 
     from index.answer import QA
-    from index.store import IndexDir
+    from index.versions import IndexDir
 
     manifest = IndexDir(Path(args.index)).current_manifest()
     assert manifest is not None

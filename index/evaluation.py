@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from index.answer import QA, Pool
+from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
 from index.embedder import Embedder
 from index.extract import quote_text
+from index.retrieve import Pool
 from index.snapshot import Snapshot
 from index.text import normalise_question
 from index.types import Answer, Article

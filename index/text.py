@@ -16,7 +16,6 @@ import Stemmer
 __all__ = [
     "STOPWORDS",
     "clean_text",
-    "content_words",
     "fold",
     "normalise_question",
     "shown",
@@ -128,11 +127,6 @@ def tokenize(text: str) -> list[str]:
             continue
         out.append(stem(word))
     return out
-
-
-def content_words(text: str) -> set[str]:
-    """The set of stemmed content words of ``text``."""
-    return set(tokenize(text))
 
 
 def normalise_question(text: str) -> str:

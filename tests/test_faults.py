@@ -34,23 +34,22 @@ from typing import Any
 import numpy as np
 import pytest
 
-import index.store as store_module
+import index.vector_store as vector_store_module
 from bot.console import run_console
 from bot.settings import BotSettings
 from index.answer import open_index
 from index.articles import load_corpus
 from index.build import build_index
 from index.config import IndexSettings
-from index.store import (
+from index.types import Answer, SearchUnavailableError
+from index.vector_store import add_vectors, make_store
+from index.versions import (
     CURRENT_FILE,
     MANIFEST_FILE,
     IndexDir,
     SentenceTable,
-    VectorStore,
-    add_vectors,
     read_articles,
 )
-from index.types import Answer, SearchUnavailableError
 from scripts import ask
 from tests.chroma_server import ChromaServer
 from tests.cli import clean_env
@@ -204,8 +203,8 @@ def test_a_frozen_server_times_out_as_unavailable_and_recovers(
 ) -> None:
     """A hung server (SIGSTOP: connections accepted, nothing answered) must not hang answers."""
     server, settings = served
-    monkeypatch.setattr(store_module, "CHROMA_QUERY_TIMEOUT", 1.0)
-    monkeypatch.setattr(store_module, "CHROMA_CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(vector_store_module, "CHROMA_QUERY_TIMEOUT", 1.0)
+    monkeypatch.setattr(vector_store_module, "CHROMA_CONNECT_TIMEOUT", 1.0)
     qa = open_index(settings)
     try:
         baseline = qa.answer(QUESTION)
@@ -256,7 +255,7 @@ def restore_collection(settings: IndexSettings) -> None:
     articles = read_articles(folder)
     vectors = np.load(folder / "embeddings.npy")
     metadatas = [{"article_id": articles[int(a)].id} for a in table.article]
-    store = VectorStore(settings, folder, server=True)
+    store = make_store(settings, folder)
     try:
         collection = store.create(manifest.collection, manifest.dimension)
         add_vectors(collection, range(len(table)), vectors, metadatas, 1000)
@@ -476,7 +475,7 @@ def test_a_missing_server_collection_is_a_clear_index_error(
     """The server runs but has lost the served collection: exit 2 and how to rebuild."""
     server, settings = served
     manifest = IndexDir(settings.index_dir).read_manifest(_version(settings.index_dir).name)
-    store = VectorStore(settings, tmp_path, server=True)
+    store = make_store(settings, tmp_path)
     try:
         store.delete(manifest.collection)
     finally:

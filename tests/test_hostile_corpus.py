@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from index.articles import CorpusLoad, Skipped, load_corpus
 from index.build import build_index
 from index.config import IndexSettings
-from index.store import IndexDir, read_articles
 from index.types import Article
+from index.versions import IndexDir, read_articles
 from tests.cli import build_cmd, clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 
