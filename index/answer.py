@@ -45,6 +45,7 @@ from index.text import clean_text, normalise_question
 from index.types import (
     Answer,
     Article,
+    DamagedIndexError,
     IndexInfo,
     IndexNotFoundError,
     SearchUnavailableError,
@@ -163,17 +164,18 @@ class QA:
             stamp = self._index_dir.pointer_stamp()
             if self._snapshot is not None and stamp == self._stamp:
                 return self._snapshot
-            if (
-                self._snapshot is not None
-                and self._index_dir.current_id() == self._snapshot.build_id
-            ):
-                self._stamp = stamp
-                return self._snapshot
             try:
+                if self._snapshot is not None and self._snapshot.build_id == (
+                    self._index_dir.current_id()
+                ):
+                    self._stamp = stamp
+                    return self._snapshot
                 return self._load()
             except (IndexNotFoundError, SearchUnavailableError) as exc:
                 if self._snapshot is None:
                     raise
+                if isinstance(exc, DamagedIndexError):
+                    self._stamp = stamp  # not again until CURRENT moves (a rebuild repairs it)
                 logger.warning("keeping index %s: %s", self._snapshot.build_id, exc)
                 return self._snapshot
 
