@@ -18,6 +18,7 @@ from bot.settings import BotSettings
 from index import open_index, wording
 from index.conversation import Conversation
 from index.errors import EXIT_OK, describe
+from index.text import clean_text
 from index.types import NewsQuoteError, QuestionAnswerer, SearchUnavailableError
 from index.wording import PROMPT
 
@@ -35,9 +36,10 @@ def respond(
 ) -> str:
     """The plain-text reply to one line: a command (/help, /sources, /article, /compare,
     /about) or a question (read against ``conversation``, the terminal chat's context)."""
-    text = text.strip()
-    command, _, argument = text.partition(" ") if text.startswith("/") else ("", "", "")
-    command, argument = command.lower(), argument.strip()
+    text = clean_text(text).strip()
+    parts = text.split(maxsplit=1) if text.startswith("/") else []
+    command = parts[0].lower() if parts else ""
+    argument = parts[1].strip() if len(parts) > 1 else ""
     try:
         if command in ("/help", "/start"):
             if command == "/start" and conversation is not None:
@@ -104,6 +106,8 @@ def run_console(
 ) -> int:
     """Chat in the terminal until the end of input; returns the exit status."""
     stdin = stdin or sys.stdin
+    if callable(reconfigure := getattr(stdin, "reconfigure", None)):
+        reconfigure(errors="replace")  # an invalid UTF-8 byte is one odd character, not a crash
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     interactive = stdin.isatty()

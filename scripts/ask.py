@@ -9,8 +9,11 @@
   asked in order, each a possible follow-up of the one before ("And what did he give him?");
 * ``--index DIR`` selects the index (default: ``INDEX_DIR``).
 
-Exit status: 0 answered (or honestly declined); 2 no usable index, bad input or settings;
-3 the search backend (a Chroma server) is unavailable. Errors are one line, never a traceback.
+Exit status: 0 answered (or honestly declined); 1 a question of a batch could not be answered;
+2 no usable index, bad input or settings; 3 the search backend (a Chroma server) is
+unavailable. Errors are one line, never a traceback. A batch always answers every line, in
+order, one JSON line each (a line that is not a question gets an answer saying why), and
+reports what went wrong in one line at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,12 +37,16 @@ from index.errors import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_UNAVAILABLE,
+    EXIT_UNEXPECTED,
     Failure,
     describe,
     one_line,
     search_unavailable,
 )
+from index.text import clean_text
 from index.types import Answer, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
+
+logger = logging.getLogger("scripts.ask")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -95,31 +103,62 @@ def format_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def read_questions(path: str, stdin: TextIO) -> Iterator[tuple[str, str | None]]:
-    """Questions from a file, each with its conversation key (None: it stands alone): plain
-    lines, or JSONL objects with a ``question`` field and an optional ``conversation``."""
-    handle = stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    try:
-        for n, line in enumerate(handle, 1):
-            text = line.strip()
-            if not text:
-                continue
-            if text.startswith("{"):
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{n}: invalid JSON ({exc.msg})") from exc
-                if not isinstance(row, dict) or not isinstance(row.get("question"), str):
-                    raise ValueError(f"{path}:{n}: a JSON line needs a 'question' string")
-                key = row.get("conversation")
-                if isinstance(key, bool | dict | list):
-                    raise ValueError(f"{path}:{n}: 'conversation' must be a string or a number")
-                yield row["question"], None if key is None else json.dumps(key)
-            else:
-                yield text, None
-    finally:
-        if handle is not stdin:
-            handle.close()
+@dataclass(frozen=True)
+class BatchLine:
+    """One line of a batch file: its question and conversation key (None: it stands alone),
+    or why it is not a question."""
+
+    number: int
+    question: str
+    problem: str | None = None
+    conversation: str | None = None
+
+
+def read_questions(path: str, stdin: TextIO) -> Iterator[BatchLine]:
+    """One item per input line: plain text, or JSONL with a ``question`` field and an optional
+    ``conversation`` key.
+
+    Never fails on a line's content: text that is not valid UTF-8 (or a JSON escape of a lone
+    surrogate) is cleaned by :func:`index.text.clean_text`, and a line that is not a question
+    (invalid JSON, no ``question`` string, a ``conversation`` that is not a string or number)
+    comes with its ``problem``.
+    """
+    for number, raw in enumerate(_raw_lines(path, stdin), 1):
+        text = clean_text(raw).strip()
+        if number == 1:
+            text = text.removeprefix("\ufeff").strip()  # a UTF-8 byte order mark
+        if not text.startswith("{"):
+            yield BatchLine(number, text)
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = wording.BATCH_INVALID_JSON.format(number, f"{exc.msg} at column {exc.colno}")
+            yield BatchLine(number, text, problem)
+            continue
+        yield _json_line(number, text, row)
+
+
+def _json_line(number: int, text: str, row: object) -> BatchLine:
+    """The question and conversation key of one parsed JSONL line, or its problem."""
+    question = row.get("question") if isinstance(row, dict) else None
+    if not isinstance(row, dict) or not isinstance(question, str):
+        return BatchLine(number, text, wording.BATCH_NO_QUESTION.format(number))
+    key = row.get("conversation")
+    if isinstance(key, bool | dict | list):
+        return BatchLine(number, text, wording.BATCH_BAD_CONVERSATION.format(number))
+    conversation = None if key is None else json.dumps(key)
+    return BatchLine(number, clean_text(question).strip(), conversation=conversation)
+
+
+def _raw_lines(path: str, stdin: TextIO) -> Iterator[str | bytes]:
+    """The lines of ``path`` (``-``: standard input) as bytes where the stream has them."""
+    if path != "-":
+        with open(path, "rb") as handle:
+            yield from handle
+        return
+    buffer = getattr(stdin, "buffer", None)
+    yield from (buffer if buffer is not None else stdin)
 
 
 def _settings(args: argparse.Namespace) -> IndexSettings:
@@ -159,7 +198,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     try:
         if args.batch:
             return _batch(qa, args.batch, stdin or sys.stdin)
-        answer = qa.answer(" ".join(args.question))
+        answer = qa.answer(clean_text(" ".join(args.question)))
         if answer.kind == "unavailable":
             return _fail(Failure(f"error: {search_unavailable()}", EXIT_UNAVAILABLE))
         if args.json:
@@ -167,26 +206,58 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
         else:
             print(format_text(answer))
         return EXIT_OK
-    except (SearchUnavailableError, ValueError, OSError) as exc:
+    except Exception as exc:  # still one line (the traceback with --verbose)
+        logger.info("the question failed", exc_info=True)
         return _fail(describe(exc))
     finally:
         qa.close()
 
 
 def _batch(qa: QuestionAnswerer, path: str, stdin: TextIO) -> int:
-    """Answer every line in order; lines of one conversation share its context."""
-    unavailable = 0
+    """One JSON answer per input line, in input order; lines of one conversation share its
+    context; a bad line or question never stops it."""
+    unavailable = failed = 0
+    problems: list[str] = []
     conversations: dict[str, Conversation] = {}
-    for question, key in read_questions(path, stdin):
-        context = None if key is None else conversations.setdefault(key, Conversation())
-        answer = qa.answer(question, context)
-        if answer.kind == "unavailable":
-            unavailable += 1
+    for line in read_questions(path, stdin):
+        if line.problem is not None:
+            problems.append(line.problem)
+            answer = Answer(line.question, answered=False, reason=line.problem, kind="empty")
+        else:
+            key = line.conversation
+            context = None if key is None else conversations.setdefault(key, Conversation())
+            answer, ok = _answer_one(qa, line.question, context)
+            failed += not ok
+        unavailable += answer.kind == "unavailable"
         print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+    messages = []
     if unavailable:
-        message = f"error: search was unavailable for {unavailable} question(s)"
-        return _fail(Failure(message, EXIT_UNAVAILABLE))
-    return EXIT_OK
+        messages.append(f"search was unavailable for {unavailable} question(s)")
+    if failed:
+        messages.append(f"{failed} question(s) could not be answered")
+    if problems:
+        messages.append(f"{len(problems)} line(s) were not questions ({problems[0]})")
+    if not messages:
+        return EXIT_OK
+    status = EXIT_UNAVAILABLE if unavailable else EXIT_UNEXPECTED if failed else EXIT_BAD_INPUT
+    return _fail(Failure("error: " + "; ".join(messages), status))
+
+
+def _answer_one(
+    qa: QuestionAnswerer, question: str, context: Conversation | None = None
+) -> tuple[Answer, bool]:
+    """``qa.answer(question)`` and True; a failure is this question's answer (kind ``empty``
+    with the reason) and False, not the end of the batch."""
+    try:
+        return qa.answer(question, context), True
+    except SearchUnavailableError as exc:
+        logger.warning("search unavailable: %s", exc)
+        unavailable = Answer(question, False, reason=wording.UNAVAILABLE, kind="unavailable")
+        return unavailable, True
+    except Exception as exc:
+        logger.info("could not answer a question", exc_info=True)
+        reason = one_line(wording.QUESTION_FAILED.format(f"{type(exc).__name__}: {exc}"))
+        return Answer(question, answered=False, reason=reason, kind="empty"), False
 
 
 if __name__ == "__main__":
