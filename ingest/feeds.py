@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -204,6 +205,8 @@ def _xml_problem(parsed: Any) -> str | None:
     exc = parsed.get("bozo_exception")
     if isinstance(exc, BENIGN):
         return None
+    if isinstance(exc, SAXParseException):
+        return f"{exc.getMessage()} at line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
     return _one_line(exc or "malformed XML")
 
 

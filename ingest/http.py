@@ -220,12 +220,12 @@ class PoliteClient:
             raise FetchError(f"HTTP {status} {_phrase(status)}")
         if status != HTTPStatus.OK:
             raise FetchError(f"unexpected HTTP {status} {_phrase(status)}")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.policy.max_bytes:
-            raise FetchError(f"too large ({int(declared):,} bytes; limit {self._limit()})")
         content_type, charset = _content_type(response.headers.get("content-type", ""))
         if content_type and content_type not in accept:
             raise FetchError(f"not an HTML page or feed (content type {content_type})")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.policy.max_bytes:
+            raise FetchError(f"too large ({int(declared):,} bytes; limit {self._limit()})")
         body = self._body(response, deadline)
         if not content_type:
             content_type = _sniff(body)

@@ -212,13 +212,14 @@ class Fetcher:
         A feed that answers 304 gives the entries taken from it last time: their pages are
         still checked (conditionally), since a correction need not change the feed.
         """
+        remembered = state.get(url)
         try:
             response = future.result()
         except FetchError as exc:
-            summary.skipped.append(Skip(url, str(exc)))
+            known = remembered.article_id if remembered else None
+            summary.skipped.append(Skip(url, self._kept(str(exc), known or article_id(url))))
             return []
         summary.sources_read += 1
-        remembered = state.get(url)
         if response.not_modified and remembered is not None and remembered.feed is not None:
             feed = remembered.feed
             return [_Job(e.link, e, feed.title, url) for e in feed.entries]

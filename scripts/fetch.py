@@ -23,7 +23,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from index.build import build_index
 from index.config import IndexSettings, describe_settings_error
 from index.types import NewsQuoteError
 from ingest.feeds import FeedListError
@@ -143,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(settings: IndexSettings) -> int:
+    from index.build import build_index  # numpy and friends: only when a build runs
+
     try:
         report = build_index(settings)
     except NewsQuoteError as exc:

@@ -1,15 +1,19 @@
-"""A local web server on 127.0.0.1 for the fetch tests (pytest-httpserver, threaded).
+"""A local web site on 127.0.0.1 for the fetch tests and the benchmark (pytest-httpserver).
 
-:func:`serve_site` publishes stories from :mod:`tests.news_site` at their paths, with ETag and
-Last-Modified, answering conditional GETs with 304 the way real servers do.
+:class:`LocalSite` serves documents from a dictionary that a test may change between runs
+(an article corrected, a page gone), with ETag and Last-Modified, answering conditional GETs
+with 304 the way real servers do, and counts the requests it gets. Special behaviours (a slow
+page, a redirect loop, an endless body) are plain werkzeug handlers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from email.utils import format_datetime
 
 from pytest_httpserver import HTTPServer
@@ -18,6 +22,9 @@ from werkzeug import Request, Response
 from tests.news_site import Story, article_page
 
 LOOPBACK = "127.0.0.1"
+Handler = Callable[[Request], Response]
+FEED_TYPE = "application/rss+xml; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
 
 
 @contextmanager
@@ -33,68 +40,104 @@ def local_server() -> Iterator[HTTPServer]:
             server.stop()
 
 
-class Hits:
-    """Requests per path, and how many a server handled at once (thread-safe)."""
+@dataclass(frozen=True)
+class Document:
+    """A document served with validators."""
 
-    def __init__(self) -> None:
+    body: bytes
+    content_type: str
+    last_modified: str
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha1(self.body).hexdigest()[:16] + '"'
+
+
+class LocalSite:
+    """Documents and handlers by path on one local server; every request is counted."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.documents: dict[str, Document] = {}
+        self.handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
-        self.by_path: dict[str, int] = {}
-        self.statuses: list[tuple[str, int]] = []
+        self.requests: list[tuple[str, int]] = []  # (path, status) in arrival order
         self.user_agents: set[str] = set()
+        server.expect_request(re.compile(r"^/.*")).respond_with_handler(self._handle)
 
-    def record(self, request: Request, status: int) -> None:
-        with self._lock:
-            self.by_path[request.path] = self.by_path.get(request.path, 0) + 1
-            self.statuses.append((request.path, status))
-            self.user_agents.add(request.headers.get("User-Agent", ""))
+    def url(self, path: str) -> str:
+        return self.server.url_for(path)
+
+    def put(self, path: str, body: str | bytes, content_type: str = HTML_TYPE) -> str:
+        """Serve ``body`` at ``path`` (replacing what was there); its URL."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        stamp = "Mon, 04 Mar 2024 08:00:00 GMT"
+        self.documents[path] = Document(data, content_type, stamp)
+        return self.url(path)
+
+    def story(self, story: Story, path: str | None = None) -> str:
+        """Publish ``story``'s page (at its own path unless given); its URL."""
+        path = path or story.path()
+        url = self.url(path)
+        self.put(path, article_page(story, url))
+        stamp = format_datetime(story.published, usegmt=True)
+        self.documents[path] = Document(self.documents[path].body, HTML_TYPE, stamp)
+        return url
+
+    def route(self, path: str, handler: Handler) -> str:
+        """Answer ``path`` with ``handler``; its URL."""
+        self.handlers[path] = handler
+        return self.url(path)
+
+    def remove(self, path: str) -> None:
+        self.documents.pop(path, None)
+        self.handlers.pop(path, None)
 
     def count(self, path: str) -> int:
         with self._lock:
-            return self.by_path.get(path, 0)
+            return sum(1 for p, _ in self.requests if p == path)
 
+    def statuses(self, path: str) -> list[int]:
+        with self._lock:
+            return [s for p, s in self.requests if p == path]
 
-def conditional(
-    body: bytes, content_type: str, last_modified: str, hits: Hits | None = None
-) -> Callable[[Request], Response]:
-    """A handler serving ``body`` with an ETag and Last-Modified, and 304 when they match."""
-    etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-
-    def handler(request: Request) -> Response:
-        unchanged = request.headers.get("If-None-Match") == etag or (
-            "If-None-Match" not in request.headers
-            and request.headers.get("If-Modified-Since") == last_modified
-        )
-        response = Response(status=304) if unchanged else Response(body, content_type=content_type)
-        response.headers["ETag"] = etag
-        response.headers["Last-Modified"] = last_modified
-        if hits is not None:
-            hits.record(request, response.status_code)
+    def _handle(self, request: Request) -> Response:
+        response = self._respond(request)
+        with self._lock:
+            self.requests.append((request.path, response.status_code))
+            self.user_agents.add(request.headers.get("User-Agent", ""))
         return response
 
-    return handler
+    def _respond(self, request: Request) -> Response:
+        handler = self.handlers.get(request.path)
+        if handler is not None:
+            return handler(request)
+        document = self.documents.get(request.path)
+        if document is None:
+            return Response(
+                "<html><body><h1>Page not found</h1></body></html>",
+                status=404,
+                content_type=HTML_TYPE,
+            )
+        return serve(document, request)
 
 
-def serve_story(server: HTTPServer, story: Story, hits: Hits | None = None) -> str:
-    """Serve ``story``'s page (with validators); its absolute URL."""
-    url = server.url_for(story.path())
-    page = article_page(story, url).encode("utf-8")
-    stamp = format_datetime(story.published, usegmt=True)
-    server.expect_request(story.path()).respond_with_handler(
-        conditional(page, "text/html; charset=utf-8", stamp, hits)
-    )
-    return url
+def serve(document: Document, request: Request) -> Response:
+    """``document`` with its ETag and Last-Modified, or 304 when the request's validators match
+    (If-None-Match first, as RFC 9110 says)."""
+    match = request.headers.get("If-None-Match")
+    since = request.headers.get("If-Modified-Since")
+    unchanged = match == document.etag if match else since == document.last_modified
+    if unchanged:
+        response = Response(status=304)
+    else:
+        response = Response(document.body, content_type=document.content_type)
+    response.headers["ETag"] = document.etag
+    response.headers["Last-Modified"] = document.last_modified
+    return response
 
 
-def serve_feed(
-    server: HTTPServer, path: str, text: str, hits: Hits | None = None, *, content_type: str = ""
-) -> str:
-    """Serve a feed document at ``path`` (with validators); its absolute URL."""
-    server.expect_request(path).respond_with_handler(
-        conditional(
-            text.encode("utf-8"),
-            content_type or "application/rss+xml; charset=utf-8",
-            "Mon, 04 Mar 2024 08:00:00 GMT",
-            hits,
-        )
-    )
-    return server.url_for(path)
+def conditional(body: bytes, content_type: str, last_modified: str) -> Handler:
+    """A handler serving ``body`` with validators, and 304 when they match."""
+    document = Document(body, content_type, last_modified)
+    return lambda request: serve(document, request)
