@@ -36,6 +36,12 @@ __all__ = [
 
 USER_AGENT = "NewsQuoteFetcher/0.1 (fetches news articles to quote; 2 requests at a time per host)"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# Types that say nothing about the content (a server guessing from a file name it does not
+# know): the first bytes decide whether it is HTML or a feed.
+GENERIC_TYPES = frozenset(
+    {"", "application/octet-stream", "binary/octet-stream", "text/plain", "application/unknown"}
+)
+SNIFF_BYTES = 2048
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0  # seconds; a longer Retry-After is not waited for
 
@@ -221,19 +227,22 @@ class PoliteClient:
         if status != HTTPStatus.OK:
             raise FetchError(f"unexpected HTTP {status} {_phrase(status)}")
         content_type, charset = _content_type(response.headers.get("content-type", ""))
-        if content_type and content_type not in accept:
+        generic = content_type in GENERIC_TYPES  # says nothing: the content decides
+        if not generic and content_type not in accept:
             raise FetchError(f"not an HTML page or feed (content type {content_type})")
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.policy.max_bytes:
             raise FetchError(f"too large ({int(declared):,} bytes; limit {self._limit()})")
-        body = self._body(response, deadline)
-        if not content_type:
+        body = self._body(response, deadline, sniff_for=accept if generic else None)
+        if generic:
             content_type = _sniff(body)
-            if content_type not in accept:
-                raise FetchError("no content type, and the body is not HTML or a feed")
         return Response(url, final_url, status, content_type, charset, body, _validators(response))
 
-    def _body(self, response: httpx.Response, deadline: float) -> bytes:
+    def _body(
+        self, response: httpx.Response, deadline: float, *, sniff_for: frozenset[str] | None
+    ) -> bytes:
+        """The body, up to the size cap; with ``sniff_for``, its first bytes must look like
+        one of those types (so a binary served as octet-stream is dropped at once)."""
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
@@ -243,7 +252,20 @@ class PoliteClient:
             if time.monotonic() > deadline:
                 raise _Retry(f"timed out (limit {self.policy.timeout:g} s)")
             chunks.append(chunk)
-        return b"".join(chunks)
+            if sniff_for is not None and (size >= SNIFF_BYTES or not chunk):
+                self._check_sniffed(b"".join(chunks), response, sniff_for)
+                sniff_for = None
+        body = b"".join(chunks)
+        if sniff_for is not None:
+            self._check_sniffed(body, response, sniff_for)
+        return body
+
+    @staticmethod
+    def _check_sniffed(head: bytes, response: httpx.Response, accept: frozenset[str]) -> None:
+        if _sniff(head) not in accept:
+            declared = response.headers.get("content-type", "").partition(";")[0].strip()
+            what = f"content type {declared}" if declared else "no content type"
+            raise FetchError(f"not an HTML page or feed ({what}, and the content is neither)")
 
     def _limit(self) -> str:
         mb = self.policy.max_bytes / (1024 * 1024)
@@ -277,10 +299,15 @@ def _content_type(header: str) -> tuple[str, str | None]:
 
 
 def _sniff(body: bytes) -> str:
-    head = body[:1024].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+    """``text/html`` or ``application/xml`` when the first bytes look like it, else ``""``."""
+    head = body[:SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    if b"\x00" in head:
+        return ""  # binary (or UTF-16, which no news site serves)
+    if head.startswith(b"<?xml") and any(tag in head for tag in (b"<rss", b"<feed", b"<rdf")):
+        return "application/xml"
+    if any(tag in head for tag in (b"<!doctype html", b"<html", b"<head", b"<body")):
         return "text/html"
-    if head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf")):
+    if head.startswith((b"<rss", b"<feed", b"<rdf:rdf")):
         return "application/xml"
     return ""
 

@@ -9,13 +9,17 @@ nothing good is lost, and every problem is one line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import functools
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +39,7 @@ from tests.news_site import (
     COUNCIL,
     FESTIVAL,
     Story,
+    article_page,
     atom,
     filler_story,
     rss091,
@@ -328,6 +333,61 @@ def test_a_damaged_state_file_only_costs_full_downloads(site: LocalSite, tmp_pat
     summary = run_fetch(feeds, options(corpus))
     assert (summary.fetched, summary.unchanged) == (1, [article_id(url)])
     assert json.loads((corpus / ".fetch-state.json").read_text())["version"] == 1
+
+
+@contextlib.contextmanager
+def static_files(root: Path) -> Iterator[str]:
+    """Python's own file server for ``root`` on 127.0.0.1 (types guessed from file names,
+    Last-Modified from the files, no ETag); its base URL."""
+    handler = functools.partial(QuietFileHandler, directory=str(root))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        finally:
+            httpd.shutdown()
+
+
+class QuietFileHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_plain_static_file_server(tmp_path: Path) -> None:
+    """Pages as files (one without an extension, so served as application/octet-stream),
+    a feed, a dead link, a binary file and a malformed feed, all from ``http.server``."""
+    www = tmp_path / "www"
+    (www / "news").mkdir(parents=True)
+    (www / "files").mkdir()
+    (www / "files" / "data.bin").write_bytes(os.urandom(300_000))
+    (www / "broken.xml").write_text(
+        "<?xml version='1.0'?><rss><channel><item><title>x", encoding="utf-8"
+    )
+    with static_files(www) as base:
+        names = ["bridge.html", "festival.htm", "council"]
+        urls = [f"{base}/news/{name}" for name in names]
+        for story, name, url in zip((BRIDGE, FESTIVAL, COUNCIL), names, urls, strict=True):
+            (www / "news" / name).write_text(article_page(story, url), encoding="utf-8")
+        items = list(zip((BRIDGE, FESTIVAL, COUNCIL), urls, strict=True))
+        items += [(BRIDGE, f"{base}/news/missing.html"), (BRIDGE, f"{base}/files/data.bin")]
+        (www / "feed.xml").write_text(rss2("Static News", base, items), encoding="utf-8")
+        feeds = feed_list(tmp_path / "f.txt", f"{base}/feed.xml", f"{base}/broken.xml")
+        corpus = tmp_path / "corpus"
+        first = run_fetch(feeds, options(corpus))
+        assert sorted(first.new) == sorted(article_id(u) for u in urls)
+        reasons = skips(first)
+        assert reasons[f"{base}/news/missing.html"] == "HTTP 404 Not Found"
+        assert reasons[f"{base}/files/data.bin"] == (
+            "not an HTML page or feed (content type application/octet-stream, and the content "
+            "is neither)"
+        )
+        assert reasons[f"{base}/broken.xml"].startswith("malformed feed (")
+        assert len(reasons) == 3
+        second = run_fetch(feeds, options(corpus))
+    assert second.not_modified == 3 and second.fetched == 0  # If-Modified-Since
+    articles = {a.url: a for a in load_corpus(corpus).articles}
+    assert articles[urls[2]].source == "Static News" and articles[urls[0]].published == "2024-03-04"
 
 
 # --------------------------------------------------------------------------- the command

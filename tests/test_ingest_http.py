@@ -101,18 +101,38 @@ def test_non_html_content_types_are_refused(
         client.get(server.url_for("/file"), accept=HTML_TYPES)
 
 
-def test_missing_content_type_is_sniffed(server: HTTPServer) -> None:
-    def no_type(body: bytes) -> Response:
-        response = Response(body)
-        del response.headers["Content-Type"]
+def test_missing_or_generic_content_type_is_decided_by_the_content(server: HTTPServer) -> None:
+    def untyped(body: bytes, content_type: str | None) -> Response:
+        response = Response(body, content_type=content_type or "text/html")
+        if content_type is None:
+            del response.headers["Content-Type"]
         return response
 
-    server.expect_request("/html").respond_with_handler(lambda r: no_type(PAGE))
-    server.expect_request("/blob").respond_with_handler(lambda r: no_type(b"\x00\x01binary"))
+    def huge_binary(request: Request) -> Response:
+        def chunks() -> Iterator[bytes]:
+            for _ in range(8 * 1024):  # 8 MB if read to the end
+                yield b"\x00\x01\x02\x03" * 256
+
+        return Response(chunks(), content_type="application/octet-stream")
+
+    server.expect_request("/html").respond_with_handler(lambda r: untyped(PAGE, None))
+    server.expect_request("/page").respond_with_handler(
+        lambda r: untyped(PAGE, "application/octet-stream")
+    )
+    server.expect_request("/blob").respond_with_handler(lambda r: untyped(b"\x00\x01bin", None))
+    server.expect_request("/huge").respond_with_handler(huge_binary)
     with PoliteClient(FAST) as client:
         assert client.get(server.url_for("/html"), accept=HTML_TYPES).content_type == "text/html"
-        with pytest.raises(FetchError, match="no content type"):
+        got = client.get(server.url_for("/page"), accept=HTML_TYPES)
+        assert (got.content_type, got.body) == ("text/html", PAGE)
+        with pytest.raises(FetchError, match=r"\(no content type, and the content is neither\)"):
             client.get(server.url_for("/blob"), accept=HTML_TYPES)
+        started = time.perf_counter()
+        with pytest.raises(
+            FetchError, match=r"content type application/octet-stream, and the content is neither"
+        ):
+            client.get(server.url_for("/huge"), accept=HTML_TYPES)
+        assert time.perf_counter() - started < 2.0  # dropped after its first bytes
 
 
 def test_size_cap_by_header_and_while_streaming(server: HTTPServer) -> None:
