@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["FetchOptions", "FetchSummary", "Fetcher", "Skip", "run_fetch"]
 
 SOURCE_TYPES = HTML_TYPES | FEED_CONTENT_TYPES
+REMOVED = "removed from the corpus by an admin; adding the URL by hand brings it back"
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ class Fetcher:
             jobs: list[_Job] = []
             for url, future in zip(urls, sources, strict=True):
                 jobs += self._collect(url, future, summary, state)
-            jobs = _unique(jobs, summary)
+            jobs = self._wanted(_unique(jobs, summary), state, summary)
             pages = [pool.submit(self._fetch_page, job, state) for job in jobs]
             self._write_all(pages, state, summary)
         state.save()
@@ -292,6 +293,9 @@ class Fetcher:
                 summary.not_modified += 1
                 summary.unchanged.append(done.article_id)
                 state.remember(job.url, done.validators, done.article_id)
+            elif done.article_id in state.removed:
+                summary.fetched += 1
+                summary.skipped.append(Skip(job.url, REMOVED))
             elif done.article_id in written:
                 first = written[done.article_id]
                 summary.fetched += 1
@@ -316,6 +320,17 @@ class Fetcher:
             result.outcome
         ].append(done.article_id)
         state.remember(done.job.url, done.validators, done.article_id)
+
+    @staticmethod
+    def _wanted(jobs: list[_Job], state: FetchState, summary: FetchSummary) -> list[_Job]:
+        """``jobs`` without the links to articles an admin removed."""
+        wanted = []
+        for job in jobs:
+            if state.removed and article_id(job.url) in state.removed:
+                summary.skipped.append(Skip(job.url, REMOVED))
+            else:
+                wanted.append(job)
+        return wanted
 
     def _kept(self, reason: str, article: str) -> str:
         """``reason``, saying so when the corpus keeps an earlier copy of the article."""

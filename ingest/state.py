@@ -42,6 +42,7 @@ class FetchState:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._urls: dict[str, Remembered] = {}
+        self.removed: set[str] = set()  # article ids an admin removed: never fetched again
 
     @classmethod
     def load(cls, path: Path) -> FetchState:
@@ -50,6 +51,7 @@ class FetchState:
         try:
             data = json.loads(state.path.read_text(encoding="utf-8"))
             urls = data["urls"] if data.get("version") == VERSION else {}
+            state.removed = {str(i) for i in data.get("removed", [])}
             for url, item in urls.items():
                 state._urls[url] = Remembered(
                     Validators(item.get("etag"), item.get("last_modified")),
@@ -61,6 +63,7 @@ class FetchState:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             logger.warning("ignoring the fetch state in %s (%s)", path, exc)
             state._urls.clear()
+            state.removed.clear()
         return state
 
     def get(self, url: str) -> Remembered | None:
@@ -92,7 +95,8 @@ class FetchState:
             if r.feed is not None:
                 item["feed"] = _feed_to_json(r.feed)
             urls[url] = item
-        text = json.dumps({"version": VERSION, "urls": urls}, indent=1, ensure_ascii=False)
+        data = {"version": VERSION, "urls": urls, "removed": sorted(self.removed)}
+        text = json.dumps(data, indent=1, ensure_ascii=False)
         atomic_write(self.path, text + "\n")
 
 
