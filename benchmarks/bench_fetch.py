@@ -29,8 +29,8 @@ from index.config import IndexSettings
 from ingest.extract import extract_page
 from ingest.http import FetchPolicy
 from ingest.run import FetchOptions, FetchSummary, run_fetch
-from tests.local_web import FEED_TYPE, LocalSite, local_server
-from tests.news_site import Story, article_page, filler_story, rss2
+from testkit.local_web import FEED_TYPE, LocalSite, local_server
+from testkit.news_site import Story, article_page, filler_story, rss2
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -4,6 +4,10 @@ Each candidate row gets one feature vector (:data:`FEATURES`); :mod:`index.ranke
 into the probability that the sentence answers the question. Context counts: a sentence is
 also judged by its neighbours, its paragraph and its article title, so "He said the talks went
 well" can be found by what surrounds it.
+
+:func:`feature_matrix` runs one small function per feature family (:data:`FAMILIES`); each
+writes its columns by name through :class:`Columns`, so the order of :data:`FEATURES` is free
+(the ranker's weights are matched to columns by name too).
 """
 
 from __future__ import annotations
@@ -115,11 +119,6 @@ def mentions(kind: str, sentence: str) -> tuple[Mention, ...]:
     else:  # names: capitalised words, but not the first word (capitalised anyway)
         found = [m.group(0) for m in _CAPITAL_WORD.finditer(sentence) if m.start() > 0]
     return tuple(tuple(tokenize(text)) or (text.lower(),) for text in found)
-
-
-def has_answer_type(kind: str, sentence: str, question_stems: frozenset[str]) -> bool:
-    """Whether ``sentence`` holds something of ``kind`` that the question does not mention."""
-    return _has_new(mentions(kind, sentence), question_stems)
 
 
 def _has_new(found: tuple[Mention, ...], question_stems: frozenset[str]) -> bool:
@@ -253,6 +252,57 @@ def neighbours(snapshot: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return prev, nxt
 
 
+COLUMN: dict[str, int] = {name: i for i, name in enumerate(FEATURES)}
+"""The column of each feature in a feature matrix."""
+
+
+class Columns:
+    """A feature matrix written and read by feature name, never by column number."""
+
+    def __init__(self, n: int) -> None:
+        self.matrix = np.zeros((n, len(FEATURES)), dtype=np.float64)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.matrix[:, COLUMN[name]]
+
+    def __setitem__(self, name: str, values: np.ndarray | list[float] | float) -> None:
+        self.matrix[:, COLUMN[name]] = values
+
+
+@dataclass
+class Candidates:
+    """What the feature families read: the question, the candidate rows and their context."""
+
+    snapshot: Snapshot
+    query: Query
+    rows: np.ndarray
+    bm25: np.ndarray  # the candidates' BM25 scores
+    dense_order: np.ndarray  # the ranked dense list the rows came from
+    bm25_order: np.ndarray  # the ranked BM25 list
+    prev: np.ndarray  # the previous row in the paragraph, or -1
+    nxt: np.ndarray  # the next row in the paragraph, or -1
+    q: np.ndarray  # the question's vector, float32
+    qweight: dict[int, float]  # the question's vocabulary ids -> idf
+    qset: set[int]
+    total: float  # the question's whole weight, words the corpus never uses included
+    infos: list[RowInfo]
+
+    def ids(self, row: int) -> set[int]:
+        """The token ids of ``row``, related word forms mapped to the question's."""
+        found = self.snapshot.tokens(row).tolist()
+        aliases = self.query.aliases
+        return {aliases.get(t, t) for t in found} if aliases else set(found)
+
+    def share(self, ids: set[int]) -> float:
+        """The share of the question's weight that ``ids`` cover."""
+        return sum(self.qweight[t] for t in ids & self.qset) / self.total
+
+    def unit_cosine(self, lo: int, hi: int) -> float:
+        """Cosine of the question and the mean vector of rows ``lo`` to ``hi - 1``."""
+        mean = np.asarray(self.snapshot.vectors[lo:hi], dtype=np.float32).sum(axis=0)
+        return float(mean @ self.q) / max(float(np.linalg.norm(mean)), 1e-9)
+
+
 def feature_matrix(
     snapshot: Snapshot,
     query: Query,
@@ -266,119 +316,167 @@ def feature_matrix(
     ``bm25`` holds the candidates' BM25 scores; ``dense_order`` and ``bm25_order`` are the two
     ranked candidate lists the rows came from.
     """
-    n = len(rows)
-    out = np.zeros((n, len(FEATURES)), dtype=np.float64)
-    if n == 0:
-        return out
+    out = Columns(len(rows))
+    if len(rows) == 0:
+        return out.matrix
     prev, nxt = neighbours(snapshot, rows)
+    qids = query.token_ids.tolist()
+    qweight = dict(zip(qids, query.weights.tolist(), strict=True))
+    c = Candidates(
+        snapshot=snapshot,
+        query=query,
+        rows=rows,
+        bm25=bm25,
+        dense_order=dense_order,
+        bm25_order=bm25_order,
+        prev=prev,
+        nxt=nxt,
+        q=query.vector.astype(np.float32),
+        qweight=qweight,
+        qset=set(qids),
+        total=sum(qweight.values()) + query.unknown_weight,
+        infos=[row_info(snapshot, row) for row in rows.tolist()],
+    )
+    for family in FAMILIES:
+        family(c, out)
+    return out.matrix
 
-    # Meaning: cosine with the sentence, its neighbours and the three together.
-    vec = np.asarray(snapshot.vectors[rows], dtype=np.float32)
-    dim = vec.shape[1]
-    zero = np.zeros(dim, dtype=np.float32)
+
+def meaning(c: Candidates, out: Columns) -> None:
+    """Cosine of the question with the sentence, its neighbours and the three together."""
+    snapshot, prev, nxt = c.snapshot, c.prev, c.nxt
+    vec = np.asarray(snapshot.vectors[c.rows], dtype=np.float32)
+    zero = np.zeros(vec.shape[1], dtype=np.float32)
     pv = np.asarray(snapshot.vectors[np.maximum(prev, 0)], dtype=np.float32)
     nv = np.asarray(snapshot.vectors[np.maximum(nxt, 0)], dtype=np.float32)
     pv[prev < 0] = zero
     nv[nxt < 0] = zero
-    q = query.vector.astype(np.float32)
-    dense = vec @ q
-    cos_p = np.where(prev >= 0, pv @ q, -1.0)
-    cos_n = np.where(nxt >= 0, nv @ q, -1.0)
+    dense = vec @ c.q
+    cos_p = np.where(prev >= 0, pv @ c.q, -1.0)
+    cos_n = np.where(nxt >= 0, nv @ c.q, -1.0)
     window = vec + pv + nv
     window /= np.maximum(np.linalg.norm(window, axis=1, keepdims=True), 1e-9)
-    out[:, 0] = dense
-    out[:, 1] = window @ q
-    out[:, 2] = np.maximum(np.maximum(cos_p, cos_n), 0.0)
-    out[:, 3] = dense - dense.max()
-    top_bm25 = float(bm25.max()) if n else 0.0
-    out[:, 4] = bm25 / top_bm25 if top_bm25 > 0 else 0.0
+    out["dense"] = dense
+    out["dense_ctx"] = window @ c.q
+    out["dense_nb"] = np.maximum(np.maximum(cos_p, cos_n), 0.0)
+    out["dense_gap"] = dense - dense.max()
 
-    # Words: idf-weighted coverage of the question in the sentence, window, paragraph, title.
-    qids = query.token_ids.tolist()
-    qweight = dict(zip(qids, query.weights.tolist(), strict=True))
-    total = sum(qweight.values()) + query.unknown_weight
-    para_cache: dict[int, set[int]] = {}
-    title_cache: dict[int, set[str]] = {}
-    qset = set(qids)
-    aliases = query.aliases
 
-    def ids(row: int) -> set[int]:
-        found = snapshot.tokens(row).tolist()
-        return {aliases.get(t, t) for t in found} if aliases else set(found)
+def paragraph_meaning(c: Candidates, out: Columns) -> None:
+    """Cosine of the question and the mean of the paragraph's sentence vectors."""
+    by_start: dict[int, float] = {}
+    values = []
+    bounds = zip(
+        c.snapshot.para_lo[c.rows].tolist(), c.snapshot.para_hi[c.rows].tolist(), strict=True
+    )
+    for lo, hi in bounds:
+        if lo not in by_start:
+            by_start[lo] = c.unit_cosine(lo, hi)
+        values.append(by_start[lo])
+    out["dense_para"] = values
 
-    for i, row in enumerate(rows.tolist()):
-        own = ids(row)
-        ctx = set(own)
-        if prev[i] >= 0:
-            ctx.update(ids(int(prev[i])))
-        if nxt[i] >= 0:
-            ctx.update(ids(int(nxt[i])))
-        lo = int(snapshot.para_lo[row])
-        para = para_cache.get(lo)
-        if para is None:
-            hi = int(snapshot.para_hi[row])
-            found = snapshot.token_ids[snapshot.token_indptr[lo] : snapshot.token_indptr[hi]]
-            para = {aliases.get(int(t), int(t)) for t in set(found.tolist())}
-            para_cache[lo] = para
-        art = int(snapshot.table.article[row])
-        title = title_cache.get(art)
-        if title is None:
-            title = set(tokenize(snapshot.articles[art].title))
-            title_cache[art] = title
-        if total > 0:
-            out[i, 5] = sum(qweight[t] for t in own & qset) / total
-            out[i, 6] = sum(qweight[t] for t in ctx & qset) / total
-            out[i, 7] = sum(qweight[t] for t in para & qset) / total
-            title_hits = {snapshot.vocab[s] for s in title if s in snapshot.vocab} & qset
-            out[i, 8] = sum(qweight[t] for t in title_hits) / total
-        out[i, 12] = len(own - qset) / len(own) if own else 0.0
-        out[i, 13] = np.log1p(len(own))
-        if query.bigrams:
-            seq = snapshot.tokens(row).tolist()
-            pairs = set(itertools.pairwise(seq))
-            out[i, 14] = len(query.bigrams & pairs) / len(query.bigrams)
-    out[:, 9] = out[:, 5] - out[:, 5].max()
 
-    # Where the two retrievers ranked the candidate.
-    for col, order in ((15, dense_order), (16, bm25_order)):
+def retrieval(c: Candidates, out: Columns) -> None:
+    """The BM25 score against the best, and the rank in each retriever's list."""
+    top = float(c.bm25.max())
+    out["bm25_rel"] = c.bm25 / top if top > 0 else 0.0
+    for name, order in (("rr_dense", c.dense_order), ("rr_bm25", c.bm25_order)):
         rank = {int(r): k for k, r in enumerate(order.tolist())}
-        out[:, col] = [1.0 / (1 + rank[r]) if r in rank else 0.0 for r in rows.tolist()]
+        out[name] = [1.0 / (1 + rank[r]) if r in rank else 0.0 for r in c.rows.tolist()]
 
-    # The paragraph as a whole.
-    lo_rows = snapshot.para_lo[rows]
-    hi_rows = snapshot.para_hi[rows]
-    para_vec: dict[int, float] = {}
-    for i, (lo, hi) in enumerate(zip(lo_rows.tolist(), hi_rows.tolist(), strict=True)):
-        if lo not in para_vec:
-            mean = np.asarray(snapshot.vectors[lo:hi], dtype=np.float32).sum(axis=0)
-            para_vec[lo] = float(mean @ q) / max(float(np.linalg.norm(mean)), 1e-9)
-        out[i, 17] = para_vec[lo]
 
-    infos = [row_info(snapshot, row) for row in rows.tolist()]
-    qwords = set(words(query.text)) - _WH_WORDS
-    if qwords:
-        for i, info in enumerate(infos):
-            out[i, 21] = len(qwords & info.words) / len(qwords)
+def coverage(c: Candidates, out: Columns) -> None:
+    """idf-weighted share of the question's words in the sentence, its neighbours, its
+    paragraph and its article title."""
+    n = len(c.rows)
+    cov, ctx_cov, para_cov, title_cov = (np.zeros(n) for _ in range(4))
+    para_cache: dict[int, set[int]] = {}
+    for i, row in enumerate(c.rows.tolist()):
+        if c.total <= 0:
+            break
+        own = c.ids(row)
+        cov[i] = c.share(own)
+        ctx = set(own)
+        for other in (int(c.prev[i]), int(c.nxt[i])):
+            if other >= 0:
+                ctx.update(c.ids(other))
+        ctx_cov[i] = c.share(ctx)
+        lo = int(c.snapshot.para_lo[row])
+        if lo not in para_cache:
+            para_cache[lo] = _paragraph_ids(c, lo, int(c.snapshot.para_hi[row]))
+        para_cov[i] = c.share(para_cache[lo])
+        title_cov[i] = c.share(_title_ids(c, row))
+    out["cov"] = cov
+    out["cov_ctx"] = ctx_cov
+    out["cov_para"] = para_cov
+    out["cov_title"] = title_cov
+    out["cov_gap"] = cov - cov.max()
 
-    # The sentence together with the neighbour it leans on or leads into.
-    for i, info in enumerate(infos):
+
+def _paragraph_ids(c: Candidates, lo: int, hi: int) -> set[int]:
+    snap, aliases = c.snapshot, c.query.aliases
+    found = snap.token_ids[snap.token_indptr[lo] : snap.token_indptr[hi]]
+    return {aliases.get(int(t), int(t)) for t in set(found.tolist())}
+
+
+def _title_ids(c: Candidates, row: int) -> set[int]:
+    snap = c.snapshot
+    title = set(tokenize(snap.articles[int(snap.table.article[row])].title))
+    return {snap.vocab[s] for s in title if s in snap.vocab}
+
+
+def wording(c: Candidates, out: Columns) -> None:
+    """How the sentence's words relate to the question's: new words, length, word pairs, and
+    the question's surface words (stop words too)."""
+    n = len(c.rows)
+    new_info, log_len, bigram, surface = (np.zeros(n) for _ in range(4))
+    qwords = set(words(c.query.text)) - _WH_WORDS
+    for i, row in enumerate(c.rows.tolist()):
+        own = c.ids(row)
+        new_info[i] = len(own - c.qset) / len(own) if own else 0.0
+        log_len[i] = np.log1p(len(own))
+        if c.query.bigrams:
+            pairs = set(itertools.pairwise(c.snapshot.tokens(row).tolist()))
+            bigram[i] = len(c.query.bigrams & pairs) / len(c.query.bigrams)
+        if qwords:
+            surface[i] = len(qwords & c.infos[i].words) / len(qwords)
+    out["new_info"] = new_info
+    out["log_len"] = log_len
+    out["bigram"] = bigram
+    out["surface"] = surface
+
+
+def cohesion(c: Candidates, out: Columns) -> None:
+    """The sentence together with the neighbour it leans on or leads into (see cohesion)."""
+    n = len(c.rows)
+    cov_unit, dense_unit, leans = np.zeros(n), np.zeros(n), np.zeros(n)
+    dense = out["dense"]
+    for i, (row, info) in enumerate(zip(c.rows.tolist(), c.infos, strict=True)):
         lo, hi = info.cohesive
         if lo == hi:
-            out[i, 18], out[i, 19] = out[i, 5], out[i, 0]
+            cov_unit[i] = c.share(c.ids(row)) if c.total > 0 else 0.0
+            dense_unit[i] = dense[i]
             continue
-        out[i, 20] = 1.0
+        leans[i] = 1.0
         unit: set[int] = set()
         for r in range(lo, hi + 1):
-            unit |= ids(r)
-        out[i, 18] = sum(qweight[t] for t in unit & qset) / total if total > 0 else 0.0
-        mean = np.asarray(snapshot.vectors[lo : hi + 1], dtype=np.float32).sum(axis=0)
-        out[i, 19] = float(mean @ q) / max(float(np.linalg.norm(mean)), 1e-9)
+            unit |= c.ids(r)
+        cov_unit[i] = c.share(unit) if c.total > 0 else 0.0
+        dense_unit[i] = c.unit_cosine(lo, hi + 1)
+    out["cov_unit"] = cov_unit
+    out["dense_unit"] = dense_unit
+    out["leans"] = leans
 
-    # Answer type: does the sentence hold the kind of thing the question asks for?
-    if query.kind is not None:
-        for i, info in enumerate(infos):
-            if _has_new(info.mentions(query.kind), query.stems):
-                out[i, 10] = 1.0
-            else:
-                out[i, 11] = 1.0
-    return out
+
+def answer_kind(c: Candidates, out: Columns) -> None:
+    """Does the sentence hold the kind of thing the question asks for (a date, a number, a
+    name) that the question itself does not mention?"""
+    if c.query.kind is None:
+        return
+    found = [_has_new(info.mentions(c.query.kind), c.query.stems) for info in c.infos]
+    out["type_match"] = [1.0 if f else 0.0 for f in found]
+    out["type_miss"] = [0.0 if f else 1.0 for f in found]
+
+
+FAMILIES = (meaning, paragraph_meaning, retrieval, coverage, wording, cohesion, answer_kind)
+"""The feature families, in the order they run (``cohesion`` reads ``dense``)."""

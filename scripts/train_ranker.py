@@ -27,11 +27,11 @@ import numpy as np
 
 from index.answer import QA
 from index.embedder import make_embedder
+from index.evaluation import GoldQuestion, build_temp_index, contains, load_squad
 from index.extract import quote_text
 from index.features import FEATURES
 from index.ranker import WEIGHTS_FILE, Ranker
 from index.text import normalise_question
-from scripts.evalkit import GoldQuestion, build_temp_index, contains, load_squad
 
 logger = logging.getLogger("scripts.train_ranker")
 

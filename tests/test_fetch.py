@@ -31,10 +31,8 @@ from index.articles import load_corpus
 from ingest.http import USER_AGENT, FetchPolicy
 from ingest.run import FetchOptions, FetchSummary, run_fetch
 from ingest.urls import article_id
-from tests.cli import clean_env
-from tests.corpus import HARBOUR, write_article
-from tests.local_web import FEED_TYPE, LocalSite, local_server
-from tests.news_site import (
+from testkit.local_web import FEED_TYPE, LocalSite, local_server
+from testkit.news_site import (
     BRIDGE,
     COUNCIL,
     FESTIVAL,
@@ -46,6 +44,8 @@ from tests.news_site import (
     rss1,
     rss2,
 )
+from tests.cli import clean_env
+from tests.corpus import HARBOUR, write_article
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
 
@@ -415,12 +415,10 @@ def fetch_cmd(feeds: Path, corpus: Path, index: Path, *extra: str) -> list[str]:
 
 
 def run_cli(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = clean_env(drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR"))
-    environment.update(env)
     return subprocess.run(
         cmd,
         cwd=cwd,
-        env=environment,
+        env=clean_env(**env),
         capture_output=True,
         text=True,
         timeout=240,

@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from ingest.http import HTML_TYPES, USER_AGENT, FetchError, FetchPolicy, PoliteClient, Validators
-from tests.local_web import conditional, local_server
+from testkit.local_web import conditional, local_server
 
 PAGE = b"<!DOCTYPE html><html><head><title>T</title></head><body><p>Hello.</p></body></html>"
 FAST = FetchPolicy(delay=0.0, backoff=0.01, timeout=2.0, connect_timeout=1.0)

@@ -27,7 +27,7 @@ from ingest.http import Validators
 from ingest.state import FetchState
 from ingest.urls import article_id, canonical_url
 from ingest.writer import atomic_write, remove_leftovers, render, write_page
-from tests.news_site import BRIDGE, COUNCIL, FESTIVAL, article_page, atom, rss091, rss1, rss2
+from testkit.news_site import BRIDGE, COUNCIL, FESTIVAL, article_page, atom, rss091, rss1, rss2
 
 SITE = "http://127.0.0.1:8000"
 
@@ -179,7 +179,7 @@ def test_feed_detection_by_type_and_by_content() -> None:
 
 @pytest.mark.parametrize("story", [BRIDGE, FESTIVAL, COUNCIL], ids=lambda s: s.layout)
 def test_extraction_keeps_the_story_and_drops_the_page_furniture(story: object) -> None:
-    from tests.news_site import Story
+    from testkit.news_site import Story
 
     assert isinstance(story, Story)
     url = f"{SITE}{story.path()}"

@@ -19,7 +19,7 @@ from email.utils import format_datetime
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.news_site import Story, article_page
+from testkit.news_site import Story, article_page
 
 LOOPBACK = "127.0.0.1"
 Handler = Callable[[Request], Response]
