@@ -22,6 +22,7 @@ from index.articles import Skipped, load_corpus
 from index.config import IndexSettings
 from index.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
 from index.sentences import split_sentences
+from index.syndication import SYNDICATION_FILE, find_copies, load_signatures, save_signatures
 from index.text import tokenize
 from index.types import Article, CorpusError, Sentence
 from index.vector_store import (
@@ -241,6 +242,7 @@ def _version_intact(index_dir: IndexDir, manifest: Manifest, settings: IndexSett
     """Whether the served version still has its files (and, on a server, its collection)."""
     folder = index_dir.version_dir(manifest.build_id)
     needed = ["articles.jsonl", "sentences.npz", "tokens.npz", "embeddings.npy", "bm25"]
+    needed.append(SYNDICATION_FILE)  # a version built before syndication is rebuilt once
     if manifest.backend == "embedded":
         needed.append("chroma/chroma.sqlite3")
     if not all((folder / name).exists() for name in needed):
@@ -343,12 +345,14 @@ class VectorFile:
 
 
 def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
-    """Write every file of the version: plan -> vectors -> table -> chroma -> manifest."""
+    """Write every file of the version: plan -> vectors -> table -> syndication -> chroma ->
+    manifest."""
     per_article = plan.split_all(ctx.settings)
     flat = [s for sentences in per_article for s in sentences]
     rows = _plan_rows(plan.articles, per_article, ctx.served)
     written = _write_vectors(ctx, rows, flat)
     table = _write_table(ctx.folder, plan.articles, per_article, flat)
+    _write_syndication(ctx, plan.articles)
     name = _write_collection(ctx, plan.articles, table, flat, written)
     manifest = _write_manifest(ctx, plan, rows, written.dimension, name)
     return BuildReport(
@@ -449,6 +453,17 @@ def _write_table(
     write_articles(folder, articles)
     _write_lexical(folder, flat)
     return table
+
+
+def _write_syndication(ctx: BuildContext, articles: list[Article]) -> None:
+    """Syndication: which articles are copies of one story (wire copy, reprints), by
+    near-duplicate text; the served version's MinHash signatures are reused."""
+    known = load_signatures(ctx.served.folder) if ctx.served is not None else {}
+    found, signatures = find_copies(articles, signatures=known)
+    save_signatures(ctx.folder, signatures)
+    found.save(ctx.folder)
+    if found.groups:
+        logger.info("%d stories published in more than one outlet", len(found.groups))
 
 
 def _write_collection(

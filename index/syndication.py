@@ -25,9 +25,13 @@ Signatures depend only on the body, so a build keeps those of unchanged articles
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,13 +39,22 @@ import numpy as np
 from index.text import words
 from index.types import Article
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "NUM_PERM",
+    "SIGNATURES_FILE",
+    "SYNDICATION_FILE",
     "Syndication",
     "find_copies",
+    "load_signatures",
+    "save_signatures",
     "shingles",
     "signature",
 ]
+
+SYNDICATION_FILE = "syndication.json"  # in each index version: the groups
+SIGNATURES_FILE = "minhash.npz"  # in each index version: signatures by body hash, for reuse
 
 SHINGLE = 5  # words per shingle
 NUM_PERM = 128  # MinHash permutations
@@ -107,6 +120,51 @@ class Syndication:
     def from_json(cls, data: Mapping[str, Any]) -> Syndication:
         groups = data.get("groups", [])
         return cls(tuple(tuple(str(a) for a in group) for group in groups))
+
+    def save(self, folder: Path) -> None:
+        """Write :data:`SYNDICATION_FILE` into an index version's folder."""
+        path = Path(folder) / SYNDICATION_FILE
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, folder: Path) -> Syndication:
+        """The groups of an index version (none when it was built without them)."""
+        try:
+            data = json.loads((Path(folder) / SYNDICATION_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            logger.warning("ignoring the syndication groups in %s (%s)", folder, exc)
+            return cls()
+        return cls.from_json(data) if isinstance(data, dict) else cls()
+
+
+def save_signatures(folder: Path, signatures: Mapping[str, np.ndarray]) -> None:
+    """Write the signatures (by body key) into an index version's folder."""
+    keys = sorted(signatures)
+    values = np.stack([signatures[k] for k in keys]) if keys else np.zeros((0, NUM_PERM))
+    np.savez(
+        Path(folder) / SIGNATURES_FILE,
+        keys=np.array(keys, dtype=str),
+        values=values.astype(np.uint64),
+        scheme=np.array(SCHEME),
+    )
+
+
+def load_signatures(folder: Path) -> dict[str, np.ndarray]:
+    """The signatures an index version kept (none when missing, damaged or of another scheme)."""
+    try:
+        with np.load(Path(folder) / SIGNATURES_FILE) as data:
+            if str(data["scheme"]) != SCHEME or data["values"].shape[1:] != (NUM_PERM,):
+                return {}
+            return dict(zip(data["keys"].tolist(), data["values"], strict=True))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("cannot reuse the MinHash signatures in %s (%s)", folder, exc)
+        return {}
 
 
 def find_copies(

@@ -86,7 +86,8 @@ class Sentence:
 
 @dataclass(frozen=True, slots=True)
 class SourceRef:
-    """A short reference to an article, used for corroboration."""
+    """A short reference to an article: one that also reported a quote's fact, or a copy of
+    the quoted article published by another outlet."""
 
     article_id: str
     title: str
@@ -95,7 +96,13 @@ class SourceRef:
     source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"article_id": self.article_id, "title": self.title}
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published,
+            "url": self.url,
+        }
 
 
 def text_fragment_url(url: str | None, text: str) -> str | None:
@@ -133,6 +140,10 @@ class Quote:
     published: str | None = None
     source: str | None = None
     also_in: tuple[SourceRef, ...] = ()
+    """Independent articles that report the same ("also reported by")."""
+    also_published: tuple[SourceRef, ...] = ()
+    """Copies of the quoted article in other outlets: wire copy, reprints ("also published
+    by"); the quote is from the earliest copy."""
 
     @property
     def link(self) -> str | None:
@@ -146,11 +157,13 @@ class Quote:
             "title": self.title,
             "url": self.url,
             "published": self.published,
+            "source": self.source,
             "paragraph": self.paragraph,
             "start": self.start,
             "end": self.end,
             "score": round(float(self.score), 4),
             "also_in": [ref.to_dict() for ref in self.also_in],
+            "also_published": [ref.to_dict() for ref in self.also_published],
         }
 
 
@@ -183,6 +196,7 @@ class Answer:
         for quote in self.quotes:
             refs = (
                 SourceRef(quote.article_id, quote.title, quote.url, quote.published, quote.source),
+                *quote.also_published,
                 *quote.also_in,
             )
             for ref in refs:

@@ -56,6 +56,9 @@ def refusal_reason(total: int, titles: Sequence[str]) -> str:
 
 ALSO_IN_COVERAGE = "Also in the coverage"
 ALSO_REPORTED_BY = "Also reported by"
+"""Before the independent articles that report the same fact."""
+ALSO_PUBLISHED_BY = "Also published by"
+"""Before the other outlets that ran the same story (wire copy, reprints)."""
 SOURCES = "Sources"
 UNTITLED = "untitled"
 CONTEXT = "Context"

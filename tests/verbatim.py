@@ -21,5 +21,7 @@ def assert_verbatim(answer: Answer, bodies: Mapping[str, str], *, answered: bool
         assert quote.article_id in bodies, quote.article_id
         assert bodies[quote.article_id][quote.start : quote.end] == quote.text, quote
         assert quote.text and quote.text == quote.text.strip(), repr(quote.text)
-        for ref in quote.also_in:
+        for ref in (*quote.also_in, *quote.also_published):
             assert ref.article_id in bodies and ref.article_id != quote.article_id, ref
+        copies = {ref.article_id for ref in quote.also_published}
+        assert copies.isdisjoint(ref.article_id for ref in quote.also_in), quote
