@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.markup import (
     BOLD,
@@ -29,6 +29,9 @@ from bot.markup import (
 from index import wording
 from index.recency import published_key
 from index.types import Answer, Article, IndexInfo, Quote, SourceRef
+
+if TYPE_CHECKING:
+    from bot.coverage import CoverageReply  # the admins' replies; not imported at run time
 
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
@@ -457,3 +460,56 @@ def sources_failed_notice(failure: Failure | None) -> str:
 def expired_notice() -> str:
     """Callback answer when the "More" data is gone (e.g. after a restart)."""
     return wording.EXPIRED
+
+
+# --------------------------------------------------------------------------- admins: coverage
+
+
+def coverage_notice(reply: CoverageReply) -> str:
+    """The reply to an admin's /add, document or /remove: what was indexed, or why not."""
+    if reply.done in ("not_added", "not_removed"):
+        template = wording.NOT_ADDED if reply.done == "not_added" else wording.NOT_REMOVED
+        return render_one(fill(template, [Span(shorten(reply.reason or "", 300))]))
+    template = {
+        "added": wording.ADDED,
+        "updated": wording.UPDATED,
+        "unchanged": wording.UNCHANGED,
+        "removed": wording.REMOVED,
+    }[reply.done]
+    spans = fill(template, _described(reply), [Span(reply.article_id or "", (BOLD,))])
+    if reply.done != "unchanged":
+        if reply.rebuild_error:
+            failed = [Span(shorten(reply.rebuild_error, 300))]
+            spans += [Span(" "), *fill(wording.INDEX_NOT_UPDATED, failed)]
+        else:
+            spans.append(Span(" " + wording.INDEX_UPDATED))
+    return render_one(spans)
+
+
+def _described(reply: CoverageReply) -> list[Span]:
+    """``“Title” (Reuters, 3 Mar 2024)``: what is known of the article, nothing more."""
+    title = _title(reply.title, reply.article_id or "")
+    details = [
+        d for d in (shorten(reply.source or "", LABEL_CHARS), format_date(reply.published)) if d
+    ]
+    return [
+        Span("“"),
+        Span(title, (ITALIC,)),
+        Span("”" + (f" ({', '.join(details)})" if details else "")),
+    ]
+
+
+def admin_only_notice() -> str:
+    """Reply to someone who is not an admin trying to change the coverage."""
+    return _say(wording.ADMIN_ONLY)
+
+
+def add_usage_notice() -> str:
+    """Reply to /add without a URL."""
+    return render_one(fill(wording.ADD_USAGE, [Span(wording.ADD_USAGE_PLACEHOLDER, (ITALIC,))]))
+
+
+def remove_usage_notice() -> str:
+    """Reply to /remove without an id."""
+    placeholder = [Span(wording.REMOVE_USAGE_PLACEHOLDER, (ITALIC,))]
+    return render_one(fill(wording.REMOVE_USAGE, placeholder))

@@ -1,8 +1,9 @@
 """Long-lived helpers the handlers share, kept in ``application.bot_data``.
 
 The question answerer itself lives in ``bot_data["qa"]``; everything else the handlers need
-(settings, access policy, rate limiter, the worker threads, recent answers for the "More"
-button) is one :class:`BotServices` in ``bot_data["services"]``.
+(settings, access policy, rate limiter, the worker threads, the coverage service for fetches
+and the admins' changes, recent answers for the "More" button) is one :class:`BotServices` in
+``bot_data["services"]``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.access import AccessPolicy, RateLimiter
+from bot.coverage import CoverageService
 from bot.settings import BotSettings
 from index.types import Answer, QuestionAnswerer
 
@@ -79,6 +81,7 @@ class BotServices:
     limiter: RateLimiter
     inline_limiter: RateLimiter
     executor: ThreadPoolExecutor
+    coverage: CoverageService
     answers: RecentAnswers = field(default_factory=RecentAnswers)
     examples: list[str] = field(default_factory=list)
     examples_at: float = 0.0
@@ -103,6 +106,7 @@ class BotServices:
             executor=ThreadPoolExecutor(
                 max_workers=settings.qa_workers, thread_name_prefix="newsquote-qa"
             ),
+            coverage=CoverageService(settings),
         )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
