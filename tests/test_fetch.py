@@ -487,6 +487,66 @@ def test_cli_fetches_builds_and_the_answers_cite_the_page(site: LocalSite, tmp_p
     assert "40 steel cables" in top["text"]
     assert top["url"] == urls[BRIDGE.slug]
     assert top["published"] == "2024-03-04"
+    assert top["source"] == "The Harbour Herald"
+
+
+QUESTIONS = [
+    ("How many steel cables did engineers replace?", "40 steel cables", BRIDGE, None),
+    ("How many tickets did the summer festival sell?", "80,000 tickets", FESTIVAL, None),
+    ("How did the city council vote on the cycle lanes?", "voted 7 to 2", COUNCIL, "Harbour News"),
+    ("Who won the chess olympiad in Budapest?", None, None, None),
+]
+
+
+@pytest.mark.slow  # the real model: fetch, build and ask as a user would (about 40 s)
+def test_fetch_then_ask_quotes_with_outlet_date_and_link(site: LocalSite, tmp_path: Path) -> None:
+    """The path a newsroom takes: ``scripts.fetch`` on feeds beside a dead link, a binary and
+    a malformed feed, then ``scripts.ask --json --batch``: every answer quotes its page
+    verbatim with the outlet, the date and a link to the sentence."""
+    urls = hostile_web(site)
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    feeds = feed_list(
+        tmp_path / "feeds.txt",
+        site.url("/rss.xml"),
+        site.url("/culture.atom"),
+        site.url("/broken.xml"),
+        site.url("/files/data.bin"),
+    )
+    fetched = run_cli(fetch_cmd(feeds, corpus, index), tmp_path)
+    assert fetched.returncode == 0, fetched.stderr
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        "\n".join(json.dumps({"question": q}) for q, *_ in QUESTIONS) + "\n", encoding="utf-8"
+    )
+    ask = run_cli(
+        [
+            sys.executable,
+            "-m",
+            "scripts.ask",
+            "--index",
+            str(index),
+            "--json",
+            "--batch",
+            str(questions),
+        ],
+        tmp_path,
+    )
+    assert ask.returncode == 0, ask.stderr
+    answers = [json.loads(line) for line in ask.stdout.splitlines()]
+    bodies = {a.id: a.body for a in load_corpus(corpus).articles}
+    assert len(answers) == len(QUESTIONS)
+    for answer, (question, expected, story, outlet) in zip(answers, QUESTIONS, strict=True):
+        assert answer["question"] == question
+        if expected is None:
+            assert not answer["answered"] and answer["quotes"] == []
+            continue
+        top = answer["quotes"][0]
+        assert expected in top["text"], (question, top["text"])
+        assert bodies[top["article_id"]][top["start"] : top["end"]] == top["text"]
+        assert story is not None
+        assert top["url"] == urls[story.slug]
+        assert top["published"] == story.published.date().isoformat()
+        assert top["source"] == (outlet or story.outlet)
 
 
 def test_kill_9_during_a_fetch_leaves_no_half_written_file(site: LocalSite, tmp_path: Path) -> None:
