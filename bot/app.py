@@ -167,6 +167,7 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any])
         application.bot_data.pop(QA_KEY, None)
     services = application.bot_data.get(SERVICES_KEY)
     if isinstance(services, BotServices):
+        await services.coverage.close()
         services.close()
 
 
@@ -235,6 +236,8 @@ def build_application(
     application.add_handler(CommandHandler("sources", handlers.sources, filters=mine))
     application.add_handler(CommandHandler("article", handlers.article, filters=mine))
     application.add_handler(CommandHandler("about", handlers.about, filters=mine))
+    application.add_handler(CommandHandler("add", handlers.add, filters=mine))
+    application.add_handler(CommandHandler("remove", handlers.remove, filters=mine))
     # 3. Buttons and inline mode.
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=handlers.MORE_PATTERN))
     application.add_handler(
@@ -258,7 +261,9 @@ def build_application(
             handlers.group_question,
         )
     )
-    # 5. Everything else in private chats gets a hint; in groups and channels, silence.
+    # 5. Files sent in private: an admin's addition to the coverage (others are refused).
+    application.add_handler(MessageHandler(new & private & filters.Document.ALL, handlers.document))
+    # 6. Everything else in private chats gets a hint; in groups and channels, silence.
     application.add_handler(
         MessageHandler(new & private & filters.COMMAND, handlers.unknown_command)
     )
@@ -269,4 +274,26 @@ def build_application(
         )
     )
     application.add_error_handler(handlers.error_handler)
+    _schedule_refresh(application, settings)
     return application
+
+
+def _schedule_refresh(
+    application: Application[Any, Any, Any, Any, Any, Any], settings: BotSettings
+) -> None:
+    """With FEEDS_FILE set, fetch it every FETCH_INTERVAL_MINUTES (PTB's JobQueue)."""
+    if settings.feeds_file is None:
+        return
+    if application.job_queue is None:
+        logger.warning(
+            "FEEDS_FILE is set but python-telegram-bot's job-queue extra is not installed; "
+            "no scheduled fetches (use cron with newsquote-fetch instead)"
+        )
+        return
+    seconds = settings.fetch_interval_minutes * 60
+    application.job_queue.run_repeating(
+        handlers.refresh_job, interval=seconds, first=seconds, name="refresh"
+    )
+    logger.info(
+        "Fetching %s every %g minutes", settings.feeds_file, settings.fetch_interval_minutes
+    )

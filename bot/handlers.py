@@ -28,12 +28,14 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot import addressing, render
 from bot.access import RateDecision
 from bot.conversations import ThreadKey
+from bot.coverage import CoverageReply
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
 from index import wording
 from index.conversation import Conversation
 from index.text import clean_text
 from index.types import Answer, SearchUnavailableError
+from ingest.coverage import MAX_DOCUMENT_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -467,6 +469,78 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if target and target != (context.bot.username or "").lower():
         return
     await _reply(update, [render.unknown_command_notice()])
+
+
+# --------------------------------------------------------------------------- admins: coverage
+
+
+def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    return user is not None and _services(context).access.is_admin(user.id)
+
+
+async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Fetch and index the article at ``/add URL`` (admins only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not _is_admin(update, context):
+        await _reply(update, [render.admin_only_notice()])
+        return
+    url = addressing.command_argument(message, context.args or [])
+    if not url:
+        await _reply(update, [render.add_usage_notice()])
+        return
+    services = _services(context)
+    async with _typing(update.effective_chat):
+        reply = await services.coverage.add_url(url, services.run)
+    await _reply(update, [render.coverage_notice(reply)])
+
+
+async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete the article ``/remove ID`` (or URL) from the coverage (admins only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not _is_admin(update, context):
+        await _reply(update, [render.admin_only_notice()])
+        return
+    target = addressing.command_argument(message, context.args or [])
+    if not target:
+        await _reply(update, [render.remove_usage_notice()])
+        return
+    services = _services(context)
+    async with _typing(update.effective_chat):
+        reply = await services.coverage.remove(target, services.run)
+    await _reply(update, [render.coverage_notice(reply)])
+
+
+async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Add a .md, .txt or .html file sent in a private chat to the coverage (admins only)."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    if not _is_admin(update, context):
+        await _reply(update, [render.admin_only_notice()])
+        return
+    sent = message.document
+    if sent.file_size is not None and sent.file_size > MAX_DOCUMENT_BYTES:
+        too_large = CoverageReply("not_added", reason=wording.DOCUMENT_TOO_LARGE)
+        await _reply(update, [render.coverage_notice(too_large)])
+        return
+    services = _services(context)
+    async with _typing(update.effective_chat):
+        data = bytes(await (await sent.get_file()).download_as_bytearray())
+        reply = await services.coverage.add_document(sent.file_name, data, services.run)
+    await _reply(update, [render.coverage_notice(reply)])
+
+
+async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Fetch FEEDS_FILE and update the index in a child process (scheduled; never raises)."""
+    try:
+        await _services(context).coverage.refresh()
+    except Exception:
+        logger.exception("The scheduled fetch failed; the next one runs as planned")
 
 
 # --------------------------------------------------------------------------- messages

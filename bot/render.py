@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.markup import (
     BOLD,
@@ -28,7 +28,11 @@ from bot.markup import (
 )
 from index import wording
 from index.conversation import FOLLOWUP_MINUTES
+from index.recency import published_key
 from index.types import Answer, Article, IndexInfo, Quote, SourceRef
+
+if TYPE_CHECKING:
+    from bot.coverage import CoverageReply  # the admins' replies; not imported at run time
 
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
@@ -72,69 +76,85 @@ def _example(examples: Sequence[str], lead: str = wording.FOR_EXAMPLE) -> list[S
 # --------------------------------------------------------------------------- answers
 
 
-def _source_numbers(answer: Answer) -> dict[str, int]:
-    return {ref.article_id: n for n, ref in enumerate(answer.sources, start=1)}
+LABEL_CHARS = 60
+"""The longest an article's label (its outlet, else its title) runs in a reply."""
 
 
-def _ref_spans(ref: SourceRef, numbers: dict[str, int]) -> list[Span]:
+def article_label(source: str | None, title: str | None, article_id: str) -> str:
+    """The short name an article goes by in every reply: its outlet, else its title.
+
+    It depends on the article alone, so the same article carries the same label in every
+    answer, citation and list.
+    """
+    outlet = shorten(source or "", LABEL_CHARS)
+    return outlet or _title(title, article_id, LABEL_CHARS)
+
+
+def _ref_label(ref: SourceRef) -> list[Span]:
+    """An article's label, linked to it when it has a URL."""
     url = safe_url(ref.url)
-    title = _title(ref.title, ref.article_id, 120)
-    spans = [Span(title, (link(url),) if url else ())]
-    if ref.article_id in numbers:
-        spans.append(Span(f" [{numbers[ref.article_id]}]"))
+    label = article_label(ref.source, ref.title, ref.article_id)
+    return [Span(label, (link(url),) if url else ())]
+
+
+def _ref_list(lead: str, refs: Sequence[SourceRef]) -> list[Span]:
+    """``Lead A, B and C`` with each article's label linked, on a line of its own."""
+    spans = [Span("\n"), Span(lead + " ", (ITALIC,))]
+    for n, ref in enumerate(refs):
+        if n:
+            spans.append(Span(", " if n < len(refs) - 1 else " and "))
+        spans.extend(_ref_label(ref))
     return spans
 
 
-def citation_spans(quote: Quote, numbers: dict[str, int] | None = None) -> list[Span]:
-    """``— Title · Source · ¶3 · 1 Mar 2024 [1]`` and the "Also reported by" line."""
-    numbers = numbers or {}
+def citation_spans(quote: Quote) -> list[Span]:
+    """``— Reuters, 3 Mar 2024 · ¶3`` (the outlet, else the title, linked to the sentence),
+    then "Also published by" (copies in other outlets) and "Also reported by"."""
     url = safe_url(quote.link) or safe_url(quote.url)
-    title = _title(quote.title, quote.article_id)
-    spans = [Span("— "), Span(title, (link(url), BOLD) if url else (BOLD,))]
-    details = []
-    if quote.source:
-        details.append(shorten(quote.source, 60))
-    details.append(f"¶{quote.paragraph + 1}")
+    label = article_label(quote.source, quote.title, quote.article_id)
+    spans = [Span("— "), Span(label, (link(url), BOLD) if url else (BOLD,))]
     when = format_date(quote.published)
-    if when:
-        details.append(when)
-    spans.append(Span(" · " + " · ".join(details)))
-    if quote.article_id in numbers:
-        spans.append(Span(f" [{numbers[quote.article_id]}]"))
+    spans.append(Span((f", {when}" if when else "") + f" · ¶{quote.paragraph + 1}"))
+    copies = [ref for ref in quote.also_published if ref.article_id != quote.article_id]
+    if copies:
+        spans += _ref_list(wording.ALSO_PUBLISHED_BY, copies)
     refs = [ref for ref in quote.also_in if ref.article_id != quote.article_id]
     if refs:
-        spans += [Span("\n"), Span(wording.ALSO_REPORTED_BY + " ", (ITALIC,))]
-        for n, ref in enumerate(refs):
-            if n:
-                spans.append(Span(", " if n < len(refs) - 1 else " and "))
-            spans.extend(_ref_spans(ref, numbers))
+        spans += _ref_list(wording.ALSO_REPORTED_BY, refs)
     return spans
 
 
-def quote_spans(quote: Quote, numbers: dict[str, int] | None = None) -> list[Span]:
+def quote_spans(quote: Quote) -> list[Span]:
     """A quote as a blockquote followed by its citation."""
     text = clean_text(quote.text).strip() or "…"
-    return [Span(text, (QUOTE,)), Span("\n"), *citation_spans(quote, numbers)]
+    return [Span(text, (QUOTE,)), Span("\n"), *citation_spans(quote)]
 
 
 def sources_spans(
     refs: Sequence[SourceRef], readable: Mapping[str, int] | None = None
 ) -> list[Span]:
-    """The compact numbered list of cited articles; ``readable`` maps an article id to its
-    /sources number, shown as a ``/article N`` hint that opens it in the chat."""
+    """The cited articles, one a line: label and date, then the title, linked; ``readable``
+    maps an article id to its /sources number, shown as a ``/article N`` hint."""
     spans = [Span(wording.SOURCES, (BOLD,))]
-    for n, ref in enumerate(refs, start=1):
-        url = safe_url(ref.url)
-        spans.append(Span(f"\n{n}. "))
-        spans.append(Span(_title(ref.title, ref.article_id), (link(url),) if url else ()))
-        details = [
-            d for d in (ref.source and shorten(ref.source, 60), format_date(ref.published)) if d
-        ]
-        if details:
-            spans.append(Span(", " + ", ".join(details)))
+    for ref in refs:
+        spans.append(Span("\n• "))
+        spans.extend(_source_line(ref.source, ref.title, ref.article_id, ref.url, ref.published))
         if readable and ref.article_id in readable:
             spans.append(Span(" · " + wording.READ_ARTICLE.format(readable[ref.article_id])))
     return spans
+
+
+def _source_line(
+    source: str | None, title: str | None, article_id: str, url: str | None, published: str | None
+) -> list[Span]:
+    """``Reuters, 3 Mar 2024 — Title`` (title linked); without an outlet, ``Title, 3 Mar 2024``."""
+    url = safe_url(url)
+    title_span = Span(_title(title, article_id), (link(url),) if url else ())
+    when = format_date(published)
+    outlet = shorten(source or "", LABEL_CHARS)
+    if outlet:
+        return [Span(outlet + (f", {when}" if when else "") + " — "), title_span]
+    return [title_span, *([Span(f", {when}")] if when else [])]
 
 
 def answer_spans(
@@ -145,13 +165,12 @@ def answer_spans(
         return comparison_spans(answer, readable)
     if not (answer.answered and answer.quotes):
         return notice_spans(answer, examples)
-    numbers = _source_numbers(answer)
-    spans = _read_as(answer) + quote_spans(answer.quotes[0], numbers)
+    spans = _read_as(answer) + quote_spans(answer.quotes[0])
     further = answer.quotes[1:SHOWN_QUOTES]
     if further:
         spans += [Span("\n\n"), Span(wording.ALSO_IN_COVERAGE, (BOLD,))]
         for quote in further:
-            spans += [Span("\n"), *quote_spans(quote, numbers)]
+            spans += [Span("\n"), *quote_spans(quote)]
     spans += [Span("\n\n"), *sources_spans(answer.sources, readable)]
     return spans
 
@@ -170,14 +189,13 @@ def comparison_spans(answer: Answer, readable: Mapping[str, int] | None = None) 
     topic = [Span(shorten(answer.question, QUESTION_ECHO_CHARS), (ITALIC,))]
     spans = [*fill(wording.COMPARE_TITLE, topic)]
     spans[0] = Span(spans[0].text, (BOLD, *spans[0].tags))
-    numbers = _source_numbers(answer)
     groups: dict[str, list[Quote]] = {}
     for quote in answer.quotes:
         groups.setdefault(quote.source or wording.UNKNOWN_OUTLET, []).append(quote)
     for outlet, quotes in groups.items():
         spans += [Span("\n\n"), Span(shorten(outlet, 60), (BOLD,))]
         for quote in quotes:
-            spans += [Span("\n"), *quote_spans(quote, numbers)]
+            spans += [Span("\n"), *quote_spans(quote)]
     spans += _not_mentioned(answer.missing)
     spans += [Span("\n\n"), *sources_spans(answer.sources, readable)]
     return spans
@@ -257,10 +275,9 @@ def more_spans(answer: Answer, paragraph: str, others: Paragraphs | None = None)
     spans += _corroboration_spans(answer, others or {})
     rest = answer.quotes[SHOWN_QUOTES:]
     if rest:
-        numbers = _source_numbers(answer)
         spans += [Span("\n\n"), Span(wording.MORE_QUOTES, (BOLD,))]
         for extra in rest:
-            spans += [Span("\n"), *quote_spans(extra, numbers)]
+            spans += [Span("\n"), *quote_spans(extra)]
     return spans
 
 
@@ -405,26 +422,31 @@ def sources_page_arg(args: Sequence[str]) -> int:
     return 1
 
 
+def newest_first(articles: Sequence[Article]) -> list[Article]:
+    """``articles`` by publication date, newest first; undated ones last, in their order."""
+    dated = [a for a in articles if published_key(a.published)]
+    dated.sort(key=lambda a: published_key(a.published), reverse=True)  # stable within a day
+    return dated + [a for a in articles if not published_key(a.published)]
+
+
 def sources_list_spans(
     articles: Sequence[Article], page: int = 1, per_page: int = SOURCES_PER_PAGE
 ) -> list[Span]:
-    """/sources: one page of the numbered list of indexed articles with dates and links.
+    """/sources: one page of the numbered list of indexed articles, newest first, each with
+    its outlet, date and linked title.
 
     Pages outside the list show its first or last page; numbers run across pages.
     """
     if not articles:
         return [Span(wording.NO_ARTICLES)]
+    articles = newest_first(articles)
     pages = sources_pages(len(articles), per_page)
     page = min(max(page, 1), pages)
     spans = [Span(wording.sources_header(len(articles), page, pages), (BOLD,))]
     first = (page - 1) * per_page
-    for n, article in enumerate(articles[first : first + per_page], start=first + 1):
-        url = safe_url(article.url)
+    for n, a in enumerate(articles[first : first + per_page], start=first + 1):
         spans.append(Span(f"\n{n}. "))
-        spans.append(Span(_title(article.title, article.id), (link(url),) if url else ()))
-        details = [d for d in (article.source, format_date(article.published)) if d]
-        if details:
-            spans.append(Span(" — " + ", ".join(shorten(d, 60) for d in details)))
+        spans.extend(_source_line(a.source, a.title, a.id, a.url, a.published))
     if pages > 1:
         spans.append(Span("\n\n" + wording.sources_other_pages(pages)))
     return spans
@@ -627,3 +649,56 @@ def sources_failed_notice(failure: Failure | None) -> str:
 def expired_notice() -> str:
     """Callback answer when the "More" data is gone (e.g. after a restart)."""
     return wording.EXPIRED
+
+
+# --------------------------------------------------------------------------- admins: coverage
+
+
+def coverage_notice(reply: CoverageReply) -> str:
+    """The reply to an admin's /add, document or /remove: what was indexed, or why not."""
+    if reply.done in ("not_added", "not_removed"):
+        template = wording.NOT_ADDED if reply.done == "not_added" else wording.NOT_REMOVED
+        return render_one(fill(template, [Span(shorten(reply.reason or "", 300))]))
+    template = {
+        "added": wording.ADDED,
+        "updated": wording.UPDATED,
+        "unchanged": wording.UNCHANGED,
+        "removed": wording.REMOVED,
+    }[reply.done]
+    spans = fill(template, _described(reply), [Span(reply.article_id or "", (BOLD,))])
+    if reply.done != "unchanged":
+        if reply.rebuild_error:
+            failed = [Span(shorten(reply.rebuild_error, 300))]
+            spans += [Span(" "), *fill(wording.INDEX_NOT_UPDATED, failed)]
+        else:
+            spans.append(Span(" " + wording.INDEX_UPDATED))
+    return render_one(spans)
+
+
+def _described(reply: CoverageReply) -> list[Span]:
+    """``“Title” (Reuters, 3 Mar 2024)``: what is known of the article, nothing more."""
+    title = _title(reply.title, reply.article_id or "")
+    details = [
+        d for d in (shorten(reply.source or "", LABEL_CHARS), format_date(reply.published)) if d
+    ]
+    return [
+        Span("“"),
+        Span(title, (ITALIC,)),
+        Span("”" + (f" ({', '.join(details)})" if details else "")),
+    ]
+
+
+def admin_only_notice() -> str:
+    """Reply to someone who is not an admin trying to change the coverage."""
+    return _say(wording.ADMIN_ONLY)
+
+
+def add_usage_notice() -> str:
+    """Reply to /add without a URL."""
+    return render_one(fill(wording.ADD_USAGE, [Span(wording.ADD_USAGE_PLACEHOLDER, (ITALIC,))]))
+
+
+def remove_usage_notice() -> str:
+    """Reply to /remove without an id."""
+    placeholder = [Span(wording.REMOVE_USAGE_PLACEHOLDER, (ITALIC,))]
+    return render_one(fill(wording.REMOVE_USAGE, placeholder))

@@ -1,8 +1,9 @@
 """Long-lived helpers the handlers share, kept in ``application.bot_data``.
 
 The question answerer itself lives in ``bot_data["qa"]``; everything else the handlers need
-(settings, access policy, rate limiter, the worker threads, recent answers for the "More"
-button, each chat's conversation for follow-up questions) is one :class:`BotServices` in
+(settings, access policy, rate limiter, the worker threads, the coverage service for fetches
+and the admins' changes, recent answers for the "More" button, each chat's conversation for
+follow-up questions) is one :class:`BotServices` in
 ``bot_data["services"]``.
 """
 
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 
 from bot.access import AccessPolicy, RateLimiter
 from bot.conversations import ChatContexts
+from bot.coverage import CoverageService
 from bot.settings import BotSettings
 from index.types import Answer, QuestionAnswerer
 
@@ -81,6 +83,7 @@ class BotServices:
     limiter: RateLimiter
     inline_limiter: RateLimiter
     executor: ThreadPoolExecutor
+    coverage: CoverageService
     answers: RecentAnswers = field(default_factory=RecentAnswers)
     contexts: ChatContexts = field(default_factory=ChatContexts)
     readable: tuple[float, dict[str, int]] | None = None
@@ -109,6 +112,7 @@ class BotServices:
                 max_workers=settings.qa_workers, thread_name_prefix="newsquote-qa"
             ),
             contexts=ChatContexts(settings.followup_minutes),
+            coverage=CoverageService(settings),
         )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -110,6 +111,15 @@ class BotSettings(BaseSettings):
         default="127.0.0.1", description="Address of the health check (0.0.0.0: every interface)."
     )
 
+    feeds_file: Path | None = Field(
+        default=None,
+        description="A feed list (one feed or page URL a line, or OPML): the running bot "
+        "fetches it every FETCH_INTERVAL_MINUTES and rebuilds the index in a child process.",
+    )
+    fetch_interval_minutes: float = Field(
+        default=60.0, gt=0, le=7 * 24 * 60, description="Minutes between scheduled fetches."
+    )
+
     log_level: str = "INFO"
 
     @field_validator("telegram_bot_token", "webhook_secret", mode="before")
@@ -153,6 +163,13 @@ class BotSettings(BaseSettings):
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         return _parse_ids(value)
+
+    @field_validator("feeds_file", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

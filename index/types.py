@@ -108,8 +108,9 @@ class Sentence:
 
 @dataclass(frozen=True, slots=True)
 class SourceRef:
-    """A reference to an article; as corroboration ("also reported by") it carries the
-    article's own sentence that says the same thing: ``text == body[start:end]``."""
+    """A reference to an article: one that also reported a quote's fact, or a copy of the
+    quoted article published by another outlet. As corroboration ("also reported by") it
+    carries the article's own sentence that says the same thing: ``text == body[start:end]``."""
 
     article_id: str
     title: str
@@ -127,9 +128,13 @@ class SourceRef:
         return text_fragment_url(self.url, self.text) if self.text else self.url
 
     def to_dict(self) -> dict[str, Any]:
-        row: dict[str, Any] = {"article_id": self.article_id, "title": self.title}
-        if self.source is not None:
-            row["source"] = self.source
+        row: dict[str, Any] = {
+            "article_id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published,
+            "url": self.url,
+        }
         if self.text is not None:
             row.update(text=self.text, paragraph=self.paragraph, start=self.start, end=self.end)
         return row
@@ -170,6 +175,10 @@ class Quote:
     published: str | None = None
     source: str | None = None
     also_in: tuple[SourceRef, ...] = ()
+    """Independent articles that report the same ("also reported by")."""
+    also_published: tuple[SourceRef, ...] = ()
+    """Copies of the quoted article in other outlets: wire copy, reprints ("also published
+    by"); the quote is from the earliest copy."""
 
     @property
     def link(self) -> str | None:
@@ -183,11 +192,13 @@ class Quote:
             "title": self.title,
             "url": self.url,
             "published": self.published,
+            "source": self.source,
             "paragraph": self.paragraph,
             "start": self.start,
             "end": self.end,
             "score": round(float(self.score), 4),
             "also_in": [ref.to_dict() for ref in self.also_in],
+            "also_published": [ref.to_dict() for ref in self.also_published],
         }
 
 
@@ -235,6 +246,7 @@ class Answer:
         for quote in self.quotes:
             refs = (
                 SourceRef(quote.article_id, quote.title, quote.url, quote.published, quote.source),
+                *quote.also_published,
                 *quote.also_in,
             )
             for ref in refs:

@@ -57,6 +57,9 @@ def refusal_reason(total: int, titles: Sequence[str]) -> str:
 
 ALSO_IN_COVERAGE = "Also in the coverage"
 ALSO_REPORTED_BY = "Also reported by"
+"""Before the independent articles that report the same fact."""
+ALSO_PUBLISHED_BY = "Also published by"
+"""Before the other outlets that ran the same story (wire copy, reprints)."""
 SOURCES = "Sources"
 UNTITLED = "untitled"
 CONTEXT = "Context"
@@ -201,6 +204,24 @@ ASK_USAGE_PLACEHOLDER = "your question"
 ASK_USAGE_EXAMPLE = "For example: /ask {}"
 DEFAULT_EXAMPLE = "What happened to the bridge?"
 """The example in the /ask usage when the index offers none."""
+
+# --------------------------------------------------------------------------- admins: coverage
+
+ADMIN_ONLY = "Sorry, only the bot's admins can add or remove articles."
+ADD_USAGE = "Usage: /add {} — or send me a .md, .txt or .html file (up to 5 MB)."
+ADD_USAGE_PLACEHOLDER = "URL of an article"
+REMOVE_USAGE = "Usage: /remove {} (the id /add gave, or the article's URL)."
+REMOVE_USAGE_PLACEHOLDER = "article id"
+NOT_ADDED = "Not added: {}"
+NOT_REMOVED = "Not removed: {}"
+ADDED = "Added {} as {}."
+UPDATED = "Updated {} ({})."
+UNCHANGED = "Already indexed and unchanged: {} ({})."
+REMOVED = "Removed {} ({})."
+INDEX_UPDATED = "The index is updated: I answer from it now."
+INDEX_NOT_UPDATED = "The index could not be updated ({}); I still answer from the previous version."
+DOCUMENT_TOO_LARGE = "the file is larger than 5 MB"
+
 
 # --------------------------------------------------------------------------- notices
 

@@ -88,8 +88,11 @@ def format_text(answer: Answer) -> str:
         lines.append("  — " + ", ".join(where))
         if quote.link:
             lines.append(f"  {quote.link}")
+        if quote.also_published:
+            names = "; ".join(ref.source or ref.title for ref in quote.also_published)
+            lines.append(f"  {wording.ALSO_PUBLISHED_BY}: {names}")
         if quote.also_in:
-            names = "; ".join(ref.title for ref in quote.also_in)
+            names = "; ".join(ref.source or ref.title for ref in quote.also_in)
             lines.append(f"  {wording.ALSO_REPORTED_BY} {len(quote.also_in)} more: {names}")
     if answer.missing:
         titles = "; ".join(ref.title for ref in answer.missing)

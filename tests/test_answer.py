@@ -184,13 +184,16 @@ def test_to_dict_has_the_documented_shape(seed_qa: QA) -> None:
         "title",
         "url",
         "published",
+        "source",
         "paragraph",
         "start",
         "end",
         "score",
         "also_in",
+        "also_published",
     }
-    assert all(set(ref) == {"article_id", "title"} for ref in quote["also_in"])
+    refs = quote["also_in"] + quote["also_published"]
+    assert all(set(ref) == {"article_id", "title", "source", "published", "url"} for ref in refs)
 
 
 @pytest.mark.slow

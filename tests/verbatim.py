@@ -21,8 +21,10 @@ def assert_verbatim(answer: Answer, bodies: Mapping[str, str], *, answered: bool
         assert quote.article_id in bodies, quote.article_id
         assert bodies[quote.article_id][quote.start : quote.end] == quote.text, quote
         assert quote.text and quote.text == quote.text.strip(), repr(quote.text)
-        for ref in quote.also_in:
+        for ref in (*quote.also_in, *quote.also_published):
             assert ref.article_id in bodies and ref.article_id != quote.article_id, ref
             if ref.text is not None:  # the corroborating sentence, verbatim too
                 assert ref.start is not None and ref.end is not None, ref
                 assert bodies[ref.article_id][ref.start : ref.end] == ref.text, ref
+        copies = {ref.article_id for ref in quote.also_published}
+        assert copies.isdisjoint(ref.article_id for ref in quote.also_in), quote
