@@ -59,7 +59,7 @@ def respond(
             return wording.too_long(len(text), max_chars)
         answer = qa.answer(text, conversation)
         hints = [] if answer.answered else (examples or qa.example_questions(1))
-        readable = {a.id: n for n, a in enumerate(qa.articles(), start=1)} if answer.quotes else {}
+        readable = render.source_numbers(qa.articles()) if answer.quotes else {}
         return render.render_plain(answer, hints, readable)
     except SearchUnavailableError as exc:
         logger.warning("Search unavailable: %s", exc)
@@ -81,7 +81,7 @@ def _article(qa: QuestionAnswerer, argument: str) -> str:
     """/article N: the whole article (a terminal scrolls; no pages)."""
     if not argument.isdecimal() or len(argument) > 9:
         return wording.ARTICLE_USAGE.format(wording.ARTICLE_USAGE_PLACEHOLDER)
-    articles, number = qa.articles(), int(argument)
+    articles, number = render.newest_first(qa.articles()), int(argument)
     if not 1 <= number <= len(articles):
         return wording.no_such_article(number, len(articles))
     chosen = articles[number - 1]
@@ -93,7 +93,7 @@ def _article(qa: QuestionAnswerer, argument: str) -> str:
 def _compare(qa: QuestionAnswerer, topic: str) -> str:
     if not topic:
         return wording.COMPARE_USAGE.format(wording.COMPARE_USAGE_PLACEHOLDER)
-    readable = {a.id: n for n, a in enumerate(qa.articles(), start=1)}
+    readable = render.source_numbers(qa.articles())
     return render.render_plain(qa.compare(topic), (), readable)
 
 

@@ -199,7 +199,7 @@ async def _readable(update: Update, context: ContextTypes.DEFAULT_TYPE) -> dict[
     outcome = await call_index(update, context, get_qa(context.bot_data).articles)
     if outcome.value is None:
         return {}
-    numbers = {article.id: n for n, article in enumerate(outcome.value, start=1)}
+    numbers = render.source_numbers(outcome.value)
     services.readable = (time.monotonic(), numbers)
     return numbers
 
@@ -409,7 +409,7 @@ async def article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not 1 <= number <= len(outcome.value):
         await _reply(update, [render.no_such_article_notice(number, len(outcome.value))])
         return
-    chosen = outcome.value[number - 1]
+    chosen = render.newest_first(outcome.value)[number - 1]
     pages = render.article_pages(chosen.body)
     text = render.render_article_page(number, chosen, 1, pages)
     await _reply(update, [text], _article_keyboard(number, 1, len(pages)))
@@ -438,7 +438,7 @@ async def article_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer(render.expired_notice(), show_alert=True)
         return
     await query.answer()
-    chosen = outcome.value[number - 1]
+    chosen = render.newest_first(outcome.value)[number - 1]
     pages = render.article_pages(chosen.body)
     page = min(max(page, 1), len(pages))
     text = render.render_article_page(number, chosen, page, pages)

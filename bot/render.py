@@ -429,6 +429,11 @@ def newest_first(articles: Sequence[Article]) -> list[Article]:
     return dated + [a for a in articles if not published_key(a.published)]
 
 
+def source_numbers(articles: Sequence[Article]) -> dict[str, int]:
+    """Each article's number in /sources (newest first), the N of ``/article N``."""
+    return {a.id: n for n, a in enumerate(newest_first(articles), start=1)}
+
+
 def sources_list_spans(
     articles: Sequence[Article], page: int = 1, per_page: int = SOURCES_PER_PAGE
 ) -> list[Span]:

@@ -145,7 +145,8 @@ def expected_replies(qa: QuestionAnswerer, questions: Sequence[str]) -> dict[str
     replies = {}
     for question in questions:
         answer = qa.answer(question)
-        chunks = render.render_answer(answer, [] if answer.answered else examples)
+        readable = render.source_numbers(qa.articles()) if answer.quotes else {}
+        chunks = render.render_answer(answer, [] if answer.answered else examples, readable)
         assert len(chunks) == 1, f"pick questions whose answers fit one message: {question!r}"
         replies[question] = chunks[0]
     assert len(set(replies.values())) == len(questions), "the replies must tell questions apart"
