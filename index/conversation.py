@@ -405,7 +405,7 @@ class _Reader:
             return self.demonstrative(token)
         if word in ("other", "another") and token.dep_ == "amod":
             return self.other(token)
-        if word == "there" and token.dep_ != "expl" and token.tag_ != "EX":
+        if word == "there" and not self.existential(token):
             place = self.antecedent(frozenset({"place"}), None, used)
             return (token.idx, _end(token), f"in {place.text}") if place else None
         said = token.head.lemma_.lower() in _SAY_VERBS and token.dep_ in ("dobj", "advmod")
@@ -425,6 +425,18 @@ class _Reader:
         used.append(mention)
         text = _possessive(mention.text) if token.tag_ == "PRP$" else mention.text
         return token.idx, _end(token), text
+
+    def existential(self, there: Token) -> bool:
+        """Whether ``there`` points to no place: "Where was there rain?", or "How much rainfall
+        was there in Riverside?" (the question names its own place right after it)."""
+        if there.dep_ == "expl" or there.tag_ == "EX":
+            return True
+        after = self.doc[there.i + 1] if there.i + 1 < len(self.doc) else None
+        return (
+            after is not None
+            and after.dep_ == "prep"
+            and any(t.pos_ == "PROPN" for t in after.subtree)
+        )
 
     def bound(self, pronoun: Token) -> bool:
         """Whether the question itself names what ``pronoun`` refers to ("What did Kim call

@@ -577,7 +577,12 @@ class FakeBotAPI:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
-        params = await _read_params(request)
+        try:
+            params = await _read_params(request)
+        except ConnectionResetError:
+            # The bot hung up before its request was whole (it cancelled a "typing…" it no
+            # longer needed): the request never arrived, as at Telegram, and it is no error.
+            return _error(499, "client closed the request")
         call = Call(method, params)
         self.calls.append(call)
         faults = self._faults.get(method.lower())

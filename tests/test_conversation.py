@@ -170,6 +170,12 @@ def test_there_is_the_last_place() -> None:
     assert read("Who else was there?", last).resolved == "Who else was in Pyongyang?"
 
 
+def test_there_with_its_own_place_stands_alone() -> None:
+    last = turn("Where did Kim show Shoigu the weapons?", VISIT)
+    assert not read("How much rainfall was there in Riverside?", last).leans
+    assert not read("Was there a parade?", last).leans
+
+
 def test_that_letter_is_the_letter_named_last() -> None:
     last = turn("What did Shoigu give Kim Jong Un?", LETTER)
     assert read("Who was that letter from?", last).resolved == (
