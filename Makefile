@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_answer
 	$(PY) -m benchmarks.bench_load
 	$(PY) -m benchmarks.bench_fetch
+	$(PY) -m benchmarks.bench_first_answer
 	$(PY) -m benchmarks.bench_scale --sizes $(BENCH_SCALE_SIZES)
 
 clean:
