@@ -59,7 +59,7 @@ class MessageRateLimiter(AIORateLimiter):
     Telegram's flood limits (about 30 messages/s per bot, 20 a minute per group) are about
     messages. Counting the typing indicator that precedes every answer as well halved the bot's
     capacity to 15 answers/s and made every answer wait behind other chats' indicators: at
-    30 questions/s the queue grew without bound (``scripts/bench_load.py``). A failed
+    30 questions/s the queue grew without bound (``benchmarks/bench_load.py``). A failed
     indicator is only logged by the handlers, so it needs no retry either.
     """
 
