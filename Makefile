@@ -53,7 +53,7 @@ eval: $(STAMP)
 	$(PY) -m scripts.evaluate --squad $(EVAL_DATA)/squad2_dev_subset.json
 
 train: $(STAMP)
-	$(PY) -m scripts.train_ranker --squad $(EVAL_DATA)/squad2_dev_subset.json
+	$(PY) -m scripts.train_ranker --squad $(EVAL_DATA)/squad2_train_subset.json --dev $(EVAL_DATA)/squad2_dev_subset.json
 
 bench: $(STAMP)
 	$(PY) -m scripts.bench_index
