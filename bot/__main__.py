@@ -10,18 +10,20 @@ from pydantic import ValidationError
 from telegram.error import InvalidToken, TelegramError
 
 from bot.app import ALLOWED_UPDATES, build_application
-from bot.console import EXIT_UNAVAILABLE, index_error_line, one_line, run_console
+from bot.console import run_console
 from bot.health import HealthPortError
 from bot.logging_setup import configure_logging, redact
-from bot.settings import BotSettings, describe_validation_error
-from index.types import IndexNotFoundError, NewsQuoteError, SearchUnavailableError
+from bot.settings import BotSettings
+from index.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, Failure, describe, one_line
+from index.types import NewsQuoteError
 
 logger = logging.getLogger(__name__)
 
 
-def _fail(message: str, secrets: list[str], status: int = 2) -> int:
-    print(redact(one_line(message), secrets), file=sys.stderr)
-    return status
+def _fail(failure: Failure, secrets: list[str]) -> int:
+    """Print the one line of ``failure`` without secrets; its exit status."""
+    print(redact(one_line(failure.message), secrets), file=sys.stderr)
+    return failure.status
 
 
 def run_telegram(settings: BotSettings) -> int:
@@ -50,20 +52,16 @@ def run_telegram(settings: BotSettings) -> int:
                 bootstrap_retries=settings.telegram_startup_retries,
             )
     except InvalidToken:
-        return _fail(
-            "error: the Bot API rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)", []
-        )
-    except IndexNotFoundError as exc:
-        return _fail(index_error_line(exc), secrets)
-    except SearchUnavailableError as exc:
-        message = f"error: search is temporarily unavailable: {exc}"
-        return _fail(message, secrets, status=EXIT_UNAVAILABLE)
-    except (NewsQuoteError, HealthPortError) as exc:
-        return _fail(f"error: {exc}", secrets)
+        message = "error: the Bot API rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)"
+        return _fail(Failure(message, EXIT_BAD_INPUT), [])
+    except NewsQuoteError as exc:
+        return _fail(describe(exc), secrets)
+    except HealthPortError as exc:
+        return _fail(Failure(f"error: {exc}", EXIT_BAD_INPUT), secrets)
     except TelegramError as exc:
-        url = settings.telegram_api_url
-        return _fail(f"error: the Bot API at {url} failed: {exc}", secrets, status=1)
-    return 0
+        message = f"error: the Bot API at {settings.telegram_api_url} failed: {exc}"
+        return _fail(Failure(message, EXIT_UNEXPECTED), secrets)
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = BotSettings()
     except ValidationError as exc:
-        return _fail(f"error: {describe_validation_error(exc)}", [])
+        return _fail(describe(exc), [])
     if args.console or settings.token is None:
         level = "WARNING" if settings.log_level == "INFO" else settings.log_level
         configure_logging(level, settings.secrets())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -25,10 +24,12 @@ from telegram.ext import (
 )
 
 from bot import handlers
+from bot.addressing import AddressedToBot, CommandForThisBot
 from bot.health import HealthServer
 from bot.services import OWNS_QA_KEY, QA_KEY, SERVICES_KEY, BotServices, get_services
 from bot.settings import BotSettings
-from index.types import NewsQuoteError, QuestionAnswerer
+from index import open_index, wording
+from index.types import QuestionAnswerer
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +43,7 @@ ALLOWED_UPDATES = [
 ]
 """The update types the bot asks Telegram for (polling and webhook)."""
 
-COMMANDS = [
-    BotCommand("ask", "Ask a question about the news"),
-    BotCommand("sources", "List the indexed articles"),
-    BotCommand("about", "Index size, build time and model"),
-    BotCommand("help", "How to use this bot"),
-    BotCommand("start", "What this bot does"),
-]
+COMMANDS = [BotCommand(command, description) for command, description in wording.COMMAND_MENU]
 CONCURRENT_UPDATES = 32
 RATE_LIMIT_RETRIES = 3
 UNTHROTTLED_ENDPOINTS = frozenset({"sendChatAction"})
@@ -82,21 +77,6 @@ class MessageRateLimiter(AIORateLimiter):
         )
 
 
-class SearchNotInstalledError(NewsQuoteError):
-    """The search side (``index.open_index``) is not available in this installation."""
-
-
-def open_qa(settings: BotSettings) -> QuestionAnswerer:
-    """Open the index with ``index.open_index`` (imported here, so the bot imports without it)."""
-    module = importlib.import_module("index")
-    open_index: Callable[[Any], QuestionAnswerer] | None = getattr(module, "open_index", None)
-    if open_index is None:
-        raise SearchNotInstalledError(
-            "the search side is not installed: index.open_index does not exist yet"
-        )
-    return open_index(settings.index)
-
-
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Start the health check (when set), open the index (unless one was given) and set the
     command menu (a failure there is harmless)."""
@@ -110,7 +90,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     if application.bot_data.get(QA_KEY) is None:
         logger.info("Opening the index at %s", settings.index.index_dir)
         try:
-            application.bot_data[QA_KEY] = await asyncio.to_thread(open_qa, settings)
+            application.bot_data[QA_KEY] = await asyncio.to_thread(open_index, settings.index)
         except BaseException:
             await _stop_health(application)
             raise
@@ -229,7 +209,7 @@ def build_application(
     application.add_handler(TypeHandler(Update, handlers.check_access), group=-1)
     # 2. Commands, new messages only; /cmd@otherbot is not ours and falls through. /ask works
     #    everywhere; in groups the others only when written out for us (/help@this_bot).
-    mine = new & (private | handlers.CommandForThisBot())
+    mine = new & (private | CommandForThisBot())
     application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
     application.add_handler(CommandHandler("start", handlers.start, filters=mine))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=mine))
@@ -251,7 +231,7 @@ def build_application(
     )
     application.add_handler(
         MessageHandler(
-            new & groups & filters.TEXT & ~filters.COMMAND & handlers.AddressedToBot(),
+            new & groups & filters.TEXT & ~filters.COMMAND & AddressedToBot(),
             handlers.group_question,
         )
     )

@@ -12,34 +12,16 @@ import sys
 from typing import TextIO
 
 from bot import render
-from bot.app import open_qa
+from bot.markup import to_plain
 from bot.settings import BotSettings
-from index.types import IndexNotFoundError, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
-
-EXIT_UNAVAILABLE = 3  # as scripts/ask.py: the search backend (a Chroma server) is down
+from index import open_index, wording
+from index.errors import EXIT_OK, describe
+from index.types import NewsQuoteError, QuestionAnswerer, SearchUnavailableError
+from index.wording import PROMPT
 
 logger = logging.getLogger(__name__)
 
-TELEGRAM_NOTE = (
-    "NewsQuote terminal chat. To connect Telegram, set TELEGRAM_BOT_TOKEN "
-    "(from @BotFather) and run `python -m bot` again."
-)
-BUILD_HINT = "build it with `make index` or `python -m scripts.build_index`"
-PROMPT = "ask> "
 QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
-
-
-def one_line(text: str) -> str:
-    """``text`` with all whitespace (newlines too) collapsed, for one-line error messages."""
-    return " ".join(text.split())
-
-
-def index_error_line(exc: IndexNotFoundError) -> str:
-    """The single line shown when there is no index."""
-    message = one_line(str(exc)) or "no index found"
-    if "build_index" in message or "make index" in message:
-        return f"error: {message}"
-    return f"error: {message} — {BUILD_HINT}"
 
 
 def respond(
@@ -50,28 +32,25 @@ def respond(
     command = text.split(maxsplit=1)[0].lower() if text.startswith("/") else ""
     try:
         if command in ("/help", "/start"):
-            return render.to_plain(render.help_spans(examples or qa.example_questions(1)))
+            return to_plain(render.help_spans(examples or qa.example_questions(1)))
         if command == "/sources":
             page = render.sources_page_arg(text.split()[1:])
-            return render.to_plain(render.sources_list_spans(qa.articles(), page))
+            return to_plain(render.sources_list_spans(qa.articles(), page))
         if command == "/about":
-            return render.to_plain(render.about_spans(qa.info()))
+            return to_plain(render.about_spans(qa.info()))
         if command == "/ask":
             text = text[len("/ask") :].strip()
         if len(text) > max_chars:
-            return (
-                f"That question is {len(text):,} characters long; "
-                f"please ask a shorter one (up to {max_chars} characters)."
-            )
+            return wording.too_long(len(text), max_chars)
         answer = qa.answer(text)
         hints = [] if answer.answered else (examples or qa.example_questions(1))
         return render.render_plain(answer, hints)
     except SearchUnavailableError as exc:
         logger.warning("Search unavailable: %s", exc)
-        return render.to_plain(render.unavailable_spans())
+        return wording.UNAVAILABLE
     except Exception:
         logger.exception("Answering failed")
-        return "Sorry, something went wrong while answering. Please try again."
+        return wording.APOLOGY
 
 
 def run_console(
@@ -86,22 +65,17 @@ def run_console(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     interactive = stdin.isatty()
-    print(TELEGRAM_NOTE, file=stderr, flush=True)
+    print(wording.TELEGRAM_NOTE, file=stderr, flush=True)
     owns_qa = qa is None
     if qa is None:
         if interactive:
-            print("Loading the index…", file=stderr, flush=True)
+            print(wording.LOADING_INDEX, file=stderr, flush=True)
         try:
-            qa = open_qa(settings)
-        except IndexNotFoundError as exc:
-            print(index_error_line(exc), file=stderr)
-            return 2
-        except SearchUnavailableError as exc:
-            print(f"error: search is temporarily unavailable: {one_line(str(exc))}", file=stderr)
-            return EXIT_UNAVAILABLE
+            qa = open_index(settings.index)
         except NewsQuoteError as exc:
-            print(f"error: {one_line(str(exc))}", file=stderr)
-            return 2
+            failure = describe(exc)
+            print(failure.message, file=stderr)
+            return failure.status
     examples: list[str] = []
     try:
         examples = [e for e in qa.example_questions(1) if e.strip()]
@@ -133,4 +107,4 @@ def run_console(
                 logger.exception("Closing the index failed")
     if interactive:
         stdout.write("\n")
-    return 0
+    return EXIT_OK

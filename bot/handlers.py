@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import html
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from telegram import (
     Chat,
@@ -19,18 +19,18 @@ from telegram import (
     InlineQueryResultsButton,
     InputTextMessageContent,
     Message,
-    MessageEntity,
     Update,
 )
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes, filters
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import render
+from bot import addressing, render
 from bot.access import RateDecision
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
-from index.types import Answer, QuestionAnswerer, SearchUnavailableError
+from index import wording
+from index.types import Answer, SearchUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -50,68 +50,6 @@ INLINE_CACHE_SECONDS = 60
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
     return get_services(context.bot_data)
-
-
-def _command_target(message: Message) -> str | None:
-    """The ``@bot`` a leading command is addressed to (lower case), or None."""
-    for entity in message.entities:
-        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
-            return message.parse_entity(entity).partition("@")[2].lower() or None
-    return None
-
-
-def addressed_to_bot(message: Message) -> bool:
-    """True when a group message is for this bot: a mention, a reply, /ask or /cmd@this_bot."""
-    bot = message.get_bot()
-    username = (bot.username or "").lower()
-    reply = message.reply_to_message
-    if reply and reply.from_user and reply.from_user.id == bot.id:
-        return True
-    for entity, text in message.parse_entities(
-        [MessageEntity.MENTION, MessageEntity.TEXT_MENTION, MessageEntity.BOT_COMMAND]
-    ).items():
-        if entity.type == MessageEntity.MENTION and text[1:].lower() == username:
-            return True
-        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id:
-            return True
-        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
-            command, _, target = text.lower().partition("@")
-            if target == username or (not target and command == "/ask"):
-                return True
-    return False
-
-
-class AddressedToBot(filters.MessageFilter):
-    """Messages that mention this bot or reply to one of its messages."""
-
-    def filter(self, message: Message) -> bool:
-        return addressed_to_bot(message)
-
-
-class CommandForThisBot(filters.MessageFilter):
-    """Commands written out for this bot, like ``/help@newsquote_bot``."""
-
-    def filter(self, message: Message) -> bool:
-        username = (message.get_bot().username or "").lower()
-        return bool(username) and _command_target(message) == username
-
-
-def _strip_mentions(message: Message) -> str:
-    """The message text without the bot's @mentions, whitespace collapsed."""
-    text = message.text or ""
-    username = (message.get_bot().username or "").lower()
-    mentions = message.parse_entities([MessageEntity.MENTION])
-    pieces: list[str] = []
-    last = 0
-    for entity in sorted(mentions, key=lambda e: e.offset):
-        value = mentions[entity]
-        at = text.find(value, last)
-        if value[1:].lower() != username or at < 0:
-            continue
-        pieces.append(text[last:at])
-        last = at + len(value)
-    pieces.append(text[last:])
-    return " ".join("".join(pieces).split())
 
 
 async def _reply(
@@ -159,53 +97,49 @@ async def _typing(chat: Chat | None) -> AsyncIterator[None]:
             await task
 
 
-async def _examples(context: ContextTypes.DEFAULT_TYPE, n: int = 3) -> list[str]:
-    """Example questions from the corpus, cached for a while."""
-    services = _services(context)
-    if services.examples_are_fresh():
-        return services.examples[:n]
-    try:
-        examples = await services.run(get_qa(context.bot_data).example_questions, n)
-    except Exception as exc:
-        logger.warning("Could not get example questions: %s", exc)
-        return services.examples[:n]
-    services.remember_examples([e for e in examples if e and e.strip()])
-    return services.examples[:n]
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """What a blocking index call gave: its value, or why there is none."""
+
+    value: T | None = None
+    failure: render.Failure | None = None
 
 
-async def _run_qa(
+async def call_index(
     update: Update, context: ContextTypes.DEFAULT_TYPE, fn: Callable[..., T], *args: Any
-) -> tuple[T | None, str | None]:
-    """Run a blocking index call off the loop: its result, or the notice to send instead."""
+) -> Outcome[T]:
+    """Run a blocking index call off the event loop. Failures are logged, never raised."""
     try:
-        return await _services(context).run(fn, *args), None
+        return Outcome(await _services(context).run(fn, *args))
     except SearchUnavailableError as exc:
         logger.warning("Search unavailable: %s", exc)
-        return None, render.unavailable_notice()
+        return Outcome(failure="unavailable")
     except Exception:
         logger.exception("The index failed on update %s", update.update_id)
-        return None, render.apology_notice()
+        return Outcome(failure="error")
 
 
-async def _qa_call(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, fn: Callable[..., T], *args: Any
-) -> T | None:
-    """Run a blocking index call off the loop; on failure apologise and return None."""
-    result, failure = await _run_qa(update, context, fn, *args)
-    if failure is not None:
-        await _reply(update, [failure])
-    return result
+async def ask_index(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
+) -> Answer | None:
+    """The answer to ``question``, or None when the index failed (logged).
 
-
-def _ask(qa: QuestionAnswerer, question: str) -> Answer:
-    """``qa.answer``, with a search outage as an answer of kind ``unavailable`` (what ``QA``
-    returns itself; another question answerer may raise instead). Blocking: run it off the loop.
+    A search outage is an answer of kind ``unavailable``: ``QA`` returns one itself, another
+    question answerer may raise ``SearchUnavailableError`` instead.
     """
-    try:
-        return qa.answer(question)
-    except SearchUnavailableError as exc:
-        logger.warning("Search unavailable: %s", exc)
-        return Answer(question, False, reason=str(exc) or "unavailable", kind="unavailable")
+    outcome = await call_index(update, context, get_qa(context.bot_data).answer, question)
+    if outcome.failure == "unavailable":
+        return Answer(question, False, reason=wording.UNAVAILABLE, kind="unavailable")
+    return outcome.value
+
+
+async def _examples(update: Update, context: ContextTypes.DEFAULT_TYPE, n: int = 3) -> list[str]:
+    """Example questions from the corpus, cached for a while."""
+    services = _services(context)
+    if not services.examples_are_fresh():
+        outcome = await call_index(update, context, get_qa(context.bot_data).example_questions, n)
+        services.remember_examples([e for e in outcome.value or [] if e and e.strip()])
+    return services.examples[:n]
 
 
 def _account(services: BotServices, answer: Answer, seconds: float, where: str) -> None:
@@ -255,28 +189,26 @@ async def _answer_question(
             await _reply(update, [render.slow_down_notice(decision.retry_after)])
         return
     if not question:
-        answer = Answer(question="", answered=False, reason="empty question", kind="empty")
+        answer = Answer(question="", answered=False, reason=wording.EMPTY, kind="empty")
     else:
         started = time.perf_counter()
         async with _typing(update.effective_chat):
-            result, failure = await _run_qa(
-                update, context, _ask, get_qa(context.bot_data), question
-            )
-        if result is None:
-            await _reply(update, [failure or render.apology_notice()])
+            asked = await ask_index(update, context, question)
+        if asked is None:
+            await _reply(update, [render.apology_notice()])
             return
-        answer = result
+        answer = asked
         chat = update.effective_chat
         _account(services, answer, time.perf_counter() - started, chat.type if chat else "chat")
     # Examples only where the reply shows one: during an outage they would cost another search.
     shows_example = not answer.answered and answer.kind != "unavailable"
-    examples = await _examples(context, 1) if shows_example else []
+    examples = await _examples(update, context, 1) if shows_example else []
     chunks = render.render_answer(answer, examples)
     markup = None
     if answer.answered:
         key = services.answers.put(answer, len(chunks))
         markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton("More", callback_data=MORE_PREFIX + key)]]
+            [[InlineKeyboardButton(wording.MORE_BUTTON, callback_data=MORE_PREFIX + key)]]
         )
     await _reply(update, chunks, markup)
 
@@ -297,16 +229,14 @@ async def check_access(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         chat.id if chat else None,
     )
     if update.inline_query:
-        button = InlineQueryResultsButton(
-            text="Sorry, this bot is private", start_parameter="private"
-        )
+        button = InlineQueryResultsButton(text=wording.INLINE_PRIVATE, start_parameter="private")
         await update.inline_query.answer([], cache_time=0, is_personal=True, button=button)
     elif update.callback_query:
-        await update.callback_query.answer("Sorry, this bot is private.", show_alert=True)
+        await update.callback_query.answer(wording.PRIVATE_ALERT, show_alert=True)
     elif (
         update.message
         and chat
-        and (chat.type == ChatType.PRIVATE or addressed_to_bot(update.message))
+        and (chat.type == ChatType.PRIVATE or addressing.addressed_to_bot(update.message))
     ):
         await _reply(update, [render.private_notice(user.id if user else None)])
     raise ApplicationHandlerStop
@@ -317,13 +247,13 @@ async def check_access(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Say what the bot does, with three example questions from the corpus."""
-    examples = await _examples(context, 3)
+    examples = await _examples(update, context, 3)
     await _reply(update, render.render_start(examples, context.bot.username))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Explain how to ask, the commands, groups and inline mode."""
-    examples = await _examples(context, 1)
+    examples = await _examples(update, context, 1)
     await _reply(update, render.render_help(examples, context.bot.username))
 
 
@@ -332,18 +262,9 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    text = message.text or ""
-    command = next(
-        (e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0),
-        None,
-    )
-    prefix = message.parse_entity(command) if command else None
-    if prefix and text.startswith(prefix):
-        question = text[len(prefix) :].strip()
-    else:
-        question = " ".join(context.args or [])
+    question = addressing.command_argument(message, context.args or [])
     if not question:
-        await _reply(update, [render.ask_usage_notice(await _examples(context, 1))])
+        await _reply(update, [render.ask_usage_notice(await _examples(update, context, 1))])
         return
     await _answer_question(update, context, question)
 
@@ -351,22 +272,25 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the indexed articles with dates and links, a page at a time (``/sources 3``)."""
     page = render.sources_page_arg(context.args or [])
-    articles = await _qa_call(update, context, get_qa(context.bot_data).articles)
-    if articles is not None:
-        pages = render.sources_pages(len(articles))
-        page = min(page, pages)
-        await _reply(update, render.render_sources(articles, page), _sources_keyboard(page, pages))
+    outcome = await call_index(update, context, get_qa(context.bot_data).articles)
+    if outcome.value is None:
+        await _reply(update, [render.failure_notice(outcome.failure)])
+        return
+    pages = render.sources_pages(len(outcome.value))
+    page = min(page, pages)
+    chunks = render.render_sources(outcome.value, page)
+    await _reply(update, chunks, _sources_keyboard(page, pages))
 
 
 def _sources_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
     """ "Previous" and "Next" buttons under a /sources page (none for a single page)."""
     buttons = []
     if page > 1:
-        buttons.append(
-            InlineKeyboardButton("‹ Previous", callback_data=f"{SOURCES_PREFIX}{page - 1}")
-        )
+        previous = f"{SOURCES_PREFIX}{page - 1}"
+        buttons.append(InlineKeyboardButton(wording.PREVIOUS_PAGE_BUTTON, callback_data=previous))
     if page < pages:
-        buttons.append(InlineKeyboardButton("Next ›", callback_data=f"{SOURCES_PREFIX}{page + 1}"))
+        following = f"{SOURCES_PREFIX}{page + 1}"
+        buttons.append(InlineKeyboardButton(wording.NEXT_PAGE_BUTTON, callback_data=following))
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
@@ -376,14 +300,14 @@ async def sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if query is None or query.data is None or not isinstance(query.message, Message):
         return
     page = int(query.data.removeprefix(SOURCES_PREFIX))
-    articles, failure = await _run_qa(update, context, get_qa(context.bot_data).articles)
-    if articles is None:
-        await query.answer(render.sources_failed_notice(failure), show_alert=True)
+    outcome = await call_index(update, context, get_qa(context.bot_data).articles)
+    if outcome.value is None:
+        await query.answer(render.sources_failed_notice(outcome.failure), show_alert=True)
         return
     await query.answer()
-    pages = render.sources_pages(len(articles))
+    pages = render.sources_pages(len(outcome.value))
     page = min(max(page, 1), pages)
-    [text, *_] = render.render_sources(articles, page)
+    [text, *_] = render.render_sources(outcome.value, page)
     try:
         await query.edit_message_text(text, reply_markup=_sources_keyboard(page, pages))
     except BadRequest as exc:
@@ -393,9 +317,11 @@ async def sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the size, build time and model of the index."""
-    info = await _qa_call(update, context, get_qa(context.bot_data).info)
-    if info is not None:
-        await _reply(update, render.render_about(info))
+    outcome = await call_index(update, context, get_qa(context.bot_data).info)
+    if outcome.value is None:
+        await _reply(update, [render.failure_notice(outcome.failure)])
+        return
+    await _reply(update, render.render_about(outcome.value))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -403,7 +329,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     if message is None:
         return
-    target = _command_target(message)
+    target = addressing.command_target(message)
     if target and target != (context.bot.username or "").lower():
         return
     await _reply(update, [render.unknown_command_notice()])
@@ -423,7 +349,7 @@ async def group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Answer a group message that mentions the bot or replies to it."""
     message = update.effective_message
     if message and message.text is not None:
-        await _answer_question(update, context, _strip_mentions(message))
+        await _answer_question(update, context, addressing.strip_mentions(message))
 
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -448,12 +374,9 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer()
     top = stored.answer.quotes[0]
-    try:
-        qa = get_qa(context.bot_data)
-        paragraph = await _services(context).run(qa.paragraph, top.article_id, top.paragraph)
-    except Exception as exc:
-        logger.warning("Could not load paragraph %s of %s: %s", top.paragraph, top.article_id, exc)
-        paragraph = ""
+    qa = get_qa(context.bot_data)
+    outcome = await call_index(update, context, qa.paragraph, top.article_id, top.paragraph)
+    paragraph = outcome.value or ""  # without it, "More" still shows the further quotes
     message = query.message
     if isinstance(message, Message) and stored.chunks == 1:
         expanded = render.render_expanded(stored.answer, paragraph)
@@ -486,35 +409,27 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     question = " ".join(query.query.split())[: _services(context).settings.max_question_chars]
     if not question:
-        button = InlineQueryResultsButton(
-            text="Type a question about the news", start_parameter="inline"
-        )
+        button = InlineQueryResultsButton(text=wording.INLINE_EMPTY, start_parameter="inline")
         await query.answer([], cache_time=5, button=button)
         return
     decision = _admit(context, query.from_user.id, inline=True)
     if not decision.allowed:
         wait = max(1, round(decision.retry_after))
         button = InlineQueryResultsButton(
-            text=f"Slow down — try again in {wait} s", start_parameter="slow"
+            text=wording.inline_slow_down(wait), start_parameter="slow"
         )
         await query.answer([], cache_time=0, is_personal=True, button=button)
         return
     started = time.perf_counter()
-    try:
-        answer = await _services(context).run(_ask, get_qa(context.bot_data), question)
-    except Exception:
-        logger.exception("The index failed on inline query %s", query.id)
-        button = InlineQueryResultsButton(
-            text="Sorry, something went wrong", start_parameter="error"
-        )
+    answer = await ask_index(update, context, question)
+    if answer is None:
+        button = InlineQueryResultsButton(text=wording.INLINE_ERROR, start_parameter="error")
         await query.answer([], cache_time=0, button=button)
         return
     _account(_services(context), answer, time.perf_counter() - started, "inline")
     if not answer.answered:
         text = (
-            "Search is unavailable, try again soon"
-            if answer.kind == "unavailable"
-            else "Not in the coverage — open the bot"
+            wording.INLINE_UNAVAILABLE if answer.kind == "unavailable" else wording.INLINE_NOT_FOUND
         )
         button = InlineQueryResultsButton(text=text, start_parameter="inline")
         await query.answer(
@@ -563,7 +478,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     if not services.access.admins or error is None:
         return
     summary = redact(f"{type(error).__name__}: {error}", services.settings.secrets())[:300]
-    text = f"<b>Error</b> in update {update_id}: {html.escape(summary, quote=False)}"
+    text = render.admin_error_notice(update_id, summary)
     for admin in sorted(services.access.admins):
         try:
             await context.bot.send_message(admin, text)

@@ -1,115 +1,53 @@
-"""Pure rendering: from ``Answer`` and friends to Telegram HTML messages or plain text.
+"""The bot's messages: from ``Answer`` and friends to Telegram HTML (or plain text).
 
-Every message is first laid out as a list of :class:`Span` (plain text plus the formatting
-tags around it). That one layout is then
-
-* split into messages that fit Telegram's limit, at paragraph, line or sentence boundaries,
-  measured as Telegram does (UTF-16 code units of the text after entity parsing), and
-* serialised to HTML with every piece of article or user text escaped, so a cut can never fall
-  inside a tag or an entity and tags are always balanced, or
-* serialised to plain text for the terminal chat.
-
-Only tags Telegram knows are produced: ``b``, ``i``, ``a href``, ``blockquote`` and
-``blockquote expandable``; only the entities ``&lt;``, ``&gt;``, ``&amp;`` and ``&quot;``.
+Each message is laid out as :class:`bot.markup.Span` s from the words in ``index.wording``;
+``bot.markup`` turns a layout into HTML messages within Telegram's limit, or into plain text
+for the terminal chat. Pure functions: no Telegram types, no I/O.
 """
 
 from __future__ import annotations
 
-import html
-import logging
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date
-from urllib.parse import urlsplit
+from typing import Literal
 
+from bot.markup import (
+    BOLD,
+    EXPANDABLE,
+    ITALIC,
+    QUOTE,
+    Span,
+    clean_text,
+    fill,
+    link,
+    render_chunks,
+    render_one,
+    safe_url,
+    shorten,
+    to_plain,
+)
+from index import wording
 from index.types import Answer, Article, IndexInfo, Quote, SourceRef
 
-logger = logging.getLogger(__name__)
-
-TELEGRAM_MESSAGE_LIMIT = 4096
-"""Telegram's limit for a message text, in UTF-16 code units after entity parsing."""
-MESSAGE_BUDGET = 3900
-"""What the bot allows itself per message: well below the limit, to be conservative."""
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
 SHOWN_QUOTES = 3
 """The best quote plus up to two further quotes in the first reply; the rest go under "More"."""
 QUESTION_ECHO_CHARS = 200
-MAX_URL_CHARS = 2000
+EXAMPLE_CHARS = 200
+SOURCES_PER_PAGE = 10
+"""Articles per /sources page: ten of the longest lines still fit in one message."""
 
-Tag = tuple[str, str]
-"""A formatting tag as ``(name, value)``: ``("b", "")``, ``("a", url)``, ``("blockquote", ...)``."""
-
-BOLD: Tag = ("b", "")
-ITALIC: Tag = ("i", "")
-QUOTE: Tag = ("blockquote", "")
-EXPANDABLE: Tag = ("blockquote", "expandable")
+Failure = Literal["unavailable", "error"]
+"""Why a call to the index gave nothing: the search backend is down, or anything else."""
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A run of plain text and the tags around it, outermost first."""
-
-    text: str
-    tags: tuple[Tag, ...] = ()
-
-
-def link(url: str) -> Tag:
-    """An ``a href`` tag."""
-    return ("a", url)
-
-
-# --------------------------------------------------------------------------- text helpers
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
-_BAD_URL = frozenset({"Cc", "Cs", "Cf", "Zl", "Zp", "Co", "Cn"})
-
-
-def clean_text(text: str) -> str:
-    """Text safe to send: no lone surrogates, no control characters but newline and tab."""
-    text = _SURROGATES.sub("\ufffd", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub(" ", text)
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` on one line, cut at a word boundary to at most ``limit`` characters."""
-    text = " ".join(clean_text(text).split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
-def safe_url(url: str | None) -> str | None:
-    """``url`` if it is a plain http(s) URL Telegram will accept as a link, else None."""
-    if not url or len(url) > MAX_URL_CHARS:
-        return None
-    if any(ch.isspace() or ch in '<>"\\' or unicodedata.category(ch) in _BAD_URL for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
+# --------------------------------------------------------------------------- small pieces
 
 
 def _title(title: str | None, fallback: str, limit: int = 150) -> str:
     """A one-line title, the article id when the title is blank, or "untitled"."""
-    return shorten(title or "", limit) or shorten(fallback, limit) or "untitled"
+    return shorten(title or "", limit) or shorten(fallback, limit) or wording.UNTITLED
 
 
 def format_date(published: str | None) -> str | None:
@@ -123,169 +61,14 @@ def format_date(published: str | None) -> str | None:
     return f"{day.day} {day.strftime('%b')} {day.year}"
 
 
-# --------------------------------------------------------------------------- serialising
+def _example(examples: Sequence[str], lead: str = wording.FOR_EXAMPLE) -> list[Span]:
+    """`` For example: <first example in italics>``, or nothing without examples."""
+    if not examples:
+        return []
+    return [Span(f" {lead} "), Span(shorten(examples[0], EXAMPLE_CHARS), (ITALIC,))]
 
 
-def _open(tag: Tag) -> str:
-    name, value = tag
-    if name == "a":
-        return f'<a href="{_escape_attribute(value)}">'
-    if name == "blockquote" and value == "expandable":
-        return "<blockquote expandable>"
-    return f"<{name}>"
-
-
-def _escape_attribute(value: str) -> str:
-    """Escape for a double-quoted attribute with only the entities Telegram knows."""
-    value = html.escape(clean_text(value), quote=False)
-    return value.replace('"', "&quot;")
-
-
-def to_html(spans: Iterable[Span]) -> str:
-    """Telegram HTML for ``spans``: text escaped, tags opened and closed in proper nesting."""
-    out: list[str] = []
-    stack: list[Tag] = []
-    for span in spans:
-        if not span.text:
-            continue
-        tags = list(span.tags)
-        common = 0
-        while common < min(len(stack), len(tags)) and stack[common] == tags[common]:
-            common += 1
-        out.extend(f"</{name}>" for name, _ in reversed(stack[common:]))
-        out.extend(_open(tag) for tag in tags[common:])
-        stack = tags
-        out.append(html.escape(clean_text(span.text), quote=False))
-    out.extend(f"</{name}>" for name, _ in reversed(stack))
-    return "".join(out)
-
-
-def _link_of(tags: tuple[Tag, ...]) -> str | None:
-    return next((value for name, value in tags if name == "a"), None)
-
-
-def to_plain(spans: Iterable[Span]) -> str:
-    """Plain text for ``spans``: quotes prefixed with ``> ``, link targets in brackets."""
-    out: list[str] = []
-    previous: tuple[Tag, ...] = ()
-    for span in spans:
-        if not span.text:
-            continue
-        was = _link_of(previous)
-        if was and was != _link_of(span.tags):
-            out.append(f" <{was}>")
-        text = clean_text(span.text)
-        if any(name == "blockquote" for name, _ in span.tags):
-            text = text.replace("\n", "\n> ")
-            if not any(name == "blockquote" for name, _ in previous):
-                text = "> " + text
-        out.append(text)
-        previous = span.tags
-    last = _link_of(previous)
-    if last:
-        out.append(f" <{last}>")
-    return "".join(out).strip()
-
-
-def plain_text(spans: Iterable[Span]) -> str:
-    """The text Telegram shows for ``spans`` (what it measures)."""
-    return "".join(clean_text(s.text) for s in spans)
-
-
-# --------------------------------------------------------------------------- splitting
-
-_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*\s+")
-
-
-def _strip(spans: Sequence[Span]) -> list[Span]:
-    """Drop empty spans and whitespace at both ends (Telegram strips it anyway)."""
-    items = [Span(clean_text(s.text), s.tags) for s in spans if s.text]
-    while items and not items[0].text.lstrip():
-        items.pop(0)
-    while items and not items[-1].text.rstrip():
-        items.pop()
-    if items:
-        items[0] = Span(items[0].text.lstrip(), items[0].tags)
-        items[-1] = Span(items[-1].text.rstrip(), items[-1].tags)
-    return items
-
-
-def _best_cut(text: str, budget: int) -> int:
-    """Where to cut ``text``: the latest paragraph, line, sentence or word end within budget."""
-    used = 0
-    limit = 0
-    for ch in text:
-        used += 2 if ord(ch) > 0xFFFF else 1
-        if used > budget:
-            break
-        limit += 1
-    window = text[:limit]
-    floor = max(1, limit // 3)
-    for separator in ("\n\n", "\n"):
-        at = window.rfind(separator)
-        if at >= floor:
-            return at + len(separator)
-    ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() >= floor]
-    if ends:
-        return ends[-1]
-    at = max(window.rfind(" "), window.rfind("\t"))
-    if at >= floor:
-        return at + 1
-    return max(1, limit)
-
-
-def _cut(spans: Sequence[Span], at: int) -> tuple[list[Span], list[Span]]:
-    head: list[Span] = []
-    tail: list[Span] = []
-    seen = 0
-    for span in spans:
-        if seen + len(span.text) <= at:
-            head.append(span)
-        elif seen >= at:
-            tail.append(span)
-        else:
-            head.append(Span(span.text[: at - seen], span.tags))
-            tail.append(Span(span.text[at - seen :], span.tags))
-        seen += len(span.text)
-    return head, tail
-
-
-def split_spans(spans: Sequence[Span], budget: int = MESSAGE_BUDGET) -> list[list[Span]]:
-    """Split a layout into message-sized layouts of at most ``budget`` UTF-16 units each."""
-    if budget < 16:
-        raise ValueError(f"budget must be at least 16 characters, got {budget}")
-    chunks: list[list[Span]] = []
-    rest = _strip(spans)
-    while rest:
-        text = plain_text(rest)
-        if utf16_len(text) <= budget:
-            chunks.append(rest)
-            break
-        head, tail = _cut(rest, _best_cut(text, budget))
-        head = _strip(head)
-        if head:
-            chunks.append(head)
-        rest = _strip(tail)
-    return chunks
-
-
-def render_chunks(spans: Sequence[Span], budget: int = MESSAGE_BUDGET) -> list[str]:
-    """HTML messages for a layout, each within Telegram's limit."""
-    return [to_html(chunk) for chunk in split_spans(spans, budget)]
-
-
-def render_one(spans: Sequence[Span], budget: int = MESSAGE_BUDGET) -> str:
-    """One HTML message for a layout; what does not fit is cut off and marked with …."""
-    chunks = split_spans(spans, budget - 2)
-    if not chunks:
-        return ""
-    first = chunks[0]
-    if len(chunks) > 1:
-        first = [*first, Span(" …")]
-    return to_html(first)
-
-
-# --------------------------------------------------------------------------- answer layout
+# --------------------------------------------------------------------------- answers
 
 
 def _source_numbers(answer: Answer) -> dict[str, int]:
@@ -319,7 +102,7 @@ def citation_spans(quote: Quote, numbers: dict[str, int] | None = None) -> list[
         spans.append(Span(f" [{numbers[quote.article_id]}]"))
     refs = [ref for ref in quote.also_in if ref.article_id != quote.article_id]
     if refs:
-        spans += [Span("\n"), Span("Also reported by ", (ITALIC,))]
+        spans += [Span("\n"), Span(wording.ALSO_REPORTED_BY + " ", (ITALIC,))]
         for n, ref in enumerate(refs):
             if n:
                 spans.append(Span(", " if n < len(refs) - 1 else " and "))
@@ -335,7 +118,7 @@ def quote_spans(quote: Quote, numbers: dict[str, int] | None = None) -> list[Spa
 
 def sources_spans(refs: Sequence[SourceRef]) -> list[Span]:
     """The compact numbered list of cited articles."""
-    spans = [Span("Sources", (BOLD,))]
+    spans = [Span(wording.SOURCES, (BOLD,))]
     for n, ref in enumerate(refs, start=1):
         url = safe_url(ref.url)
         spans.append(Span(f"\n{n}. "))
@@ -348,81 +131,86 @@ def sources_spans(refs: Sequence[SourceRef]) -> list[Span]:
     return spans
 
 
-def _example(examples: Sequence[str]) -> list[Span]:
-    if not examples:
-        return []
-    return [Span(" For example: "), Span(shorten(examples[0], 200), (ITALIC,))]
-
-
 def answer_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
     """The layout of the reply to a question (any kind of answer)."""
-    if answer.answered and answer.quotes:
-        numbers = _source_numbers(answer)
-        spans = quote_spans(answer.quotes[0], numbers)
-        further = answer.quotes[1:SHOWN_QUOTES]
-        if further:
-            spans.append(Span("\n\n"))
-            spans.append(Span("Also in the coverage", (BOLD,)))
-            for quote in further:
-                spans.append(Span("\n"))
-                spans.extend(quote_spans(quote, numbers))
-        spans.append(Span("\n\n"))
-        spans.extend(sources_spans(answer.sources))
-        return spans
-    return notice_spans(answer, examples)
+    if not (answer.answered and answer.quotes):
+        return notice_spans(answer, examples)
+    numbers = _source_numbers(answer)
+    spans = quote_spans(answer.quotes[0], numbers)
+    further = answer.quotes[1:SHOWN_QUOTES]
+    if further:
+        spans += [Span("\n\n"), Span(wording.ALSO_IN_COVERAGE, (BOLD,))]
+        for quote in further:
+            spans += [Span("\n"), *quote_spans(quote, numbers)]
+    spans += [Span("\n\n"), *sources_spans(answer.sources)]
+    return spans
 
 
 def notice_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
     """The layout for an answer without quotes, chosen by ``answer.kind``."""
-    question = shorten(answer.question, QUESTION_ECHO_CHARS)
     if answer.kind == "greeting":
-        greeting = "Hello! I answer questions about the news I have read, quoting the articles."
-        return [Span(greeting), *_example(examples)]
+        return [Span(wording.GREETING), *_example(examples)]
     if answer.kind == "thanks":
-        return [Span("You're welcome! Ask me anything else about the coverage.")]
+        return [Span(wording.THANKS)]
     if answer.kind == "help":
         return help_spans(examples)
     if answer.kind == "empty":
-        return [Span("Send me a question about the news."), *_example(examples)]
+        return [Span(wording.EMPTY), *_example(examples)]
     if answer.kind == "unavailable":
-        return unavailable_spans()
-    spans = [Span("Not in the coverage.", (BOLD,)), Span(" I couldn't find an answer to ")]
-    spans += [Span("“"), Span(question, (ITALIC,)), Span("”")] if question else [Span("that")]
-    spans.append(Span(" in the articles I have.\n\nSee /sources for what is covered."))
-    if examples:
-        spans += [Span(" You could ask: "), Span(shorten(examples[0], 200), (ITALIC,))]
-    return spans
+        return [Span(wording.UNAVAILABLE)]
+    return refusal_spans(answer.question, examples)
+
+
+def refusal_spans(question: str, examples: Sequence[str] = ()) -> list[Span]:
+    """**Not in the coverage.** I couldn't find an answer to “question” …, and what to do."""
+    question = shorten(question, QUESTION_ECHO_CHARS)
+    asked = (
+        [Span("“"), Span(question, (ITALIC,)), Span("”")]
+        if question
+        else [Span(wording.NOT_FOUND_UNQUOTED)]
+    )
+    return [
+        Span(wording.NOT_IN_COVERAGE, (BOLD,)),
+        Span(" "),
+        *fill(wording.NOT_FOUND, asked),
+        Span("\n\n" + wording.SEE_SOURCES),
+        *_example(examples, wording.YOU_COULD_ASK),
+    ]
 
 
 def more_spans(answer: Answer, paragraph: str) -> list[Span]:
     """The "More" view: the paragraph around the top quote, then quotes not shown yet."""
     if not answer.quotes:
-        return [Span("There is nothing more to show.")]
+        return [Span(wording.NOTHING_MORE)]
     top = answer.quotes[0]
-    numbers = _source_numbers(answer)
     url = safe_url(top.url)
     title = _title(top.title, top.article_id)
-    spans = [Span("Context", (BOLD,)), Span(" — "), Span(title, (link(url),) if url else ())]
+    spans = [Span(wording.CONTEXT, (BOLD,)), Span(" — "), Span(title, (link(url),) if url else ())]
     spans.append(Span(f", ¶{top.paragraph + 1}\n"))
-    paragraph = clean_text(paragraph).strip()
-    quote = clean_text(top.text).strip()
-    at = paragraph.find(quote) if quote else -1
-    if not paragraph:
-        spans.append(Span("(the paragraph is not available)", (ITALIC,)))
-    elif at < 0:
-        spans.append(Span(paragraph, (EXPANDABLE,)))
-    else:
-        spans.append(Span(paragraph[:at], (EXPANDABLE,)))
-        spans.append(Span(quote, (EXPANDABLE, BOLD)))
-        spans.append(Span(paragraph[at + len(quote) :], (EXPANDABLE,)))
+    spans += _paragraph_spans(paragraph, top.text)
     rest = answer.quotes[SHOWN_QUOTES:]
     if rest:
-        spans.append(Span("\n\n"))
-        spans.append(Span("More quotes", (BOLD,)))
+        numbers = _source_numbers(answer)
+        spans += [Span("\n\n"), Span(wording.MORE_QUOTES, (BOLD,))]
         for extra in rest:
-            spans.append(Span("\n"))
-            spans.extend(quote_spans(extra, numbers))
+            spans += [Span("\n"), *quote_spans(extra, numbers)]
     return spans
+
+
+def _paragraph_spans(paragraph: str, quote: str) -> list[Span]:
+    """The paragraph, expandable, with the quote in it in bold."""
+    paragraph = clean_text(paragraph).strip()
+    quote = clean_text(quote).strip()
+    at = paragraph.find(quote) if quote else -1
+    if not paragraph:
+        return [Span(wording.PARAGRAPH_MISSING, (ITALIC,))]
+    if at < 0:
+        return [Span(paragraph, (EXPANDABLE,))]
+    return [
+        Span(paragraph[:at], (EXPANDABLE,)),
+        Span(quote, (EXPANDABLE, BOLD)),
+        Span(paragraph[at + len(quote) :], (EXPANDABLE,)),
+    ]
 
 
 def render_answer(answer: Answer, examples: Sequence[str] = ()) -> list[str]:
@@ -440,13 +228,22 @@ def render_more(answer: Answer, paragraph: str) -> list[str]:
     return render_chunks(more_spans(answer, paragraph))
 
 
+def render_plain(answer: Answer, examples: Sequence[str] = ()) -> str:
+    """The answer as plain text for the terminal chat."""
+    return to_plain(answer_spans(answer, examples))
+
+
 # --------------------------------------------------------------------------- inline mode
 
 
 def inline_result_html(question: str, quote: Quote) -> str:
     """The message an inline result sends: the question, the quote and its citation."""
-    spans = [Span("Q: ", (BOLD,)), Span(shorten(question, QUESTION_ECHO_CHARS)), Span("\n")]
-    return render_one([*spans, *quote_spans(quote)])
+    asked = [
+        Span(wording.INLINE_QUESTION + " ", (BOLD,)),
+        Span(shorten(question, QUESTION_ECHO_CHARS)),
+        Span("\n"),
+    ]
+    return render_one([*asked, *quote_spans(quote)])
 
 
 def inline_title(quote: Quote) -> str:
@@ -465,46 +262,28 @@ def inline_description(quote: Quote) -> str:
 
 def start_spans(examples: Sequence[str], bot_username: str | None = None) -> list[Span]:
     """/start: what the bot does, three example questions, the commands."""
-    spans = [
-        Span("NewsQuote", (BOLD,)),
-        Span(
-            " answers questions about the news articles it has read, with verbatim quotes and "
-            "links to the sources. If the coverage doesn't say, it tells you so."
-        ),
-    ]
+    spans = [Span(wording.PRODUCT, (BOLD,)), Span(" " + wording.START_INTRO)]
     if examples:
-        spans.append(Span("\n\nTry asking:"))
+        spans.append(Span("\n\n" + wording.TRY_ASKING))
         for example in examples[:3]:
-            spans += [Span("\n• "), Span(shorten(example, 200), (ITALIC,))]
-    spans.append(Span("\n\n/help how to use · /sources the articles · /about the index"))
+            spans += [Span("\n• "), Span(shorten(example, EXAMPLE_CHARS), (ITALIC,))]
+    spans.append(Span("\n\n" + wording.START_COMMANDS))
     if bot_username:
-        spans.append(Span(f"\nIn any chat, type @{bot_username} and a question."))
+        spans.append(Span("\n" + wording.start_inline_hint(bot_username)))
     return spans
 
 
 def help_spans(examples: Sequence[str] = (), bot_username: str | None = None) -> list[Span]:
     """/help: how to ask, the commands, groups and inline mode."""
     spans = [
-        Span("How to use", (BOLD,)),
-        Span("\nSend me a question in plain words and I reply with the best matching quote "),
-        Span("from the articles, its source, and other articles reporting the same."),
+        Span(wording.HELP_TITLE, (BOLD,)),
+        Span("\n" + wording.HELP_INTRO),
+        *_example(examples),
+        Span("\n\n" + wording.HELP_COMMANDS),
     ]
-    spans += _example(examples)
-    spans.append(
-        Span(
-            "\n\n/ask question — ask (works in groups too)"
-            "\n/sources — the articles I know (/sources 2 for the next page)"
-            "\n/about — the size and age of the index"
-            "\n\nIn groups I answer /ask, messages that mention me, and replies to my messages."
-        )
-    )
     if bot_username:
-        spans.append(Span(f"\nIn any chat, type @{bot_username} and a question to share a quote."))
+        spans.append(Span("\n" + wording.help_inline_hint(bot_username)))
     return spans
-
-
-SOURCES_PER_PAGE = 10
-"""Articles per /sources page: ten of the longest lines still fit in one message."""
 
 
 def sources_pages(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
@@ -527,13 +306,10 @@ def sources_list_spans(
     Pages outside the list show its first or last page; numbers run across pages.
     """
     if not articles:
-        return [Span("No articles are indexed yet.")]
+        return [Span(wording.NO_ARTICLES)]
     pages = sources_pages(len(articles), per_page)
     page = min(max(page, 1), pages)
-    header = f"Indexed articles ({len(articles):,})"
-    if pages > 1:
-        header += f", page {page} of {pages:,}"
-    spans = [Span(header, (BOLD,))]
+    spans = [Span(wording.sources_header(len(articles), page, pages), (BOLD,))]
     first = (page - 1) * per_page
     for n, article in enumerate(articles[first : first + per_page], start=first + 1):
         url = safe_url(article.url)
@@ -543,21 +319,21 @@ def sources_list_spans(
         if details:
             spans.append(Span(" — " + ", ".join(shorten(d, 60) for d in details)))
     if pages > 1:
-        spans.append(Span(f"\n\nOther pages: /sources 1 … /sources {pages}"))
+        spans.append(Span("\n\n" + wording.sources_other_pages(pages)))
     return spans
 
 
 def about_spans(info: IndexInfo) -> list[Span]:
     """/about: articles, sentences, build time, model."""
     rows = [
-        ("Articles", f"{info.articles:,}"),
-        ("Sentences", f"{info.sentences:,}"),
-        ("Index built", info.built_at),
-        ("Model", info.model),
-        ("Search backend", info.backend),
-        ("Build", info.build_id),
+        (wording.ABOUT_ARTICLES, f"{info.articles:,}"),
+        (wording.ABOUT_SENTENCES, f"{info.sentences:,}"),
+        (wording.ABOUT_BUILT_AT, info.built_at),
+        (wording.ABOUT_MODEL, info.model),
+        (wording.ABOUT_BACKEND, info.backend),
+        (wording.ABOUT_BUILD_ID, info.build_id),
     ]
-    spans = [Span("About this index", (BOLD,))]
+    spans = [Span(wording.ABOUT_TITLE, (BOLD,))]
     for label, value in rows:
         spans += [Span(f"\n{label}: "), Span(shorten(str(value), 200))]
     return spans
@@ -586,104 +362,78 @@ def render_about(info: IndexInfo) -> list[str]:
 # --------------------------------------------------------------------------- short notices
 
 
-def unavailable_spans() -> list[Span]:
-    """Search backend down."""
-    return [Span("Search is temporarily unavailable, please try again in a minute.")]
-
-
-def notice(spans: Sequence[Span]) -> str:
-    """One short HTML message."""
-    return render_one(spans)
+def _say(text: str) -> str:
+    """One short HTML message of plain words."""
+    return render_one([Span(text)])
 
 
 def not_text_notice() -> str:
     """Reply to photos, stickers, voice, documents, locations ... in a private chat."""
-    return notice([Span("Please send me a text question — I can only read text messages.")])
+    return _say(wording.NOT_TEXT)
 
 
 def edited_notice() -> str:
     """Reply to an edited message in a private chat."""
-    return notice([Span("I only read new messages — please send your question again.")])
+    return _say(wording.EDITED)
 
 
 def too_long_notice(length: int, limit: int) -> str:
     """Reply to a question over the length limit."""
-    return notice(
-        [
-            Span(f"That message is {length:,} characters long. "),
-            Span(f"Please ask a shorter question (up to {limit} characters)."),
-        ]
-    )
+    return _say(wording.too_long(length, limit))
 
 
 def slow_down_notice(retry_after: float) -> str:
     """Reply when a user is over the rate limit."""
-    seconds = max(1, round(retry_after))
-    return notice(
-        [
-            Span(
-                "You're asking faster than I can read — please slow down and try again "
-                f"in {seconds} s."
-            )
-        ]
-    )
+    return _say(wording.slow_down(max(1, round(retry_after))))
 
 
 def private_notice(user_id: int | None) -> str:
     """Reply to someone not on the allowlist."""
-    spans = [Span("Sorry, this bot is private and only answers invited users.")]
+    spans = [Span(wording.PRIVATE)]
     if user_id is not None:
-        spans += [Span(" Your Telegram user id is "), Span(str(user_id), (BOLD,)), Span(".")]
-    return notice(spans)
+        spans += [Span(" "), *fill(wording.YOUR_USER_ID, [Span(str(user_id), (BOLD,))])]
+    return render_one(spans)
 
 
 def apology_notice() -> str:
     """Reply when answering failed unexpectedly."""
-    return notice([Span("Sorry, something went wrong while answering. Please try again.")])
+    return _say(wording.APOLOGY)
 
 
-def unavailable_notice() -> str:
-    """Reply when the search backend is down."""
-    return notice(unavailable_spans())
+def failure_notice(failure: Failure | None) -> str:
+    """Reply when a command could not get what it shows from the index."""
+    return _say(wording.UNAVAILABLE) if failure == "unavailable" else apology_notice()
 
 
 def ask_usage_notice(examples: Sequence[str] = ()) -> str:
     """Reply to /ask without a question."""
-    example = examples[0] if examples else "What happened to the bridge?"
-    return notice(
-        [
-            Span("Usage: /ask "),
-            Span("your question", (ITALIC,)),
-            Span("\nFor example: /ask " + shorten(example, 200)),
-        ]
-    )
+    example = shorten(examples[0] if examples else wording.DEFAULT_EXAMPLE, EXAMPLE_CHARS)
+    usage = fill(wording.ASK_USAGE, [Span(wording.ASK_USAGE_PLACEHOLDER, (ITALIC,))])
+    return render_one([*usage, Span("\n"), *fill(wording.ASK_USAGE_EXAMPLE, [Span(example)])])
 
 
 def unknown_command_notice() -> str:
     """Reply to an unknown command in a private chat."""
-    return notice([Span("I don't know that command. Try /help.")])
+    return _say(wording.UNKNOWN_COMMAND)
 
 
-def sources_failed_notice(failure: str | None) -> str:
+def admin_error_notice(update_id: int | None, summary: str) -> str:
+    """The message to the admins about an update that failed."""
+    spans = [
+        Span(wording.ADMIN_ERROR, (BOLD,)),
+        Span(" " + wording.admin_error(update_id, summary)),
+    ]
+    return render_one(spans)
+
+
+# --------------------------------------------------------------------------- callback alerts
+
+
+def sources_failed_notice(failure: Failure | None) -> str:
     """Callback answer (plain text) when the list of sources cannot be loaded."""
-    if failure == unavailable_notice():
-        return "Search is temporarily unavailable, please try again in a minute."
-    return "Sorry, the list of sources could not be loaded — please try again."
+    return wording.UNAVAILABLE if failure == "unavailable" else wording.SOURCES_FAILED
 
 
 def expired_notice() -> str:
     """Callback answer when the "More" data is gone (e.g. after a restart)."""
-    return "This answer is no longer available — please ask again."
-
-
-# --------------------------------------------------------------------------- terminal
-
-
-def render_plain(answer: Answer, examples: Sequence[str] = ()) -> str:
-    """The answer as plain text for the terminal chat."""
-    return to_plain(answer_spans(answer, examples))
-
-
-def render_plain_more(answer: Answer, paragraph: str) -> str:
-    """The "More" view as plain text."""
-    return to_plain(more_spans(answer, paragraph))
+    return wording.EXPIRED

@@ -165,11 +165,6 @@ class BotSettings(BaseSettings):
         """The bot token in clear, or None for the terminal chat. Never log it."""
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
 
-    @property
-    def access_restricted(self) -> bool:
-        """True when an allowlist of users or chats is configured."""
-        return bool(self.allowed_user_ids or self.allowed_chat_ids)
-
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or error messages."""
         values = [

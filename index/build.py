@@ -13,32 +13,36 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from index.articles import Skipped, load_corpus
 from index.config import IndexSettings
 from index.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
 from index.sentences import split_sentences
-from index.store import (
-    MANIFEST_FILE,
+from index.text import tokenize
+from index.types import Article, CorpusError, Sentence
+from index.vector_store import (
+    CHROMA_BUILD_TIMEOUT,
+    VectorStore,
+    add_vectors,
+    backend_of,
+    collection_name,
+    make_store,
+)
+from index.versions import (
     ArticleEntry,
     BuildLockedError,
     IndexDir,
     Manifest,
     SentenceTable,
-    add_vectors,
-    collection_name,
     new_build_id,
     read_articles,
-    remove_version,
     splitter_params,
-    store_for,
     write_articles,
 )
-from index.text import tokenize
-from index.types import Article, CorpusError, Sentence
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +51,17 @@ CHROMA_BATCH = 100_000  # capped by what the client accepts (get_max_batch_size)
 
 T = TypeVar("T")
 
-ProgressFactory = Callable[[int], Any]
-"""Called with a total; returns an object with ``update(n)`` and ``close()`` (a tqdm bar)."""
+
+class ProgressBar(Protocol):
+    """What a build needs of a progress bar (a tqdm bar has it)."""
+
+    def update(self, n: int) -> object: ...
+
+    def close(self) -> None: ...
+
+
+ProgressFactory = Callable[[int], ProgressBar]
+"""Called with the number of sentences to embed; returns the bar to advance."""
 
 
 @dataclass
@@ -172,11 +185,10 @@ def _is_noop(plan: _Plan, previous: Manifest | None, settings: IndexSettings, fu
 
 def _compatible(previous: Manifest, settings: IndexSettings) -> bool:
     """Whether the served version's vectors and sentences can be reused by this build."""
-    backend = "server" if settings.uses_chroma_server else "embedded"
     return (
         previous.model == settings.embedding_model
         and previous.splitter == splitter_params(settings)
-        and previous.backend == backend
+        and previous.backend == backend_of(settings)
     )
 
 
@@ -234,7 +246,7 @@ def _version_intact(index_dir: IndexDir, manifest: Manifest, settings: IndexSett
     if not all((folder / name).exists() for name in needed):
         return False
     if manifest.backend == "server":
-        store = store_for(settings, folder)
+        store = make_store(settings, folder, timeout=CHROMA_BUILD_TIMEOUT)
         try:
             return manifest.collection in store.list_names()
         except Exception:
@@ -256,17 +268,20 @@ def _write_version(
     build_id = new_build_id()
     folder = index_dir.version_dir(build_id)
     folder.mkdir(parents=True)
-    store = store_for(settings, folder)
+    store = make_store(settings, folder, timeout=CHROMA_BUILD_TIMEOUT)
     try:
-        report = _fill_version(
-            folder, build_id, plan, reusable, settings, embedder, progress, store
-        )
+        # Connect first: a Chroma server that does not answer fails the build before the model
+        # runs for minutes (the collection itself is written last).
+        store.connect()
+        served = _served(index_dir, reusable)
+        ctx = BuildContext(settings, build_id, folder, store, served, embedder, progress)
+        report = _fill_version(ctx, plan)
         store.close()
         index_dir.switch(build_id)
     except BaseException:
         store.close()
         logger.warning("build %s failed; the served index is unchanged", build_id)
-        remove_version(index_dir, build_id, settings)
+        _remove_version(index_dir, build_id, settings)
         raise
     old_ids = set(previous.articles) if previous else set()
     new_ids = {a.id for a in plan.articles}
@@ -277,78 +292,152 @@ def _write_version(
     return report
 
 
-def _fill_version(
-    folder: Path,
-    build_id: str,
-    plan: _Plan,
-    reusable: Manifest | None,
-    settings: IndexSettings,
-    embedder: Embedder | None,
-    progress: ProgressFactory | None,
-    store: Any,
-) -> BuildReport:
-    articles, per_article = plan.articles, plan.split_all(settings)
-    total = sum(len(s) for s in per_article)
-    # Connect first: a Chroma server that does not answer fails the build before the model runs
-    # for minutes (the collection itself is written last).
-    store.client()
-    old_vectors: np.ndarray | None = None
-    if reusable is not None:
-        old_vectors = _old_vectors(folder.parent / reusable.build_id, reusable)
-        if old_vectors is None:
-            reusable = None  # nothing to copy from: embed every article
+# --------------------------------------------------------------------------- one new version
 
-    # Which rows can be copied from the served version, which need the model. A vector depends
-    # on its sentence's text alone, so a changed article (a correction, a new title) keeps the
-    # vectors of the sentences whose text it kept.
-    sources: list[tuple[int, int, int] | None] = []  # per article: (old_lo, old_hi, new_lo)
-    copies: list[tuple[int, int]] = []  # single rows: (old row, new row)
-    to_embed: list[int] = []
-    row = 0
-    changed = 0
-    entries: dict[str, ArticleEntry] = {}
-    old_texts: _OldTexts | None = None
+
+@dataclass(frozen=True)
+class Served:
+    """The served version a build copies vectors from."""
+
+    manifest: Manifest
+    folder: Path
+    vectors: npt.NDArray[np.float32]  # memory-mapped, (sentences, dimension)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What every step of one build needs: where it writes, and what it may reuse."""
+
+    settings: IndexSettings
+    build_id: str
+    folder: Path
+    store: VectorStore
+    served: Served | None  # None: every sentence is embedded
+    embedder: Embedder | None  # None: the settings' model, loaded when something needs it
+    progress: ProgressFactory | None
+
+
+@dataclass
+class RowPlan:
+    """Where each sentence row of the new version gets its vector.
+
+    A vector depends on its sentence's text alone, so an unchanged article copies its block of
+    rows, and a changed one (a correction, a new title) copies the rows whose text it kept.
+    """
+
+    blocks: list[tuple[int, int, int]] = field(default_factory=list)  # (old_lo, old_hi, new_lo)
+    copies: list[tuple[int, int]] = field(default_factory=list)  # single rows: (old, new)
+    to_embed: list[int] = field(default_factory=list)  # new rows the model must embed
+    entries: dict[str, ArticleEntry] = field(default_factory=dict)  # the new manifest's
+    changed: int = 0  # articles the served version holds with other content
+    total: int = 0  # rows in all
+
+
+@dataclass(frozen=True)
+class VectorFile:
+    """The version's ``embeddings.npy``, written."""
+
+    vectors: npt.NDArray[np.float32]  # memory-mapped, (rows, dimension)
+    dimension: int
+    embed_seconds: float
+
+
+def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
+    """Write every file of the version: plan -> vectors -> table -> chroma -> manifest."""
+    per_article = plan.split_all(ctx.settings)
+    flat = [s for sentences in per_article for s in sentences]
+    rows = _plan_rows(plan.articles, per_article, ctx.served)
+    written = _write_vectors(ctx, rows, flat)
+    table = _write_table(ctx.folder, plan.articles, per_article, flat)
+    name = _write_collection(ctx, plan.articles, table, flat, written)
+    manifest = _write_manifest(ctx, plan, rows, written.dimension, name)
+    return BuildReport(
+        index_dir=ctx.folder,
+        build_id=ctx.build_id,
+        articles=len(plan.articles),
+        sentences=rows.total,
+        embedded=manifest.embedded_now,
+        reused=manifest.reused,
+        changed=rows.changed,
+        skipped=plan.skipped,
+        embed_seconds=written.embed_seconds,
+        model=manifest.model,
+        backend=manifest.backend,
+    )
+
+
+def _served(index_dir: IndexDir, reusable: Manifest | None) -> Served | None:
+    """The served version to copy from, or None when there is none or its vectors are bad."""
+    if reusable is None:
+        return None
+    folder = index_dir.version_dir(reusable.build_id)
+    vectors = _old_vectors(folder, reusable)
+    return Served(reusable, folder, vectors) if vectors is not None else None
+
+
+def _plan_rows(
+    articles: list[Article], per_article: list[list[Sentence]], served: Served | None
+) -> RowPlan:
+    """Plan: which rows are copied from the served version, and which the model embeds."""
+    plan = RowPlan()
+    old_texts = _OldTexts(served.folder) if served is not None else None
     for article, sentences in zip(articles, per_article, strict=True):
-        n = len(sentences)
-        entry = reusable.articles.get(article.id) if reusable else None
+        row, n = plan.total, len(sentences)
+        entry = served.manifest.articles.get(article.id) if served is not None else None
         if entry is not None and entry.hash == article.content_hash and entry.sentences == n:
-            sources.append((entry.rows[0], entry.rows[1], row))
+            plan.blocks.append((entry.rows[0], entry.rows[1], row))
         else:
-            sources.append(None)
             known: dict[str, int] = {}
-            if entry is not None and reusable is not None:
-                changed += 1
-                old_texts = old_texts or _OldTexts(folder.parent / reusable.build_id)
+            if entry is not None and old_texts is not None:
+                plan.changed += 1
                 known = old_texts.rows_by_text(article.id, entry.rows)
             for i, sentence in enumerate(sentences):
                 if sentence.text in known:
-                    copies.append((known[sentence.text], row + i))
+                    plan.copies.append((known[sentence.text], row + i))
                 else:
-                    to_embed.append(row + i)
-        entries[article.id] = ArticleEntry(article.content_hash, n, (row, row + n))
-        row += n
-    flat = [s for sentences in per_article for s in sentences]
+                    plan.to_embed.append(row + i)
+        plan.entries[article.id] = ArticleEntry(article.content_hash, n, (row, row + n))
+        plan.total += n
+    return plan
 
-    model_name = settings.embedding_model
-    dimension = reusable.dimension if reusable else 0
-    if to_embed or not reusable:
-        embedder = embedder or make_embedder(model_name)
-        dimension = embedder.dimension
-        if reusable is not None and dimension != reusable.dimension:
-            raise RuntimeError("the model's dimension changed under the same name; use --full")
 
+def _write_vectors(ctx: BuildContext, rows: RowPlan, flat: list[Sentence]) -> VectorFile:
+    """Vectors: copy what the served version has, embed the rest, into ``embeddings.npy``."""
+    embedder, dimension = _embedder_for(ctx, rows)
     vectors = np.lib.format.open_memmap(
-        folder / "embeddings.npy", mode="w+", dtype=np.float32, shape=(total, dimension)
+        ctx.folder / "embeddings.npy", mode="w+", dtype=np.float32, shape=(rows.total, dimension)
     )
-    for source in sources:
-        if source is not None and old_vectors is not None:
-            old_lo, old_hi, new_lo = source
-            vectors[new_lo : new_lo + (old_hi - old_lo)] = old_vectors[old_lo:old_hi]
-    if copies and old_vectors is not None:
-        old_rows, new_rows = (list(t) for t in zip(*copies, strict=True))
-        vectors[new_rows] = old_vectors[old_rows]
+    if ctx.served is not None:
+        old = ctx.served.vectors
+        for old_lo, old_hi, new_lo in rows.blocks:
+            vectors[new_lo : new_lo + (old_hi - old_lo)] = old[old_lo:old_hi]
+        if rows.copies:
+            old_rows, new_rows = (list(t) for t in zip(*rows.copies, strict=True))
+            vectors[new_rows] = old[old_rows]
+    embed_seconds = 0.0
+    if rows.to_embed:
+        assert embedder is not None
+        workers = ctx.settings.embed_workers or default_embed_workers()
+        embed_seconds = _embed_rows(embedder, flat, rows.to_embed, vectors, ctx.progress, workers)
+    vectors.flush()
+    return VectorFile(vectors, dimension, embed_seconds)
 
-    article_of = [i for i, ss in enumerate(per_article) for _ in ss]
+
+def _embedder_for(ctx: BuildContext, rows: RowPlan) -> tuple[Embedder | None, int]:
+    """The embedder (loaded only when something is to be embedded) and the vectors' size."""
+    if ctx.served is not None and not rows.to_embed:
+        return ctx.embedder, ctx.served.manifest.dimension
+    embedder = ctx.embedder or make_embedder(ctx.settings.embedding_model)
+    if ctx.served is not None and embedder.dimension != ctx.served.manifest.dimension:
+        raise RuntimeError("the model's dimension changed under the same name; use --full")
+    return embedder, embedder.dimension
+
+
+def _write_table(
+    folder: Path, articles: list[Article], per_article: list[list[Sentence]], flat: list[Sentence]
+) -> SentenceTable:
+    """Table: the sentence table, the articles and the BM25 files of the version."""
+    article_of = [i for i, sentences in enumerate(per_article) for _ in sentences]
     table = SentenceTable(
         article=np.array(article_of, dtype=np.int32).reshape(-1),
         paragraph=np.array([s.paragraph for s in flat], dtype=np.int32),
@@ -356,53 +445,54 @@ def _fill_version(
         start=np.array([s.start for s in flat], dtype=np.int64),
         end=np.array([s.end for s in flat], dtype=np.int64),
     )
-    embed_seconds = 0.0
-    if to_embed:
-        assert embedder is not None
-        workers = settings.embed_workers or default_embed_workers()
-        embed_seconds = _embed_rows(embedder, flat, to_embed, vectors, progress, workers)
-    vectors.flush()
     table.save(folder)
     write_articles(folder, articles)
     _write_lexical(folder, flat)
+    return table
 
-    # Chroma last, in the largest batches it accepts: its add holds the GIL throughout, so
-    # adding each chunk while the model embedded the next stalled the model, and small
-    # batches cost more. The sentence text is not stored there: it is body[start:end].
-    name = collection_name(settings, build_id)
-    collection = store.create(name, dimension)
+
+def _write_collection(
+    ctx: BuildContext,
+    articles: list[Article],
+    table: SentenceTable,
+    flat: list[Sentence],
+    written: VectorFile,
+) -> str:
+    """Chroma: the version's collection, written last; returns its name.
+
+    In the largest batches the client accepts: its add holds the GIL throughout, so adding
+    each chunk while the model embedded the next stalled the model, and small batches cost
+    more. The sentence text is not stored there: it is body[start:end].
+    """
+    name = collection_name(ctx.settings, ctx.build_id)
+    collection = ctx.store.create(name, written.dimension)
+    article_of = table.article.tolist()
     metadatas = [_metadata(articles[a], s) for a, s in zip(article_of, flat, strict=True)]
-    batch = min(CHROMA_BATCH, _max_batch(store))
-    add_vectors(collection, range(total), vectors, metadatas, batch)
+    batch = min(CHROMA_BATCH, ctx.store.max_batch())
+    add_vectors(collection, range(len(flat)), written.vectors, metadatas, batch)
+    return name
 
+
+def _write_manifest(
+    ctx: BuildContext, plan: _Plan, rows: RowPlan, dimension: int, collection: str
+) -> Manifest:
+    """Manifest: written last, so a version without one is known to be incomplete."""
     manifest = Manifest(
-        build_id=build_id,
+        build_id=ctx.build_id,
         built_at=_now_iso(),
-        model=model_name,
+        model=ctx.settings.embedding_model,
         dimension=dimension,
-        backend=store.backend,
-        collection=name,
-        splitter=splitter_params(settings),
-        articles=entries,
-        sentences=total,
+        backend=ctx.store.backend,
+        collection=collection,
+        splitter=splitter_params(ctx.settings),
+        articles=rows.entries,
+        sentences=rows.total,
         skipped=[{"path": s.path, "reason": s.reason} for s in plan.skipped],
-        embedded_now=len(to_embed),
-        reused=total - len(to_embed),
+        embedded_now=len(rows.to_embed),
+        reused=rows.total - len(rows.to_embed),
     )
-    _write_manifest(folder, manifest)
-    return BuildReport(
-        index_dir=folder,
-        build_id=build_id,
-        articles=len(articles),
-        sentences=total,
-        embedded=len(to_embed),
-        reused=total - len(to_embed),
-        changed=changed,
-        skipped=plan.skipped,
-        embed_seconds=embed_seconds,
-        model=model_name,
-        backend=store.backend,
-    )
+    manifest.save(ctx.folder)
+    return manifest
 
 
 class _OldTexts:
@@ -428,7 +518,7 @@ class _OldTexts:
         return {body[a:b]: lo + i for i, (a, b) in enumerate(zip(starts, ends, strict=True))}
 
 
-def _old_vectors(folder: Path, manifest: Manifest) -> np.ndarray | None:
+def _old_vectors(folder: Path, manifest: Manifest) -> npt.NDArray[np.float32] | None:
     """The served version's vectors, or None when they are missing or damaged."""
     try:
         vectors = np.load(folder / "embeddings.npy", mmap_mode="r")
@@ -454,7 +544,7 @@ def _embed_rows(
     embedder: Embedder,
     flat: list[Sentence],
     rows: list[int],
-    out: np.ndarray,
+    out: npt.NDArray[np.float32],
     progress: ProgressFactory | None,
     workers: int,
 ) -> float:
@@ -497,8 +587,9 @@ def _write_lexical(folder: Path, flat: list[Sentence]) -> None:
     np.savez(folder / "tokens.npz", indptr=indptr, ids=ids)
 
 
-def _metadata(article: Article, sentence: Sentence) -> dict[str, Any]:
-    meta: dict[str, Any] = {
+def _metadata(article: Article, sentence: Sentence) -> dict[str, str | int]:
+    """What the collection stores with a sentence's vector: where it is, and its article."""
+    meta: dict[str, str | int] = {
         "article_id": article.id,
         "paragraph": sentence.paragraph,
         "sentence": sentence.index,
@@ -507,25 +598,6 @@ def _metadata(article: Article, sentence: Sentence) -> dict[str, Any]:
     }
     meta.update(article.metadata())
     return meta
-
-
-def _max_batch(store: Any) -> int:
-    try:
-        return int(store.client().get_max_batch_size())
-    except Exception:
-        return 1000
-
-
-def _write_manifest(folder: Path, manifest: Manifest) -> None:
-    import os
-
-    path = folder / MANIFEST_FILE
-    tmp = folder / (MANIFEST_FILE + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(manifest.to_json())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _now_iso() -> str:
@@ -553,6 +625,22 @@ def _cleanup(index_dir: IndexDir, settings: IndexSettings) -> None:
     """Delete all but the last two versions (with their server collections, if any)."""
     for build_id in index_dir.stale_versions():
         logger.info("removing old index version %s", build_id)
-        remove_version(index_dir, build_id, settings)
+        _remove_version(index_dir, build_id, settings)
     for leftover in index_dir.pointer_leftovers():  # under the build lock: no build writes one
         leftover.unlink(missing_ok=True)
+
+
+def _remove_version(index_dir: IndexDir, build_id: str, settings: IndexSettings) -> None:
+    """Delete one version: its collection (when it lives on a Chroma server), then its folder.
+
+    The collection name follows from the build id, so a build killed before writing its
+    manifest still has its half-written collection removed.
+    """
+    store = make_store(settings, index_dir.version_dir(build_id), timeout=CHROMA_BUILD_TIMEOUT)
+    try:
+        store.discard(collection_name(settings, build_id))
+    except Exception as exc:
+        logger.warning("could not delete the collection of version %s: %s", build_id, exc)
+    finally:
+        store.close()
+    index_dir.remove_version(build_id)

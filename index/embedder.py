@@ -13,12 +13,15 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from .config import DEFAULT_MODEL
 from .text import tokenize
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +71,9 @@ class SentenceTransformerEmbedder:
         self.name = name
         self.batch_size = batch_size
         self.threads = threads
-        self._model: Any = None
-        self._replicas: list[Any] = []  # copies of the model for parallel bulk encoding
+        self._model: SentenceTransformer | None = None
+        # Copies of the model for parallel bulk encoding.
+        self._replicas: list[SentenceTransformer] = []
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -98,23 +102,31 @@ class SentenceTransformerEmbedder:
             logger.info("loading embedding model %s", self.name)
             self._model = SentenceTransformer(path, device="cpu")
 
+    def model(self) -> SentenceTransformer:
+        """The sentence-transformers model, loaded now if it is not yet."""
+        self.warm_up()
+        assert self._model is not None
+        return self._model
+
     @property
     def dimension(self) -> int:
-        self.warm_up()
-        getter = getattr(self._model, "get_embedding_dimension", None) or (
-            self._model.get_sentence_embedding_dimension
+        model = self.model()
+        getter = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension
         )
-        return int(getter())
+        dimension = getter()
+        if dimension is None:
+            raise ValueError(f"the embedding model {self.name} does not give its dimension")
+        return int(dimension)
 
     def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        self.warm_up()
+        model = self.model()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._encode(self._model, list(texts), show_progress)
+        return self._encode(model, list(texts), show_progress)
 
     def embed_query(self, text: str) -> np.ndarray:
-        self.warm_up()
-        vector = self._model.encode(
+        vector = self.model().encode(
             text, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return np.asarray(vector, dtype=np.float32)
@@ -151,20 +163,22 @@ class SentenceTransformerEmbedder:
             pool.shutdown(wait=True, cancel_futures=True)
             torch.set_num_threads(threads)
 
-    def _models(self, count: int) -> list[Any]:
+    def _models(self, count: int) -> list[SentenceTransformer]:
         """The model and ``count - 1`` copies that share its weights but not its tokenizer.
 
         Inference only reads the weights; the tokenizer keeps per-call state, and two threads
         using one tokenizer at once can fail ("Already borrowed").
         """
+        model = self.model()
         with self._lock:
-            model = self._model
             while len(self._replicas) < count - 1:
                 shared = {id(t): t for t in [*model.parameters(), *model.buffers()]}
                 self._replicas.append(copy.deepcopy(model, shared))
             return [model, *self._replicas[: count - 1]]
 
-    def _encode(self, model: Any, texts: list[str], show_progress: bool = False) -> np.ndarray:
+    def _encode(
+        self, model: SentenceTransformer, texts: list[str], show_progress: bool = False
+    ) -> np.ndarray:
         vectors = model.encode(
             texts,
             batch_size=self.batch_size,

@@ -37,7 +37,6 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
 
 import pysbd
 from pysbd.languages import Language
@@ -78,7 +77,7 @@ _CLAUSE_RE = re.compile(r"[;:,](?=\s)|[—–]")
 
 
 @lru_cache(maxsize=1)
-def _segmenter() -> Any:
+def _segmenter() -> pysbd.Segmenter:
     """The shared pysbd segmenter (built once)."""
     return pysbd.Segmenter(language="en", clean=False, char_span=False)
 
@@ -86,7 +85,7 @@ def _segmenter() -> Any:
 @lru_cache(maxsize=1)
 def _abbreviations() -> frozenset[str]:
     """pysbd's English abbreviations, lower-case, without the final period."""
-    module: Any = Language.get_language_code("en")
+    module = Language.get_language_code("en")
     return frozenset(a.strip().lower().rstrip(".") for a in module.Abbreviation.ABBREVIATIONS)
 
 

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from typing import Literal
 
+from index import wording
+
 SmallTalk = Literal["greeting", "thanks", "help", "empty"]
 
 _END = r"[\s!.,?:;)(*~^_\-\u2764\U0001F300-\U0001FAFF]*"
@@ -55,9 +57,8 @@ def classify(text: str) -> SmallTalk | None:
 
 
 REPLIES: dict[SmallTalk, str] = {
-    "greeting": "Hello! Ask me a question about the news coverage and I will quote the answer.",
-    "thanks": "You're welcome! Ask me anything else about the coverage.",
-    "help": "Ask a question about the news coverage; I answer with quotes from the articles, "
-    "their sources, and who else reported the same. /sources lists the articles.",
-    "empty": "Please send a question in words about the news coverage.",
+    "greeting": wording.GREETING,
+    "thanks": wording.THANKS,
+    "help": wording.HELP_INTRO,
+    "empty": wording.EMPTY,
 }

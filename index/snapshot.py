@@ -15,19 +15,24 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from index.config import IndexSettings
-from index.store import IndexDir, Manifest, SentenceTable, VectorStore, read_articles
+from index.errors import BUILD_HINT
 from index.types import Article, IndexNotFoundError, NewsQuoteError, SearchUnavailableError
+from index.vector_store import VectorStore, make_store
+from index.versions import IndexDir, Manifest, SentenceTable, read_articles
+
+if TYPE_CHECKING:
+    import bm25s
+    from chromadb.api.models.Collection import Collection
+
+    from index.features import RowInfo
 
 logger = logging.getLogger(__name__)
-
-BUILD_HINT = (
-    "build it with `make index` or `python -m scripts.build_index --corpus DIR --index DIR`"
-)
 
 
 @dataclass
@@ -35,20 +40,21 @@ class Snapshot:
     """Everything needed to answer from one index version."""
 
     manifest: Manifest
+    index_dir: IndexDir
     folder: Path
     articles: list[Article]
     table: SentenceTable
-    vectors: np.ndarray  # (sentences, dimension) float32, memory-mapped
-    token_indptr: np.ndarray
-    token_ids: np.ndarray
-    idf: np.ndarray  # per BM25 token id
-    bm25: Any
+    vectors: npt.NDArray[np.float32]  # (sentences, dimension), memory-mapped
+    token_indptr: npt.NDArray[np.int64]
+    token_ids: npt.NDArray[np.int32]
+    idf: npt.NDArray[np.float32]  # per BM25 token id
+    bm25: bm25s.BM25
     vocab: dict[str, int]
     store: VectorStore
-    collection: Any
-    para_lo: np.ndarray  # first row of each sentence's paragraph
-    para_hi: np.ndarray  # one past the last row of each sentence's paragraph
-    row_cache: dict[int, Any] = field(default_factory=dict, repr=False)
+    collection: Collection
+    para_lo: npt.NDArray[np.int64]  # first row of each sentence's paragraph
+    para_hi: npt.NDArray[np.int64]  # one past the last row of each sentence's paragraph
+    row_cache: dict[int, RowInfo] = field(default_factory=dict, repr=False)
     """Per-row facts derived from the text (see ``index.features.row_info``), bounded."""
     _stale: bool = field(default=False, repr=False)
     _reopen_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -57,7 +63,7 @@ class Snapshot:
     def build_id(self) -> str:
         return self.manifest.build_id
 
-    def live_collection(self) -> Any:
+    def live_collection(self) -> Collection:
         """The collection to query: re-opened with a fresh client after a failed query.
 
         One thread re-opens at a time; the others meanwhile get SearchUnavailableError at
@@ -69,9 +75,7 @@ class Snapshot:
         if not self._stale:
             return self.collection
         if not self._reopen_lock.acquire(blocking=False):
-            raise SearchUnavailableError(
-                f"reconnecting to the Chroma server at {self.store.address}"
-            )
+            raise SearchUnavailableError(f"reconnecting to {self.store.describe()}")
         try:
             if self._stale:
                 self.store.close()
@@ -80,15 +84,35 @@ class Snapshot:
                 except IndexNotFoundError as exc:  # the server answers but lost the collection
                     raise SearchUnavailableError(str(exc)) from exc
                 self._stale = False
-                logger.info("reconnected to the Chroma server at %s", self.store.address)
+                logger.info("reconnected to %s", self.store.describe())
             return self.collection
         finally:
             self._reopen_lock.release()
 
-    def query_failed(self, collection: Any) -> None:
+    def query_failed(self, collection: Collection) -> None:
         """Note that a query on ``collection`` failed: the next query re-opens it (server only)."""
-        if self.store.server and collection is self.collection:
+        if self.store.remote and collection is self.collection:
             self._stale = True
+
+    def replaced(self) -> bool:
+        """Whether ``CURRENT`` has moved on from this version (a rebuild may delete it)."""
+        return self.index_dir.current_id() != self.build_id
+
+    def prime(self) -> None:
+        """Run one vector query so chroma loads its index now, not on a user's question.
+
+        A large collection takes seconds to load on first use; a new version is primed before
+        it replaces the one serving. Failures are left for the real query to report.
+        """
+        if len(self) == 0:
+            return
+        try:
+            vector = np.asarray(self.vectors[0], dtype=np.float32)
+            self.collection.query(
+                query_embeddings=[vector.tolist()], n_results=1, include=["distances"]
+            )
+        except Exception as exc:
+            logger.debug("priming index %s failed: %s", self.build_id, exc)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -108,7 +132,7 @@ class Snapshot:
         article = self.articles[int(self.table.article[row])]
         return article.body[int(self.table.start[row]) : int(self.table.end[row])]
 
-    def tokens(self, row: int) -> np.ndarray:
+    def tokens(self, row: int) -> npt.NDArray[np.int32]:
         """The BM25 token ids of sentence ``row``."""
         return self.token_ids[self.token_indptr[row] : self.token_indptr[row + 1]]
 
@@ -156,7 +180,7 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
         raise IndexNotFoundError(
             f"the index version {build_id} is inconsistent; rebuild it with --full ({BUILD_HINT})"
         )
-    store = VectorStore(settings, folder, server=manifest.backend == "server")
+    store = make_store(settings, folder)
     try:
         collection = store.open(manifest.collection)
     except IndexNotFoundError as exc:
@@ -171,6 +195,7 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
     para_lo, para_hi = _paragraph_bounds(table)
     return Snapshot(
         manifest=manifest,
+        index_dir=index_dir,
         folder=folder,
         articles=articles,
         table=table,
@@ -187,7 +212,7 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
     )
 
 
-def _load_bm25(folder: Path) -> tuple[Any, dict[str, int]]:
+def _load_bm25(folder: Path) -> tuple[bm25s.BM25, dict[str, int]]:
     import bm25s
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -195,14 +220,16 @@ def _load_bm25(folder: Path) -> tuple[Any, dict[str, int]]:
     return bm25, dict(bm25.vocab_dict)
 
 
-def _idf(bm25: Any, n_docs: int) -> np.ndarray:
+def _idf(bm25: bm25s.BM25, n_docs: int) -> npt.NDArray[np.float32]:
     """Lucene's idf per token id, from the document frequencies in the BM25 matrix."""
     indptr = np.asarray(bm25.scores["indptr"])
     df = np.diff(indptr).astype(np.float64)
     return np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
 
 
-def _paragraph_bounds(table: SentenceTable) -> tuple[np.ndarray, np.ndarray]:
+def _paragraph_bounds(
+    table: SentenceTable,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """For each row, the row range of its paragraph (rows are sorted by article, paragraph)."""
     n = len(table)
     if n == 0:

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import Stemmer
 
-__all__ = ["STOPWORDS", "content_words", "fold", "normalise_question", "stem", "tokenize", "words"]
+__all__ = ["STOPWORDS", "fold", "normalise_question", "stem", "tokenize", "words"]
 
 _WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
@@ -80,11 +80,6 @@ def tokenize(text: str) -> list[str]:
             continue
         out.append(stem(word))
     return out
-
-
-def content_words(text: str) -> set[str]:
-    """The set of stemmed content words of ``text``."""
-    return set(tokenize(text))
 
 
 def normalise_question(text: str) -> str:

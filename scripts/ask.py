@@ -24,14 +24,18 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from index.config import IndexSettings, describe_settings_error
-from index.types import Answer, IndexNotFoundError, NewsQuoteError, SearchUnavailableError
-
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
-BUILD_HINT = (
-    "build it with `make index` or `python -m scripts.build_index --corpus DIR --index DIR`"
+from index import wording
+from index.config import IndexSettings
+from index.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    Failure,
+    describe,
+    one_line,
+    search_unavailable,
 )
+from index.types import Answer, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,12 +58,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def format_text(answer: Answer) -> str:
     """A readable plain-text answer: quotes with citations, then the sources."""
     if not answer.answered:
-        return answer.reason or "The coverage doesn't say."
+        return answer.reason or wording.NOT_IN_COVERAGE
     lines: list[str] = []
     for n, quote in enumerate(answer.quotes):
         if n:
             lines.append("")
-            lines.append("Also in the coverage:")
+            lines.append(f"{wording.ALSO_IN_COVERAGE}:")
         lines.append(f"“{quote.text}”")
         where = [quote.title, f"paragraph {quote.paragraph + 1}"]
         where += [v for v in (quote.source, quote.published) if v]
@@ -68,10 +72,10 @@ def format_text(answer: Answer) -> str:
             lines.append(f"  {quote.link}")
         if quote.also_in:
             names = "; ".join(ref.title for ref in quote.also_in)
-            lines.append(f"  Also reported by {len(quote.also_in)} more: {names}")
+            lines.append(f"  {wording.ALSO_REPORTED_BY} {len(quote.also_in)} more: {names}")
     sources = answer.sources
     lines.append("")
-    lines.append(f"Sources ({len(sources)}):")
+    lines.append(f"{wording.SOURCES} ({len(sources)}):")
     for n, ref in enumerate(sources, 1):
         detail = ", ".join(v for v in (ref.source, ref.published, ref.url) if v)
         lines.append(f"  {n}. {ref.title}" + (f" ({detail})" if detail else ""))
@@ -108,9 +112,9 @@ def _settings(args: argparse.Namespace) -> IndexSettings:
     return IndexSettings(**overrides)
 
 
-def _fail(message: str, status: int) -> int:
-    print(" ".join(f"error: {message}".split()), file=sys.stderr)
-    return status
+def _fail(failure: Failure) -> int:
+    print(one_line(failure.message), file=sys.stderr)
+    return failure.status
 
 
 def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
@@ -125,42 +129,34 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     try:
         settings = _settings(args)
     except ValidationError as exc:
-        return _fail(describe_settings_error(exc), EXIT_BAD_INPUT)
+        return _fail(describe(exc))
     if args.batch and args.batch != "-" and not Path(args.batch).is_file():
-        return _fail(f"cannot read {args.batch}: no such file", EXIT_BAD_INPUT)
+        return _fail(Failure(f"error: cannot read {args.batch}: no such file", EXIT_BAD_INPUT))
 
     from index.answer import open_index
 
     try:
         qa = open_index(settings)
-    except IndexNotFoundError as exc:
-        message = str(exc)
-        hint = "" if "build" in message else f"; {BUILD_HINT}"
-        return _fail(f"{message}{hint}", EXIT_BAD_INPUT)
-    except SearchUnavailableError as exc:
-        return _fail(f"search is temporarily unavailable: {exc}", EXIT_UNAVAILABLE)
     except NewsQuoteError as exc:
-        return _fail(str(exc), EXIT_BAD_INPUT)
+        return _fail(describe(exc))
     try:
         if args.batch:
             return _batch(qa, args.batch, stdin or sys.stdin)
         answer = qa.answer(" ".join(args.question))
         if answer.kind == "unavailable":
-            return _fail(f"search is temporarily unavailable: {answer.reason}", EXIT_UNAVAILABLE)
+            return _fail(Failure(f"error: {search_unavailable()}", EXIT_UNAVAILABLE))
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         else:
             print(format_text(answer))
-        return 0
-    except SearchUnavailableError as exc:
-        return _fail(f"search is temporarily unavailable: {exc}", EXIT_UNAVAILABLE)
-    except (ValueError, OSError) as exc:
-        return _fail(str(exc), EXIT_BAD_INPUT)
+        return EXIT_OK
+    except (SearchUnavailableError, ValueError, OSError) as exc:
+        return _fail(describe(exc))
     finally:
         qa.close()
 
 
-def _batch(qa: Any, path: str, stdin: TextIO) -> int:
+def _batch(qa: QuestionAnswerer, path: str, stdin: TextIO) -> int:
     unavailable = 0
     for question in read_questions(path, stdin):
         answer = qa.answer(question)
@@ -168,8 +164,9 @@ def _batch(qa: Any, path: str, stdin: TextIO) -> int:
             unavailable += 1
         print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
     if unavailable:
-        return _fail(f"search was unavailable for {unavailable} question(s)", EXIT_UNAVAILABLE)
-    return 0
+        message = f"error: search was unavailable for {unavailable} question(s)"
+        return _fail(Failure(message, EXIT_UNAVAILABLE))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

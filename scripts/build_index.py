@@ -21,7 +21,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from index.build import BuildReport, build_index
-from index.config import IndexSettings, describe_settings_error
+from index.config import IndexSettings
+from index.errors import describe
 from index.types import NewsQuoteError
 
 logger = logging.getLogger("scripts.build_index")
@@ -72,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = IndexSettings(**overrides)
     except ValidationError as exc:
-        print(f"error: {describe_settings_error(exc)}", file=sys.stderr)
-        return 2
+        failure = describe(exc)
+        print(failure.message, file=sys.stderr)
+        return failure.status
     try:
         report: BuildReport = build_index(
             settings, full=args.full, progress=_progress(not args.quiet and sys.stderr.isatty())

@@ -32,8 +32,7 @@ from pydantic import ValidationError
 from index.answer import QA
 from index.config import IndexSettings, describe_settings_error
 from index.embedder import Embedder, make_embedder
-from index.types import NewsQuoteError
-from scripts.evalkit import (
+from index.evaluation import (
     GoldQuestion,
     Record,
     ask_all,
@@ -44,6 +43,7 @@ from scripts.evalkit import (
     metrics,
     threshold_curve,
 )
+from index.types import NewsQuoteError
 
 logger = logging.getLogger("scripts.evaluate")
 

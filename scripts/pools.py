@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index.answer import QA, Pool
+from index.answer import QA
 from index.config import IndexSettings
 from index.embedder import Embedder
+from index.evaluation import GoldQuestion, build_temp_index, load_squad
+from index.retrieve import Pool
 from index.snapshot import Snapshot
 from index.text import normalise_question
 from index.types import Article
-from scripts.evalkit import GoldQuestion, build_temp_index, load_squad
 
 logger = logging.getLogger(__name__)
 

@@ -31,13 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index.answer import QA, Pool
+from index.answer import QA
 from index.embedder import make_embedder
+from index.evaluation import GoldQuestion, contains
 from index.extract import quote_text
 from index.features import FEATURES
 from index.ranker import WEIGHTS_FILE, Ranker
+from index.retrieve import Pool
 from index.snapshot import Snapshot
-from scripts.evalkit import GoldQuestion, contains
 from scripts.pools import CachedEmbedder, QuestionSet, pools, squad_sets
 
 logger = logging.getLogger("scripts.train_ranker")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Collection
 from pathlib import Path
+
+from bot.settings import BotSettings
+from index.config import IndexSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,13 +20,20 @@ OFFLINE = {
 }
 
 
-def clean_env(
-    *, drop: Collection[str] = (), drop_prefixes: tuple[str, ...] = (), **extra: str
-) -> dict[str, str]:
-    """This process's environment less ``drop`` and ``drop_prefixes``, offline, the project
-    importable (``PYTHONPATH``), then ``extra``: a child is configured only by what a test sets.
+def setting_names() -> frozenset[str]:
+    """Every environment variable the project's settings read (``IndexSettings`` and
+    ``BotSettings``: the field names in upper case)."""
+    fields = {*IndexSettings.model_fields, *BotSettings.model_fields} - {"index"}
+    return frozenset(name.upper() for name in fields)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a child process: this one's without any of the project's settings
+    or pytest's own variables, offline, the project importable (``PYTHONPATH``), then
+    ``extra``. A child is configured only by what a test sets.
     """
-    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith(drop_prefixes)}
+    unset = setting_names()
+    env = {k: v for k, v in os.environ.items() if k not in unset and not k.startswith("PYTEST_")}
     env.update(PYTHONPATH=str(ROOT), **OFFLINE)
     env.update(extra)
     return env

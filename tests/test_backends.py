@@ -1,9 +1,11 @@
 """One contract, two vector stores: embedded chromadb and a Chroma server (``chroma run``).
 
 Every test here runs twice, with ``CHROMA_HOST``/``CHROMA_PORT`` unset (the embedded store in
-each version folder) and set (a real ``chroma run`` on a loopback port, shared by the session;
-each test's collections carry a prefix of its own). The contract: builds, incremental
-rebuilds and no-op runs; two versions kept, and the collections of removed versions deleted
+each version folder, :class:`~index.vector_store.EmbeddedStore`) and set (a real ``chroma run``
+on a loopback port, shared by the session, :class:`~index.vector_store.ServerStore`; each
+test's collections carry a prefix of its own). The contract: the
+:class:`~index.vector_store.VectorStore` calls themselves; builds, incremental rebuilds and
+no-op runs; two versions kept, and the collections of removed versions deleted
 from the server; a failed or killed build leaves the served version answering;
 ``open_index(...).answer()`` quotes verbatim; an open QA follows a rebuild without a restart.
 
@@ -31,21 +33,22 @@ import index.build as build_module
 from index.answer import open_index
 from index.build import build_index
 from index.config import IndexSettings
-from index.store import (
-    MANIFEST_FILE,
-    IndexDir,
-    Manifest,
-    SentenceTable,
+from index.types import Answer, IndexNotFoundError
+from index.vector_store import (
+    EmbeddedStore,
+    ServerStore,
     VectorStore,
+    add_vectors,
     collection_name,
-    read_articles,
+    make_store,
 )
-from index.types import Answer
-from scripts.bench_index import write_synthetic_corpus
+from index.versions import MANIFEST_FILE, IndexDir, Manifest, SentenceTable, read_articles
+from testkit.synthetic import write_synthetic_corpus
 from tests.chroma_server import ChromaServer
 from tests.cli import build_cmd, clean_env
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder, ExplodingEmbedder, FailingEmbedder
+from tests.verbatim import assert_verbatim
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
@@ -82,6 +85,12 @@ class Backend:
             values.update(self.server.settings_kwargs())
         values.update(extra)
         return IndexSettings(_env_file=None, **values)
+
+    def store(self, settings: IndexSettings, folder: Path) -> VectorStore:
+        """The store the settings make (the factory picks the implementation under test)."""
+        store = make_store(settings, folder)
+        assert isinstance(store, ServerStore if self.is_server else EmbeddedStore)
+        return store
 
     def env(self) -> dict[str, str]:
         """Environment variables selecting this backend for a subprocess."""
@@ -121,16 +130,18 @@ def corpus(tmp_path: Path) -> Path:
 def stored(settings: IndexSettings, manifest: Manifest) -> dict[str, Any]:
     """A version's collection read back through the backend (ids, vectors, metadata)."""
     folder = IndexDir(settings.index_dir).version_dir(manifest.build_id)
-    store = VectorStore(settings, folder, server=manifest.backend == "server")
+    store = make_store(settings, folder)
     try:
         got = store.open(manifest.collection).get(include=["embeddings", "metadatas"])
     finally:
         store.close()
+    metadatas = got["metadatas"]
+    assert metadatas is not None
     order = np.argsort([int(i) for i in got["ids"]])
     return {
         "ids": [got["ids"][i] for i in order],
         "vectors": np.asarray(got["embeddings"], dtype=np.float32)[order],
-        "metadatas": [got["metadatas"][i] for i in order],
+        "metadatas": [metadatas[i] for i in order],
     }
 
 
@@ -156,14 +167,6 @@ def assert_version_consistent(backend: Backend, settings: IndexSettings, build_i
     assert [(m["article_id"], m["start"], m["end"]) for m in got["metadatas"]] == places
 
 
-def assert_verbatim(answer: Answer, bodies: dict[str, str]) -> None:
-    """Answered, and every quote is an exact slice of its article's body."""
-    assert answer.answered, answer.reason
-    assert answer.quotes
-    for quote in answer.quotes:
-        assert bodies[quote.article_id][quote.start : quote.end] == quote.text
-
-
 def same_answer(a: Answer, b: Answer) -> bool:
     """Equal answers: the same quotes (scores equal up to float rounding) or the same reason."""
 
@@ -184,6 +187,61 @@ def bodies_of(corpus: Path) -> dict[str, str]:
 
 def current(settings: IndexSettings) -> str | None:
     return IndexDir(settings.index_dir).current_id()
+
+
+# --------------------------------------------------------------------------- the store itself
+
+
+def test_the_store_creates_opens_lists_and_deletes_collections(
+    tmp_path: Path, backend: Backend
+) -> None:
+    settings = backend.settings(tmp_path)
+    store = backend.store(settings, tmp_path / "version")
+    name = collection_name(settings, "contract")
+    vectors = np.eye(4, dtype=np.float32)[:3]
+    try:
+        assert store.backend == backend.name and store.remote == backend.is_server
+        store.connect()
+        assert store.max_batch() >= 1
+        collection = store.create(name, 4)
+        add_vectors(collection, [0, 1, 2], vectors, [{"article_id": "a"}] * 3, batch_size=2)
+        assert name in store.list_names()
+        store.close()  # the next call makes a new client
+        again = store.open(name)
+        assert again.count() == 3
+        hit = again.query(query_embeddings=[vectors[1].tolist()], n_results=1)
+        assert hit["ids"][0] == ["1"]
+        assert store.create(name, 4).count() == 0  # created again: empty
+        store.delete(name)
+        store.delete(name)  # a missing collection is fine
+        assert name not in store.list_names()
+        with pytest.raises(IndexNotFoundError, match="missing"):
+            store.open(name)
+    finally:
+        store.close()
+
+
+def test_discard_lets_go_of_a_version_before_its_folder_is_deleted(
+    tmp_path: Path, backend: Backend
+) -> None:
+    settings = backend.settings(tmp_path)
+    folder = tmp_path / "version"
+    folder.mkdir()
+    name = collection_name(settings, "discarded")
+    store = backend.store(settings, folder)
+    store.create(name, 4).add(ids=["0"], embeddings=np.ones((1, 4), dtype=np.float32))
+    store.discard(name)
+    store.close()
+    assert name not in backend.server_collections()
+    shutil.rmtree(folder)
+    # The same folder (or name) serves a new version from scratch, with no stale client.
+    fresh = backend.store(settings, folder)
+    try:
+        assert fresh.create(name, 4).count() == 0
+        assert name in fresh.list_names()
+    finally:
+        fresh.discard(name)
+        fresh.close()
 
 
 # --------------------------------------------------------------------------- building
@@ -271,7 +329,7 @@ def test_a_vanished_server_collection_is_rebuilt_not_skipped(
     first = build_index(settings)
     assert first.build_id is not None
     manifest = IndexDir(settings.index_dir).read_manifest(first.build_id)
-    store = VectorStore(settings, tmp_path, server=True)
+    store = make_store(settings, tmp_path)
     try:
         store.delete(manifest.collection)
     finally:
@@ -331,15 +389,6 @@ def test_a_failed_build_leaves_the_old_version_serving(
     assert not build_index(settings).noop  # the next build goes through
 
 
-def _cli_env(backend: Backend, prefix: str) -> dict[str, str]:
-    env = clean_env(
-        drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"),
-        CHROMA_COLLECTION_PREFIX=prefix,
-    )
-    env.update(backend.env())
-    return env
-
-
 def _kill_when(
     proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 120
 ) -> None:
@@ -360,6 +409,7 @@ def _kill_when(
     assert proc.returncode == -signal.SIGKILL
 
 
+@pytest.mark.slow  # a build process killed mid-write
 def test_a_build_killed_while_writing_vectors_leaves_the_old_version_serving(
     tmp_path: Path, corpus: Path, backend: Backend
 ) -> None:
@@ -380,7 +430,7 @@ def test_a_build_killed_while_writing_vectors_leaves_the_old_version_serving(
     proc = subprocess.Popen(
         build_cmd(corpus, settings.index_dir, "--quiet"),
         cwd=tmp_path,
-        env=_cli_env(backend, backend.prefix),
+        env=clean_env(CHROMA_COLLECTION_PREFIX=backend.prefix, **backend.env()),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import io
 import json
 import signal
@@ -20,9 +18,9 @@ from bot.console import PROMPT, respond, run_console
 from bot.settings import BotSettings
 from index.config import IndexSettings
 from index.types import Article
-from tests.bot_fakes import ARTICLES, TOKEN, FakeQA
+from testkit.fake_bot_api import TOKEN, FakeBotAPI
+from testkit.fake_qa import ARTICLES, FakeQA
 from tests.cli import build_cmd, clean_env
-from tests.fake_bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE_Q = "When did the Harbour Bridge reopen?"
@@ -31,26 +29,10 @@ BRIDGE_QUOTE = "The Harbour Bridge reopened to traffic on Monday"
 pytestmark = pytest.mark.timeout(120)
 
 
-def _has_open_index() -> bool:
-    try:
-        return hasattr(importlib.import_module("index"), "open_index")
-    except ImportError:
-        return False
-
-
-needs_real_index = pytest.mark.skipif(
-    not _has_open_index() or importlib.util.find_spec("scripts.build_index") is None,
-    reason="needs the real search side: index.open_index and scripts.build_index do not exist "
-    "yet; this test runs by itself once they land",
-)
-
-
 def bot_env(tmp: Path, **extra: str) -> dict[str, str]:
     """A clean environment for ``python -m bot``: configured only by what the test sets."""
     return clean_env(
-        drop=("INDEX_DIR", "CORPUS_DIR", "BOT_MODE", "LOG_LEVEL", "CHROMA_HOST"),
-        drop_prefixes=("TELEGRAM_", "WEBHOOK_", "ALLOWED_", "ADMIN_", "RATE_LIMIT"),
-        **{"INDEX_DIR": str(tmp / "index"), "CORPUS_DIR": str(tmp / "corpus"), **extra},
+        **{"INDEX_DIR": str(tmp / "index"), "CORPUS_DIR": str(tmp / "corpus"), **extra}
     )
 
 
@@ -127,8 +109,7 @@ def test_python_m_bot_without_index_says_how_to_build_it(tmp_path: Path) -> None
     note, error = result.stderr.strip().splitlines()[-2:]
     assert "set TELEGRAM_BOT_TOKEN" in note
     assert error.startswith("error: ")
-    if _has_open_index():
-        assert "make index" in error or "build_index" in error
+    assert "make index" in error or "build_index" in error
 
 
 def test_python_m_bot_rejects_invalid_settings_in_one_line(tmp_path: Path) -> None:
@@ -254,7 +235,6 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-@needs_real_index
 def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) -> None:
     result = _run_bot(real_index, bot_env(real_index), stdin=f"{BRIDGE_Q}\n")
     assert result.returncode == 0, result.stderr
@@ -263,7 +243,6 @@ def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-@needs_real_index
 def test_python_m_bot_serves_telegram_configured_only_by_environment(real_index: Path) -> None:
     async def scenario() -> tuple[int, str, str]:
         async with FakeBotAPI() as fake:

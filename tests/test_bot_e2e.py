@@ -26,9 +26,9 @@ from bot.logging_setup import configure_logging
 from bot.settings import BotSettings
 from index.config import IndexSettings
 from index.types import Article
-from tests.bot_fakes import ARTICLES, TOKEN, FakeQA
-from tests.fake_bot_api import BOT_USERNAME, FakeBotAPI
-from tests.polling import polling
+from testkit.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotAPI
+from testkit.fake_qa import ARTICLES, FakeQA
+from testkit.polling import polling
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,4 @@
-"""bot.render: pure functions from Answer to Telegram HTML and plain text.
+"""bot.render and bot.markup: pure functions from Answer to Telegram HTML and plain text.
 
 The property tests feed arbitrary article and user text through every renderer and check the
 HTML with the same parser the fake Bot API uses (Telegram's rules, a bit stricter).
@@ -12,10 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import render
+from bot import markup, render
 from index.types import Answer, AnswerKind, Article, IndexInfo, Quote, SourceRef
-from tests.bot_fakes import ARTICLES, EXAMPLES, FakeQA, quote_from
-from tests.fake_bot_api import EntityParseError, check_message_text, parse_telegram_html, utf16_len
+from testkit.fake_bot_api import (
+    EntityParseError,
+    check_message_text,
+    parse_telegram_html,
+    utf16_len,
+)
+from testkit.fake_qa import ARTICLES, EXAMPLES, FakeQA, quote_from
 
 HOSTILE = "<>&;\"'#/=ab \n\t\u200b😀\U0001f4a9é\u0301\ud7ff\x00\x1b\r"
 KINDS: tuple[AnswerKind, ...] = typing.get_args(AnswerKind)
@@ -24,12 +29,12 @@ KINDS: tuple[AnswerKind, ...] = typing.get_args(AnswerKind)
 def checked(html: str) -> str:
     """Assert Telegram would accept ``html`` as one message; return the text users see."""
     plain, _ = check_message_text(html, "HTML")
-    assert utf16_len(plain) <= render.TELEGRAM_MESSAGE_LIMIT
+    assert utf16_len(plain) <= markup.TELEGRAM_MESSAGE_LIMIT
     return plain
 
 
 def squash(text: str) -> str:
-    return "".join(render.clean_text(text).split())
+    return "".join(markup.clean_text(text).split())
 
 
 # --------------------------------------------------------------------------- the HTML checker
@@ -111,7 +116,7 @@ def test_at_most_three_quotes_then_more_shows_paragraph_and_the_rest() -> None:
 
 
 def _sentences(article: Article) -> list[Quote]:
-    from tests.bot_fakes import split_sentences
+    from testkit.fake_qa import split_sentences
 
     return [quote_from(article, s.start, s.end, s.paragraph) for s in split_sentences(article)]
 
@@ -149,21 +154,23 @@ def test_every_kind_has_a_short_friendly_reply(kind: str) -> None:
         assert "/sources" in plain and EXAMPLES[0] in plain
 
 
-def test_long_answer_is_split_at_sentence_boundaries_keeping_quotes_intact() -> None:
+def test_long_answer_is_split_between_quotes_and_words_keeping_quotes_intact() -> None:
     answer = FakeQA().answer("How fast is the glacier retreating?")
-    chunks = render.render_answer(answer)
-    assert len(chunks) >= 2
-    plains = [checked(c) for c in chunks]
-    for quote in answer.quotes[:3]:
-        assert squash(quote.text) in squash("".join(plains))
-    for plain in plains[:-1]:
-        # a cut at a clause or sentence end, never in the middle of a word
-        assert plain[-1] in ".,:;!?)]0123456789" or plain.endswith(("]", "2024"))
+    plains = [checked(c) for c in render.render_answer(answer)]
+    assert len(plains) >= 2
+    # Each quote fits in a message, so none is cut: each is whole in one message.
+    for quote in answer.quotes[: render.SHOWN_QUOTES]:
+        assert any(squash(quote.text) in squash(plain) for plain in plains), quote.text[:60]
+    # A quote longer than a message is cut between words, and nothing is lost or reordered.
+    spans = render.answer_spans(answer)
+    small = [checked(c) for c in markup.render_chunks(spans, budget=1000)]
+    assert len(small) > len(plains)
+    assert [word for plain in small for word in plain.split()] == markup.plain_text(spans).split()
 
 
 def test_split_never_breaks_tags_or_entities_and_reopens_blockquote() -> None:
-    spans = [render.Span("a&b<c> " * 300, (render.QUOTE,)), render.Span("\n— tail")]
-    chunks = render.render_chunks(spans, budget=500)
+    spans = [markup.Span("a&b<c> " * 300, (markup.QUOTE,)), markup.Span("\n— tail")]
+    chunks = markup.render_chunks(spans, budget=500)
     assert len(chunks) > 3
     for chunk in chunks:
         plain = checked(chunk)
@@ -173,10 +180,10 @@ def test_split_never_breaks_tags_or_entities_and_reopens_blockquote() -> None:
 
 
 def test_utf16_length_is_what_counts() -> None:
-    spans = [render.Span("😀" * 3000)]
-    chunks = render.render_chunks(spans)
+    spans = [markup.Span("😀" * 3000)]
+    chunks = markup.render_chunks(spans)
     assert len(chunks) == 2
-    assert all(utf16_len(checked(c)) <= render.MESSAGE_BUDGET for c in chunks)
+    assert all(utf16_len(checked(c)) <= markup.MESSAGE_BUDGET for c in chunks)
 
 
 def test_commands_render() -> None:
@@ -241,8 +248,8 @@ def test_plain_text_for_the_terminal() -> None:
 
 
 def test_link_attributes_use_only_telegram_entities() -> None:
-    spans = [render.Span("O'Brien & co", (render.link("https://e.org/wiki/O'Brien?a=1&b=2"),))]
-    html = render.to_html(spans)
+    spans = [markup.Span("O'Brien & co", (markup.link("https://e.org/wiki/O'Brien?a=1&b=2"),))]
+    html = markup.to_html(spans)
     assert html == "<a href=\"https://e.org/wiki/O'Brien?a=1&amp;b=2\">O'Brien &amp; co</a>"
     _, [entity] = parse_telegram_html(html)
     assert entity["url"] == "https://e.org/wiki/O'Brien?a=1&b=2"
@@ -250,9 +257,9 @@ def test_link_attributes_use_only_telegram_entities() -> None:
 
 def test_unsafe_urls_are_not_linked() -> None:
     for url in ("javascript:alert(1)", "ftp://x.org/", "https://", "https://a b.com", "x" * 50):
-        assert render.safe_url(url) is None
-    assert render.safe_url("https://example.com/a?b=1&c=2") is not None
-    assert render.safe_url("https://example.com/" + "a" * 3000) is None
+        assert markup.safe_url(url) is None
+    assert markup.safe_url("https://example.com/a?b=1&c=2") is not None
+    assert markup.safe_url("https://example.com/" + "a" * 3000) is None
 
 
 # --------------------------------------------------------------------------- properties
@@ -315,7 +322,7 @@ def test_any_answer_renders_to_valid_telegram_messages(answer: Answer, examples:
     chunks = render.render_answer(answer, examples)
     assert chunks
     plains = [checked(chunk) for chunk in chunks]
-    assert all(utf16_len(p) <= render.MESSAGE_BUDGET for p in plains)
+    assert all(utf16_len(p) <= markup.MESSAGE_BUDGET for p in plains)
     everything = squash("".join(plains))
     for quote in answer.quotes[: render.SHOWN_QUOTES]:
         assert squash(quote.text) in everything
@@ -358,18 +365,18 @@ def test_commands_and_notices_render_to_valid_telegram_messages(
     pieces=st.lists(
         st.tuples(
             text_st,
-            st.sampled_from([(), (render.BOLD,), (render.QUOTE,), (render.QUOTE, render.ITALIC)]),
+            st.sampled_from([(), (markup.BOLD,), (markup.QUOTE,), (markup.QUOTE, markup.ITALIC)]),
         ),
         max_size=20,
     ),
     budget=st.integers(16, 400),
 )
 def test_split_respects_any_budget(
-    pieces: list[tuple[str, tuple[render.Tag, ...]]], budget: int
+    pieces: list[tuple[str, tuple[markup.Tag, ...]]], budget: int
 ) -> None:
-    spans = [render.Span(text * 5, tags) for text, tags in pieces]
-    chunks = render.split_spans(spans, budget)
+    spans = [markup.Span(text * 5, tags) for text, tags in pieces]
+    chunks = markup.split_spans(spans, budget)
     for chunk in chunks:
-        plain = checked(render.to_html(chunk))
+        plain = checked(markup.to_html(chunk))
         assert utf16_len(plain) <= budget
-    assert squash("".join(render.plain_text(c) for c in chunks)) == squash(render.plain_text(spans))
+    assert squash("".join(markup.plain_text(c) for c in chunks)) == squash(markup.plain_text(spans))

@@ -17,7 +17,7 @@ from bot.logging_setup import RedactingFilter, configure_logging, redact
 from bot.services import BotServices, RecentAnswers
 from bot.settings import DEFAULT_API_URL, BotSettings, describe_validation_error
 from index.types import Answer
-from tests.bot_fakes import TOKEN
+from testkit.fake_bot_api import TOKEN
 from tests.chroma_server import free_port
 
 SETTING_NAMES = (
@@ -74,7 +74,8 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert settings.index.index_dir == tmp_path / "idx"  # composed from IndexSettings
     assert settings.index.corpus_dir == tmp_path / "corpus"
     assert settings.allowed_user_ids == [1, 2, 3] and settings.allowed_chat_ids == [-100123]
-    assert settings.admin_user_ids == [7] and settings.access_restricted
+    assert settings.admin_user_ids == [7]
+    assert AccessPolicy(settings.allowed_user_ids, settings.allowed_chat_ids).restricted
     assert (settings.rate_limit_questions, settings.rate_limit_window_seconds) == (5, 30.0)
     assert settings.log_level == "DEBUG"
     assert settings.webhook_options() == {
@@ -90,7 +91,8 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def test_settings_defaults_and_dotenv(tmp_path: Path) -> None:
     settings = BotSettings()
     assert settings.token is None and settings.telegram_api_url == DEFAULT_API_URL
-    assert settings.bot_mode == "polling" and not settings.access_restricted
+    assert settings.bot_mode == "polling"
+    assert not AccessPolicy(settings.allowed_user_ids, settings.allowed_chat_ids).restricted
     (tmp_path / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nINDEX_DIR=/srv/index\n")
     from_file = BotSettings()
     assert from_file.token == TOKEN and from_file.index.index_dir == Path("/srv/index")

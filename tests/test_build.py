@@ -23,16 +23,16 @@ from index.build import BuildReport, build_index
 from index.config import IndexSettings
 from index.embedder import HashingEmbedder, SentenceTransformerEmbedder
 from index.sentences import split_sentences
-from index.store import (
+from index.types import Article, CorpusError, Sentence
+from index.vector_store import make_store
+from index.versions import (
     CURRENT_FILE,
     BuildLockedError,
     IndexDir,
     Manifest,
     SentenceTable,
-    VectorStore,
     read_articles,
 )
-from index.types import Article, CorpusError, Sentence
 from tests.corpus import COUNCIL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder, ExplodingEmbedder, FailingEmbedder
 
@@ -107,12 +107,14 @@ def read_version(settings: IndexSettings, build_id: str | None = None) -> Versio
     assert build_id is not None
     manifest = index_dir.read_manifest(build_id)
     folder = index_dir.version_dir(build_id)
-    store = VectorStore(settings, folder, server=False)
+    store = make_store(settings, folder)
     try:
         got = store.open(manifest.collection).get(include=["embeddings", "documents", "metadatas"])
     finally:
         store.close()
-    assert not any(got["documents"]), "the collection stores no sentence text"
+    documents, metadatas = got["documents"], got["metadatas"]
+    assert documents is not None and metadatas is not None
+    assert not any(documents), "the collection stores no sentence text"
     order = np.argsort([int(i) for i in got["ids"]])
     articles = read_articles(folder)
     table = SentenceTable.load(folder)
@@ -127,7 +129,7 @@ def read_version(settings: IndexSettings, build_id: str | None = None) -> Versio
             articles[int(a)].body[int(lo) : int(hi)]
             for a, lo, hi in zip(table.article, table.start, table.end, strict=True)
         ],
-        metadatas=[dict(got["metadatas"][i]) for i in order],
+        metadatas=[dict(metadatas[i]) for i in order],
     )
 
 
@@ -252,7 +254,10 @@ def test_incremental_rebuild_embeds_only_what_changed(tmp_path: Path, corpus: Pa
     assert set(new.manifest.articles) == {"a-library", "festival", "harbour"}
     # The removed article is gone from the table, the articles and the chroma collection.
     assert "council" not in new.article_ids_in_table()
-    assert all(m["article_id"] != "council" for m in new.metadatas)
+    # ... by content, not only by label: none of its vectors is left in the collection.
+    council = old.chroma_vectors[old.rows_of("council")]
+    nearest = np.abs(new.chroma_vectors[:, None, :] - council[None, :, :]).max(axis=2).min()
+    assert len(council) == 2 and nearest > 1e-3
     assert not any("cycle lane" in d for d in new.documents)
     # The unchanged article kept its vectors (copied, not recomputed), in its new rows.
     np.testing.assert_array_equal(
@@ -675,17 +680,16 @@ def test_real_model_build_of_the_seed_corpus(
     np.testing.assert_allclose(version.vectors, real_embedder.embed(version.documents), atol=1e-5)
 
     # Chroma finds each stored sentence by its own vector (cosine distance ~0).
-    store = VectorStore(
-        settings, settings.index_dir / "versions" / build_id_of(report), server=False
-    )
+    store = make_store(settings, settings.index_dir / "versions" / build_id_of(report))
     try:
         collection = store.open(version.manifest.collection)
         for row in (0, len(version.ids) // 2, len(version.ids) - 1):
             hit = collection.query(
                 query_embeddings=[real_embedder.embed_query(version.documents[row])], n_results=1
             )
-            assert hit["ids"][0] == [str(row)]
-            assert hit["distances"][0][0] < 1e-3
+            distances = hit["distances"]
+            assert hit["ids"][0] == [str(row)] and distances is not None
+            assert distances[0][0] < 1e-3
     finally:
         store.close()
 

@@ -12,6 +12,7 @@ from scripts import evaluate
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # the real embedding model
 def test_evaluate_writes_a_report_with_baselines_and_the_misses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

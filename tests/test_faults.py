@@ -34,28 +34,28 @@ from typing import Any
 import numpy as np
 import pytest
 
-import index.store as store_module
+import index.vector_store as vector_store_module
 from bot.console import run_console
 from bot.settings import BotSettings
 from index.answer import open_index
 from index.articles import load_corpus
 from index.build import build_index
 from index.config import IndexSettings
-from index.store import (
+from index.types import Answer, SearchUnavailableError
+from index.vector_store import add_vectors, make_store
+from index.versions import (
     CURRENT_FILE,
     MANIFEST_FILE,
     IndexDir,
     SentenceTable,
-    VectorStore,
-    add_vectors,
     read_articles,
 )
-from index.types import Answer, SearchUnavailableError
 from scripts import ask
 from tests.chroma_server import ChromaServer
 from tests.cli import clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder
+from tests.verbatim import assert_verbatim
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
@@ -101,26 +101,10 @@ def bodies(corpus: Path) -> dict[str, str]:
     return {a.id: a.body for a in load_corpus(corpus).articles}
 
 
-def assert_verbatim(answer: Answer, texts: dict[str, str]) -> None:
-    assert answer.answered, (answer.kind, answer.reason)
-    assert answer.quotes
-    for quote in answer.quotes:
-        assert texts[quote.article_id][quote.start : quote.end] == quote.text
-
-
 def assert_unavailable(answer: Answer) -> None:
     assert answer.kind == "unavailable", answer
     assert not answer.answered and not answer.quotes
     assert answer.reason and UNAVAILABLE in answer.reason.lower()
-
-
-def cli_env(tmp: Path, **extra: str) -> dict[str, str]:
-    """A clean environment for the CLIs: only what the test sets; offline."""
-    return clean_env(
-        drop=("CHROMA_HOST", "CHROMA_PORT", "CORPUS_DIR", "INDEX_DIR", "EMBEDDING_MODEL"),
-        drop_prefixes=("TELEGRAM_", "PYTEST_"),
-        **extra,
-    )
 
 
 def run_cli(
@@ -219,8 +203,8 @@ def test_a_frozen_server_times_out_as_unavailable_and_recovers(
 ) -> None:
     """A hung server (SIGSTOP: connections accepted, nothing answered) must not hang answers."""
     server, settings = served
-    monkeypatch.setattr(store_module, "CHROMA_QUERY_TIMEOUT", 1.0)
-    monkeypatch.setattr(store_module, "CHROMA_CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(vector_store_module, "CHROMA_QUERY_TIMEOUT", 1.0)
+    monkeypatch.setattr(vector_store_module, "CHROMA_CONNECT_TIMEOUT", 1.0)
     qa = open_index(settings)
     try:
         baseline = qa.answer(QUESTION)
@@ -271,7 +255,7 @@ def restore_collection(settings: IndexSettings) -> None:
     articles = read_articles(folder)
     vectors = np.load(folder / "embeddings.npy")
     metadatas = [{"article_id": articles[int(a)].id} for a in table.article]
-    store = VectorStore(settings, folder, server=True)
+    store = make_store(settings, folder)
     try:
         collection = store.create(manifest.collection, manifest.dimension)
         add_vectors(collection, range(len(table)), vectors, metadatas, 1000)
@@ -313,11 +297,12 @@ def test_the_console_chat_says_unavailable_and_recovers(
 # --------------------------------------------------------------------------- scripts.ask, bot
 
 
+@pytest.mark.slow  # five command-line processes against a server
 def test_ask_against_a_stopped_server_exits_3_in_one_line(
     tmp_path: Path, served: tuple[ChromaServer, IndexSettings]
 ) -> None:
     server, settings = served
-    env = cli_env(tmp_path, **server.env())
+    env = clean_env(**server.env())
     index = str(settings.index_dir)
     ok = run_cli(tmp_path, ["scripts.ask", "--index", index, "--json", QUESTION], env)
     assert ok.returncode == 0, ok.stderr
@@ -443,7 +428,7 @@ def test_a_missing_or_damaged_index_says_how_to_build_it(
     tmp_path: Path, built_index: Path, damage: str
 ) -> None:
     index = damaged_copy(tmp_path, built_index, damage)
-    env = cli_env(tmp_path)
+    env = clean_env()
     result = run_cli(tmp_path, ["scripts.ask", "--index", str(index), QUESTION], env)
     assert result.returncode == 2, (damage, result.stdout, result.stderr)
     assert result.stdout == ""
@@ -476,7 +461,7 @@ def test_python_m_bot_with_a_damaged_index_exits_2_in_one_line(
     tmp_path: Path, built_index: Path, damage: str
 ) -> None:
     index = damaged_copy(tmp_path, built_index, damage)
-    env = cli_env(tmp_path, INDEX_DIR=str(index), CORPUS_DIR=str(tmp_path / "corpus"))
+    env = clean_env(INDEX_DIR=str(index), CORPUS_DIR=str(tmp_path / "corpus"))
     bot = run_cli(tmp_path, ["bot"], env, stdin=f"{QUESTION}\n")
     assert bot.returncode == 2, (damage, bot.stdout, bot.stderr)
     assert bot.stdout == ""
@@ -490,12 +475,12 @@ def test_a_missing_server_collection_is_a_clear_index_error(
     """The server runs but has lost the served collection: exit 2 and how to rebuild."""
     server, settings = served
     manifest = IndexDir(settings.index_dir).read_manifest(_version(settings.index_dir).name)
-    store = VectorStore(settings, tmp_path, server=True)
+    store = make_store(settings, tmp_path)
     try:
         store.delete(manifest.collection)
     finally:
         store.close()
-    env = cli_env(tmp_path, **server.env())
+    env = clean_env(**server.env())
     result = run_cli(tmp_path, ["scripts.ask", "--index", str(settings.index_dir), QUESTION], env)
     assert result.returncode == 2, result.stderr
     line = one_error_line(result.stderr)
@@ -506,12 +491,17 @@ def test_a_missing_server_collection_is_a_clear_index_error(
 # --------------------------------------------------------------------------- rebuild under load
 
 
-LOADS = [("embedded", "thread"), ("server", "thread"), ("server", "process")]
+LOADS = [
+    pytest.param("embedded", "thread", id="embedded-thread"),
+    pytest.param("server", "thread", id="server-thread"),
+    # a build process for each rebuild
+    pytest.param("server", "process", id="server-process", marks=pytest.mark.slow),
+]
 QUESTIONS_PER_PHASE = 50
 REBUILDS = 3  # the third deletes the version the QA started on (two versions are kept)
 
 
-@pytest.mark.parametrize(("backend", "builder"), LOADS, ids=["-".join(x) for x in LOADS])
+@pytest.mark.parametrize(("backend", "builder"), LOADS)
 def test_rebuilds_while_200_questions_are_answered_fail_none(
     tmp_path: Path,
     request: pytest.FixtureRequest,
@@ -545,7 +535,7 @@ def test_rebuilds_while_200_questions_are_answered_fail_none(
             report = build_index(settings)
             assert report.build_id is not None and not report.noop
             return report.build_id
-        env = cli_env(tmp_path, CHROMA_COLLECTION_PREFIX=collection_prefix)
+        env = clean_env(CHROMA_COLLECTION_PREFIX=collection_prefix)
         if server is not None:
             env.update(server.env())
         args = ["scripts.build_index", "--corpus", str(corpus), "--index", str(settings.index_dir)]

@@ -9,17 +9,19 @@ would send is valid Telegram HTML within the 4096-character limit.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import render
+from bot import markup, render
 from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
-from tests.fake_bot_api import check_message_text, utf16_len
+from testkit.fake_bot_api import check_message_text, utf16_len
+from tests.verbatim import assert_verbatim
 
 HOSTILE_PIECES = [
     "<b>",
@@ -57,6 +59,10 @@ HOSTILE_PIECES = [
     "#:~:text=",
     "  ",
 ]
+
+TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+"""What must not reach a terminal: C0 controls (escape sequences) but newline and tab, DEL,
+lone surrogates."""
 
 hostile_text = st.lists(
     st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(max_size=40)), max_size=60
@@ -96,9 +102,7 @@ def hostile_qa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QA]:
 
 def _check_replies(qa: QA, question: str) -> None:
     answer = qa.answer(question)
-    bodies = {a.id: a.body for a in qa.articles()}
-    for quote in answer.quotes:
-        assert bodies[quote.article_id][quote.start : quote.end] == quote.text
+    assert_verbatim(answer, {a.id: a.body for a in qa.articles()}, answered=False)
     examples = qa.example_questions(1)
     messages = render.render_answer(answer, examples)
     if answer.quotes:
@@ -108,7 +112,13 @@ def _check_replies(qa: QA, question: str) -> None:
     for html in messages:
         assert utf16_len(html) <= 4096
         check_message_text(html, "HTML")  # raises on what Telegram would reject
-    assert isinstance(render.render_plain(answer, examples), str)
+    # The terminal chat prints this: no escape or other control character but newline and
+    # tab, no lone surrogate, and every quote shown in full.
+    plain = render.render_plain(answer, examples)
+    assert plain and not TERMINAL_UNSAFE.search(plain), repr(plain)
+    shown = "".join(plain.replace("\n> ", "\n").split())
+    for quote in answer.quotes[: render.SHOWN_QUOTES]:
+        assert "".join(markup.clean_text(quote.text).split()) in shown, (quote.text, plain)
 
 
 @settings(

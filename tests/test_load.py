@@ -1,7 +1,7 @@
 """Load: 100 private chats send 5 questions each, all at once, through the fake Bot API.
 
 The real python-telegram-bot ``Application`` from ``build_application`` long-polls the fake
-server of ``tests/fake_bot_api.py`` (nothing of python-telegram-bot is mocked, its
+server of ``testkit/fake_bot_api.py`` (nothing of python-telegram-bot is mocked, its
 ``AIORateLimiter`` included). Every question must be answered exactly once: each chat gets one
 reply per question, and the reply is the one ``bot.render`` makes for that question's answer
 (matched by chat id and content, so a reply sent to the wrong chat, twice, or not at all fails).
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -37,9 +35,10 @@ from index.batcher import QueryBatcher
 from index.config import IndexSettings
 from index.embedder import HashingEmbedder
 from index.types import Answer, QuestionAnswerer
-from tests.bot_fakes import TOKEN, FakeQA
-from tests.fake_bot_api import Call, FakeBotAPI
-from tests.polling import polling
+from testkit.fake_bot_api import TOKEN, Call, FakeBotAPI
+from testkit.fake_qa import FakeQA
+from testkit.polling import polling
+from tests.cli import build_cmd, clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 CHATS = 100
@@ -213,6 +212,7 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert not bad, [f"{r.name}: {r.getMessage()}" for r in bad[:5]]
 
 
+@pytest.mark.slow  # 500 replies at Telegram's 30 messages/s take 16 s or more
 def test_100_chats_5_questions_each_every_one_answered_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -229,7 +229,9 @@ def test_100_chats_5_questions_each_every_one_answered_once(
 
     elapsed, lag = asyncio.run(main())
     no_errors_logged(caplog)
-    assert lag < 1.0, f"the event loop stalled for {lag:.2f} s"
+    # Answering runs off the event loop: had it run on the loop, 500 answers would stall it for
+    # 10 s or more. The bound is loose because a busy shared machine alone delays it by ~1.5 s.
+    assert lag < 3.0, f"the event loop stalled for {lag:.2f} s"
     # python-telegram-bot's AIORateLimiter keeps to Telegram's 30 messages/s: 500 replies need
     # about 16 s; much more means requests queue behind something else.
     assert elapsed < 45, f"500 answers took {elapsed:.1f} s"
@@ -242,28 +244,16 @@ def test_100_chats_5_questions_each_every_one_answered_once(
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index built from data/articles with the real model."""
     index = tmp_path_factory.mktemp("load") / "index"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
-    command = [sys.executable, "-m", "scripts.build_index", "--corpus", "data/articles"]
-    subprocess.run(
-        [*command, "--index", str(index), "--quiet"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    command = build_cmd(ROOT / "data" / "articles", index, "--quiet", model=None)
+    subprocess.run(command, cwd=ROOT, env=clean_env(), check=True, capture_output=True, timeout=120)
     return index
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("offline_index_env")  # as the index was built: clean_env()
 def test_100_chats_with_a_real_index(
-    real_index: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    real_index: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
     from index import open_index
 
     inner = open_index(real_index)
@@ -288,7 +278,9 @@ def test_100_chats_with_a_real_index(
     finally:
         inner.close()
     no_errors_logged(caplog)
-    assert lag < 1.0, f"the event loop stalled for {lag:.2f} s"
+    # Answering runs off the event loop: had it run on the loop, 500 answers would stall it for
+    # 10 s or more. The bound is loose because a busy shared machine alone delays it by ~1.5 s.
+    assert lag < 3.0, f"the event loop stalled for {lag:.2f} s"
     # About 20 s on an otherwise idle machine: the 30 messages/s limit, not the model, sets it.
     assert elapsed < 100, f"500 answers took {elapsed:.1f} s"
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Load benchmark: the real bot and index behind the fake Bot API, at a fixed arrival rate.
 
-``python -m scripts.bench_load`` (run from the project root) builds an index from
+``python -m benchmarks.bench_load`` (run from the project root) builds an index from
 ``data/articles`` into a temporary folder (or uses ``--index``), starts the real
 python-telegram-bot ``Application`` from :func:`bot.app.build_application` in a **separate
 process** (as in production, where Telegram is another machine: the fake server and the load
 generator must not share the bot's event loop or GIL), long-polls the fake Bot API of
-``tests/fake_bot_api.py`` on 127.0.0.1, and pushes private-chat questions from many chats at a
+``testkit/fake_bot_api.py`` on 127.0.0.1, and pushes private-chat questions from many chats at a
 fixed (open-loop) arrival rate. It prints a Markdown table:
 
 * end-to-end latency p50/p95/p99/max: from the moment an update is available to ``getUpdates``
@@ -53,7 +53,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-DEFAULT_QUESTIONS = Path(__file__).resolve().parents[1].parent / "shared/eval/seed_questions.jsonl"
+from index.evaluation import percentile
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parents[1] / "data" / "eval" / "seed_questions.jsonl"
 FALLBACK_QUESTIONS = (
     "Which Russian official visited Pyongyang?",
     "What weapons did Kim Jong Un show his visitors?",
@@ -81,7 +83,7 @@ class BotConfig:
     torch_threads: int | None = None  # QUERY_THREADS; None: the settings' (1), 0: torch's own
     switch_interval_ms: float | None = None  # None: Python's default GIL switch interval (5 ms)
     profile_dir: str | None = None  # cProfile the event loop and the question answering
-    fake_qa: bool = False  # tests.bot_fakes.FakeQA instead of the index: the framework's share
+    fake_qa: bool = False  # testkit.fake_qa.FakeQA instead of the index: the framework's share
 
 
 @dataclass
@@ -118,17 +120,6 @@ class RunResult:
 # --------------------------------------------------------------------------- statistics
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) by linear interpolation; NaN for no values."""
-    if not values:
-        return float("nan")
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
-
-
 def _ms(value: float) -> str:
     return "–" if value != value else f"{value:.1f}"
 
@@ -153,7 +144,7 @@ def _bot_process(
     qa: Any
     if config.fake_qa:
         # The deterministic fake answerer: what the bot and its framework cost on their own.
-        from tests.bot_fakes import FakeQA
+        from testkit.fake_qa import FakeQA
 
         qa = FakeQA()
         asyncio.run(_serve(config, api_url, index_dir, token, qa, conn, Floor(), None))
@@ -293,7 +284,7 @@ async def _serve(
     from bot.app import build_application
     from bot.settings import BotSettings
     from index.config import IndexSettings
-    from tests.polling import polling
+    from testkit.polling import polling
 
     _patch_app(config)
     values: dict[str, Any] = {
@@ -440,8 +431,7 @@ async def run_once(
     drain: float = 15.0,
 ) -> RunResult:
     """Start a bot process with ``config``, drive it, and measure."""
-    from tests.bot_fakes import TOKEN
-    from tests.fake_bot_api import FakeBotAPI
+    from testkit.fake_bot_api import TOKEN, FakeBotAPI
 
     _quiet_server_logs()
     ctx = mp.get_context("spawn")
@@ -638,7 +628,7 @@ def _build_index(corpus: Path, into: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m scripts.bench_load",
+        prog="python -m benchmarks.bench_load",
         description="End-to-end load benchmark of the bot against the fake Bot API.",
     )
     parser.add_argument("--rate", type=float, default=30.0, help="questions per second (30)")

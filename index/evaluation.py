@@ -1,4 +1,7 @@
-"""Shared by ``evaluate`` and ``train_ranker``: gold data, temporary indexes, metrics.
+"""Measuring answer quality: gold data, temporary indexes, metrics.
+
+Used by ``scripts/evaluate.py``, ``scripts/train_ranker.py``, the benchmarks and the tests;
+nothing in the bot imports it.
 
 Gold data comes in two shapes: a JSONL file of ``{"question", "answers": [substrings]}``
 (an empty list means the bot must decline), and a SQuAD-format JSON file whose contexts are
@@ -8,6 +11,7 @@ indexed as one article per title, paragraphs separated by blank lines.
 from __future__ import annotations
 
 import json
+import math
 import re
 import statistics
 import time
@@ -18,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from index.answer import QA, Pool
+from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
 from index.embedder import Embedder
 from index.extract import quote_text
+from index.retrieve import Pool
 from index.snapshot import Snapshot
 from index.text import normalise_question
 from index.types import Answer, Article
@@ -154,11 +159,16 @@ def ask_all(qa: QA, questions: Sequence[GoldQuestion]) -> list[Record]:
     return records
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) of ``values``; 0 for none."""
-    if not values:
-        return 0.0
-    return float(np.percentile(np.asarray(values), q))
+def percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``, interpolating linearly between the two
+    nearest ranks (numpy's default); NaN when there are no values.
+
+    The one percentile of the evaluation and the benchmarks. A percentile of nothing is not a
+    number: 0 would pass for a real (and flattering) latency, so reports show NaN as such.
+    """
+    if len(values) == 0:
+        return math.nan
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
 def rrf_order(pool: Pool, k: int = 60) -> np.ndarray:
@@ -214,7 +224,7 @@ def metrics(records: Sequence[Record], ks: Sequence[int] = (1, 3, 5, 10)) -> dic
     latencies = [r.seconds * 1000 for r in records if r.answer.kind in ("answer", "refusal")]
     out["latency_p50_ms"] = percentile(latencies, 50)
     out["latency_p95_ms"] = percentile(latencies, 95)
-    out["latency_mean_ms"] = statistics.fmean(latencies) if latencies else 0.0
+    out["latency_mean_ms"] = statistics.fmean(latencies) if latencies else math.nan
     return out
 
 

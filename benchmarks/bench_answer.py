@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark ``answer()`` against its floor: ``python -m scripts.bench_answer``.
+"""Benchmark ``answer()`` against its floor: ``python -m benchmarks.bench_answer``.
 
 The floor of a question is one query embedding plus one chroma top-k query, the least any
 dense retrieval must do. For each question, in the same run and interleaved (so machine noise
@@ -20,13 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
 from index.embedder import make_embedder
-from scripts.evalkit import build_temp_index, load_gold, load_squad
+from index.evaluation import build_temp_index, load_gold, load_squad, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "data" / "eval"
@@ -57,7 +55,7 @@ def measure(qa: QA, questions: list[str], rounds: int, k: int) -> dict[str, list
 
 
 def report(name: str, t: dict[str, list[float]]) -> list[str]:
-    p = {key: (np.percentile(v, 50), np.percentile(v, 95)) for key, v in t.items()}
+    p = {key: (percentile(v, 50), percentile(v, 95)) for key, v in t.items()}
     f50, f95 = p["floor"]
     a50, a95 = p["answer"]
     lines = [

@@ -1,6 +1,6 @@
 """Run the real python-telegram-bot ``Application`` by long polling inside an event loop.
 
-``Application.run_polling`` owns the event loop and blocks; tests and ``scripts/bench_load.py``
+``Application.run_polling`` owns the event loop and blocks; tests and ``benchmarks/bench_load.py``
 need the bot running while they drive the fake Bot API from the same loop, so this does what
 ``run_polling`` does, step by step, around a block.
 """

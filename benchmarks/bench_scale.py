@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cost against corpus size: ``python -m scripts.bench_scale [--sizes 1e3,1e4,1e5,1e6]``.
+"""Cost against corpus size: ``python -m benchmarks.bench_scale [--sizes 1e3,1e4,1e5,1e6]``.
 
 For each size N (sentences) this benchmark
 
@@ -468,7 +468,7 @@ def _settings(corpus: Path | None, index: Path, model: str) -> Any:
 def worker_build(args: argparse.Namespace) -> dict[str, Any]:
     """Build the index from scratch; throughput, phases and peak memory of this process."""
     import index.build as build
-    from index.store import IndexDir
+    from index.versions import IndexDir
 
     model = DEFAULT_MODEL if args.embedder == "real" else SYNTHETIC_MODEL
     embedder = _make_embedder(args.embedder, args.torch_threads, query_model=False)
@@ -504,15 +504,12 @@ def worker_build(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else 0.0
-
-
 def worker_measure(args: argparse.Namespace) -> dict[str, Any]:
     """Open the index, answer every question ``rounds`` times; latency and memory."""
     before_import = _rss_mib()
     from index.answer import QA
-    from index.store import IndexDir
+    from index.evaluation import percentile
+    from index.versions import IndexDir
 
     manifest = IndexDir(Path(args.index)).current_manifest()
     assert manifest is not None
@@ -556,8 +553,8 @@ def worker_measure(args: argparse.Namespace) -> dict[str, Any]:
                 fastest[i, j] = min(fastest[i, j], t.get(s, 0.0) * 1000)
         rounds.append(
             {
-                "p50": {s: _percentile(v, 50) for s, v in stages.items()},
-                "p95": {s: _percentile(v, 95) for s, v in stages.items()},
+                "p50": {s: percentile(v, 50) for s, v in stages.items()},
+                "p95": {s: percentile(v, 95) for s, v in stages.items()},
                 "mean": {s: float(np.mean(v)) if v else 0.0 for s, v in stages.items()},
                 "cpu_ms_mean": 1000 * float(np.mean(cpu)),
                 "n": len(stages["total"]),
@@ -579,8 +576,8 @@ def worker_measure(args: argparse.Namespace) -> dict[str, Any]:
         "p95": median_of("p95"),
         "mean": median_of("mean"),
         "cpu_ms_mean": statistics.median(r["cpu_ms_mean"] for r in rounds),
-        "best_p50": {s: _percentile(done[:, j], 50) for j, s in enumerate(STAGES)},
-        "best_p95": {s: _percentile(done[:, j], 95) for j, s in enumerate(STAGES)},
+        "best_p50": {s: percentile(done[:, j], 50) for j, s in enumerate(STAGES)},
+        "best_p95": {s: percentile(done[:, j], 95) for j, s in enumerate(STAGES)},
         "answered_share": answered / max(1, sum(r["n"] for r in rounds)),
         "open_seconds": open_seconds,
         "first_answer_seconds": first_seconds,
@@ -600,7 +597,7 @@ def worker_profile(args: argparse.Namespace) -> dict[str, Any]:
     import pstats
 
     from index.answer import QA
-    from index.store import IndexDir
+    from index.versions import IndexDir
 
     manifest = IndexDir(Path(args.index)).current_manifest()
     assert manifest is not None
@@ -631,7 +628,7 @@ def _run_worker(kind: str, extra: list[str], log: Path) -> dict[str, Any]:
     """Run this script as a worker subprocess; its JSON result (last stdout line)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    cmd = [sys.executable, "-m", "scripts.bench_scale", "--worker", kind, *extra]
+    cmd = [sys.executable, "-m", "benchmarks.bench_scale", "--worker", kind, *extra]
     with open(log, "a", encoding="utf-8") as err:
         proc = subprocess.run(
             cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=err, text=True, check=False

@@ -24,9 +24,6 @@ from index.types import (
     SourceRef,
 )
 
-TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
-"""A fake bot token: tests assert it never shows up in logs. Never print it."""
-
 _GLACIER_CLAUSES = [
     f"station {n} on the tongue of the Morteratsch glacier recorded meltwater runoff of "
     f"{n * 7} cubic metres an hour"

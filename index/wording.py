@@ -1,0 +1,193 @@
+"""Every word NewsQuote says to a person, in one place.
+
+The search side uses these for an :class:`~index.types.Answer`'s ``reason``; the bot
+(``bot.render``, ``bot.handlers``), the terminal chat and the command-line scripts use them for
+what they show. Plain strings and small format functions only: no markup, no Telegram types.
+Where a layout puts formatting inside a sentence (a question in italics, a user id in bold),
+the sentence holds a ``{}`` for the formatted part and the layout fills it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+PRODUCT = "NewsQuote"
+
+# --------------------------------------------------------------------------- answers by kind
+# One wording per ``Answer.kind``: the search side gives it as the answer's ``reason``
+# (``index.smalltalk.REPLIES``, ``QA``) and the bot and the terminal chat show it.
+
+GREETING = "Hello! I answer questions about the news I have read, quoting the articles."
+THANKS = "You're welcome! Ask me anything else about the coverage."
+HELP_INTRO = (
+    "Send me a question in plain words and I reply with the best matching quote "
+    "from the articles, its source, and other articles reporting the same."
+)
+EMPTY = "Send me a question about the news."
+"""The reply to a message without words (``kind == "empty"``)."""
+
+SEARCH_UNAVAILABLE = "Search is temporarily unavailable"
+UNAVAILABLE = f"{SEARCH_UNAVAILABLE}, please try again in a minute."
+"""The reply while the search backend is down (``kind == "unavailable"``)."""
+
+NOT_IN_COVERAGE = "Not in the coverage."
+"""How every refusal (``kind == "refusal"``) begins."""
+NOT_FOUND = "I couldn't find an answer to {} in the articles I have."
+NOT_FOUND_UNQUOTED = "that"
+"""Stands in for the question in :data:`NOT_FOUND` when there is none to quote."""
+SEE_SOURCES = "See /sources for what is covered."
+YOU_COULD_ASK = "You could ask:"
+FOR_EXAMPLE = "For example:"
+
+
+def refusal_reason(total: int, titles: Sequence[str]) -> str:
+    """The reason of a refusal: what the coverage is about (the first ``titles`` of ``total``)."""
+    about = ", ".join(f"“{t}”" for t in titles)
+    if total > len(titles):
+        about += f" and {total - len(titles)} more"
+    articles = "article" if total == 1 else "articles"
+    return (
+        f"{NOT_IN_COVERAGE} The {total} indexed {articles} ({about}) do not answer this "
+        "question; see /sources for the list."
+    )
+
+
+# --------------------------------------------------------------------------- quotes and citations
+
+ALSO_IN_COVERAGE = "Also in the coverage"
+ALSO_REPORTED_BY = "Also reported by"
+SOURCES = "Sources"
+UNTITLED = "untitled"
+CONTEXT = "Context"
+PARAGRAPH_MISSING = "(the paragraph is not available)"
+MORE_QUOTES = "More quotes"
+NOTHING_MORE = "There is nothing more to show."
+INLINE_QUESTION = "Q:"
+"""Before the question in a quote shared through inline mode."""
+
+# --------------------------------------------------------------------------- commands
+
+COMMAND_MENU: tuple[tuple[str, str], ...] = (
+    ("ask", "Ask a question about the news"),
+    ("sources", "List the indexed articles"),
+    ("about", "Index size, build time and model"),
+    ("help", "How to use this bot"),
+    ("start", "What this bot does"),
+)
+"""The bot's command menu: command and description."""
+
+START_INTRO = (
+    "answers questions about the news articles it has read, with verbatim quotes and "
+    "links to the sources. If the coverage doesn't say, it tells you so."
+)
+"""Follows :data:`PRODUCT` on /start."""
+TRY_ASKING = "Try asking:"
+START_COMMANDS = "/help how to use · /sources the articles · /about the index"
+
+
+def start_inline_hint(bot_username: str) -> str:
+    """The last line of /start."""
+    return f"In any chat, type @{bot_username} and a question."
+
+
+HELP_TITLE = "How to use"
+HELP_COMMANDS = (
+    "/ask question — ask (works in groups too)"
+    "\n/sources — the articles I know (/sources 2 for the next page)"
+    "\n/about — the size and age of the index"
+    "\n\nIn groups I answer /ask, messages that mention me, and replies to my messages."
+)
+
+
+def help_inline_hint(bot_username: str) -> str:
+    """The last line of /help."""
+    return f"In any chat, type @{bot_username} and a question to share a quote."
+
+
+NO_ARTICLES = "No articles are indexed yet."
+
+
+def sources_header(total: int, page: int, pages: int) -> str:
+    """The title of a /sources page."""
+    header = f"Indexed articles ({total:,})"
+    return header + (f", page {page} of {pages:,}" if pages > 1 else "")
+
+
+def sources_other_pages(pages: int) -> str:
+    """The last line of a /sources page when there are several."""
+    return f"Other pages: /sources 1 … /sources {pages}"
+
+
+ABOUT_TITLE = "About this index"
+ABOUT_ARTICLES = "Articles"
+ABOUT_SENTENCES = "Sentences"
+ABOUT_BUILT_AT = "Index built"
+ABOUT_MODEL = "Model"
+ABOUT_BACKEND = "Search backend"
+ABOUT_BUILD_ID = "Build"
+
+ASK_USAGE = "Usage: /ask {}"
+ASK_USAGE_PLACEHOLDER = "your question"
+ASK_USAGE_EXAMPLE = "For example: /ask {}"
+DEFAULT_EXAMPLE = "What happened to the bridge?"
+"""The example in the /ask usage when the index offers none."""
+
+# --------------------------------------------------------------------------- notices
+
+NOT_TEXT = "Please send me a text question — I can only read text messages."
+EDITED = "I only read new messages — please send your question again."
+APOLOGY = "Sorry, something went wrong while answering. Please try again."
+UNKNOWN_COMMAND = "I don't know that command. Try /help."
+PRIVATE = "Sorry, this bot is private and only answers invited users."
+YOUR_USER_ID = "Your Telegram user id is {}."
+SOURCES_FAILED = "Sorry, the list of sources could not be loaded — please try again."
+EXPIRED = "This answer is no longer available — please ask again."
+
+
+def too_long(length: int, limit: int) -> str:
+    """The reply to a question over the length limit."""
+    return (
+        f"That message is {length:,} characters long. "
+        f"Please ask a shorter question (up to {limit} characters)."
+    )
+
+
+def slow_down(seconds: int) -> str:
+    """The reply to a user over the rate limit."""
+    return f"You're asking faster than I can read — please slow down and try again in {seconds} s."
+
+
+# --------------------------------------------------------------------------- buttons and alerts
+
+MORE_BUTTON = "More"
+PREVIOUS_PAGE_BUTTON = "‹ Previous"
+NEXT_PAGE_BUTTON = "Next ›"
+PRIVATE_ALERT = "Sorry, this bot is private."
+INLINE_PRIVATE = "Sorry, this bot is private"
+INLINE_EMPTY = "Type a question about the news"
+INLINE_ERROR = "Sorry, something went wrong"
+INLINE_UNAVAILABLE = "Search is unavailable, try again soon"
+INLINE_NOT_FOUND = "Not in the coverage — open the bot"
+
+
+def inline_slow_down(seconds: int) -> str:
+    """The inline-mode button shown to a user over the rate limit."""
+    return f"Slow down — try again in {seconds} s"
+
+
+ADMIN_ERROR = "Error"
+
+
+def admin_error(update_id: int | None, summary: str) -> str:
+    """What follows :data:`ADMIN_ERROR` in the message to the admins about a failed update."""
+    return f"in update {update_id}: {summary}"
+
+
+# --------------------------------------------------------------------------- terminal
+
+TELEGRAM_NOTE = (
+    "NewsQuote terminal chat. To connect Telegram, set TELEGRAM_BOT_TOKEN "
+    "(from @BotFather) and run `python -m bot` again."
+)
+LOADING_INDEX = "Loading the index…"
+PROMPT = "ask> "

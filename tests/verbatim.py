@@ -1,0 +1,25 @@
+"""The one check that an answer quotes its articles word for word, used by every test."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from index.types import Answer
+
+
+def assert_verbatim(answer: Answer, bodies: Mapping[str, str], *, answered: bool = True) -> None:
+    """Every quote of ``answer`` is an exact slice of its article's body (``bodies``: article id
+    to body): ``text == body[start:end]``, not empty, no surrounding whitespace; and every
+    "also reported by" names another article of ``bodies``.
+
+    With ``answered`` (the default) the answer must also be answered, with at least one quote;
+    ``answered=False`` accepts a declined answer too (it has no quotes to check).
+    """
+    if answered:
+        assert answer.answered and answer.quotes, (answer.kind, answer.reason)
+    for quote in answer.quotes:
+        assert quote.article_id in bodies, quote.article_id
+        assert bodies[quote.article_id][quote.start : quote.end] == quote.text, quote
+        assert quote.text and quote.text == quote.text.strip(), repr(quote.text)
+        for ref in quote.also_in:
+            assert ref.article_id in bodies and ref.article_id != quote.article_id, ref
