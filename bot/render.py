@@ -136,7 +136,8 @@ def answer_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
     if not (answer.answered and answer.quotes):
         return notice_spans(answer, examples)
     numbers = _source_numbers(answer)
-    spans = quote_spans(answer.quotes[0], numbers)
+    spans = partial_spans(answer) if answer.kind == "partial" else []
+    spans += quote_spans(answer.quotes[0], numbers)
     further = answer.quotes[1:SHOWN_QUOTES]
     if further:
         spans += [Span("\n\n"), Span(wording.ALSO_IN_COVERAGE, (BOLD,))]
@@ -144,6 +145,12 @@ def answer_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
             spans += [Span("\n"), *quote_spans(quote, numbers)]
     spans += [Span("\n\n"), *sources_spans(answer.sources)]
     return spans
+
+
+def partial_spans(answer: Answer) -> list[Span]:
+    """What a partial answer says before its quotes (its ``reason``): the coverage gives no
+    <kind of fact> in answer to “question”. The closest it says:"""
+    return [Span((answer.reason or wording.CLOSEST) + "\n")]
 
 
 def notice_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:

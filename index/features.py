@@ -22,7 +22,7 @@ import numpy as np
 
 from index import places
 from index.cohesion import cohesive_rows
-from index.entities import Entity, Wanted, new_entity_kinds, text_entities, wanted
+from index.entities import Entity, Wanted, new_entity_kinds, wanted
 from index.snapshot import Snapshot
 from index.text import tokenize, words
 
@@ -161,7 +161,7 @@ def row_info(snapshot: Snapshot, row: int) -> RowInfo:
             words=frozenset(words(text)),
             cohesive=cohesive_rows(snapshot, row),
             found={},
-            entities=text_entities([text])[0],
+            entities=snapshot.sentence_entities(row),
         )
         if len(snapshot.row_cache) >= ROW_CACHE_LIMIT:
             snapshot.row_cache.clear()

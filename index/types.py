@@ -154,7 +154,11 @@ class Quote:
         }
 
 
-AnswerKind = Literal["answer", "refusal", "greeting", "thanks", "help", "empty", "unavailable"]
+AnswerKind = Literal[
+    "answer", "partial", "refusal", "greeting", "thanks", "help", "empty", "unavailable"
+]
+"""``partial``: the question asks for a kind of fact (a date, a figure, a name) that no quote
+holds; ``reason`` says so plainly and the quotes are the closest the coverage comes."""
 
 
 @dataclass(frozen=True, slots=True)

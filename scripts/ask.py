@@ -59,7 +59,7 @@ def format_text(answer: Answer) -> str:
     """A readable plain-text answer: quotes with citations, then the sources."""
     if not answer.answered:
         return answer.reason or wording.NOT_IN_COVERAGE
-    lines: list[str] = []
+    lines: list[str] = [answer.reason] if answer.kind == "partial" and answer.reason else []
     for n, quote in enumerate(answer.quotes):
         if n:
             lines.append("")

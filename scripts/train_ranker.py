@@ -255,6 +255,39 @@ def pooled(results: Sequence[tuple[str, dict[str, float], float]]) -> dict[str, 
     return out
 
 
+ABLATIONS = ("entities", "places", "followers")
+DEV_THRESHOLDS = (0.15, 0.2, 0.25, 0.3)
+"""The few thresholds compared on dev (choosing among them is all dev is used for)."""
+
+
+def ablate(names: Sequence[str]) -> None:
+    """Switch additions off before pools are collected (places, leaning followers)."""
+    from index import cohesion, features
+
+    if "places" in names:
+        features.USE_PLACES = False
+    if "followers" in names:
+        cohesion.FOLLOWERS = False
+
+
+def without_features(groups: list[Group], names: Sequence[str]) -> list[Group]:
+    """With ``entities`` switched off, the entity-kind features are zero everywhere."""
+    if "entities" in names:
+        cols = [FEATURES.index("kind_match"), FEATURES.index("kind_miss")]
+        for g in groups:
+            g.pool.features[:, cols] = 0.0
+    return groups
+
+
+def report(name: str, ranker: Ranker, groups: Sequence[Group], threshold: float) -> None:
+    """One line of :func:`evaluate`'s figures."""
+    m = evaluate(ranker, groups, threshold)
+    print(
+        f"  {name}, threshold {threshold:.2f}: top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f}, "
+        f"ranked top-1 {m['ranked_top1']:.3f}, off-topic declined {m['off_declined']:.3f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, required=True, help="SQuAD-format training file")
@@ -266,13 +299,24 @@ def main(argv: list[str] | None = None) -> int:
         "--objective", choices=("listwise", "pointwise"), default="listwise", help="training loss"
     )
     parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out check")
+    parser.add_argument(
+        "--compare", type=Path, help="also report these weights (with their threshold)"
+    )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=ABLATIONS,
+        help="switch an addition off (features stay, as zeros or as before it)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="report, do not write weights")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     embedder = CachedEmbedder(make_embedder("all-MiniLM-L6-v2"), args.cache / "embeddings.npz")
+    ablate(args.without)
     sets = squad_sets(args.squad, args.cache, embedder)
-    groups = collect_sets(sets, embedder)
+    groups = without_features(collect_sets(sets, embedder), args.without)
     articles = list(dict.fromkeys(g.article for g in groups))
     print(
         f"{sum(g.answerable for g in groups)} answerable and "
@@ -294,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| all held out | {sum(m['answerable'] for _, m, _ in results):.0f} | "
             f"{p['top1']:.3f} | {p['top3']:.3f} | {p['off_declined']:.3f} | |"
         )
+        print(f"(held out, ranked top-1 whatever the threshold: {p['ranked_top1']:.3f})")
 
     ranker = fit(groups, args.c, args.objective)
     threshold = choose_threshold(ranker, groups)
@@ -305,13 +350,26 @@ def main(argv: list[str] | None = None) -> int:
     for name, w in zip(FEATURES, ranker.weights, strict=True):
         print(f"  {name:14s} {w:+.3f}")
     print(f"  {'bias':14s} {ranker.bias:+.3f}")
+    dev: list[Group] = []
     if args.dev is not None:
-        dev = collect_sets(squad_sets(args.dev, args.cache, embedder), embedder)
-        d = evaluate(ranker, dev, threshold)
-        print(
-            f"\nDev ({args.dev.name}, not fitted on): top-1 {d['top1']:.3f}, top-3 "
-            f"{d['top3']:.3f}, off-topic declined {d['off_declined']:.3f}"
+        dev = without_features(
+            collect_sets(squad_sets(args.dev, args.cache, embedder), embedder), args.without
         )
+        print(f"\nDev ({args.dev.name}, not fitted on):")
+        for t in sorted({threshold, *DEV_THRESHOLDS}):
+            report(
+                "retrained" + (" (threshold from training)" if t == threshold else ""),
+                ranker,
+                dev,
+                t,
+            )
+    if args.compare is not None:
+        old = Ranker.load(args.compare)
+        t = old.threshold or 0.5
+        print(f"\nCompared: {args.compare} (threshold {t:.2f}), same pools:")
+        report("training articles", old, groups, t)
+        if dev:
+            report("dev", old, dev, t)
     if args.dry_run:
         return 0
     final = Ranker(ranker.weights, ranker.bias, threshold)
