@@ -51,6 +51,7 @@ FEATURES: tuple[str, ...] = (
     "surface",  # share of the question's surface words (stop words too) in the sentence
     "kind_match",  # the question asks for a kind of entity and the sentence names a new one
     "kind_miss",  # it asks for one and the sentence names none
+    "unknown",  # idf share of the question's words that no sentence uses (same for every row)
 )
 
 # ----------------------------------------------------------------------------- answer types
@@ -497,6 +498,9 @@ def coverage(c: Candidates, out: Columns) -> None:
     out["cov_para"] = para_cov
     out["cov_title"] = title_cov
     out["cov_gap"] = cov - cov.max()
+    # The same for every candidate, so it cannot reorder them: it tells the calibrated score how
+    # much of the question the corpus has no word for ("Who is the president of *France*?").
+    out["unknown"] = np.full(n, c.query.unknown_weight / c.total if c.total > 0 else 0.0)
 
 
 def _paragraph_hits(c: Candidates, lo: int, hi: int) -> Hits:

@@ -183,8 +183,9 @@ def misses_markdown(records: Sequence[Record], limit: int = 40) -> list[str]:
                 got = f"first: {_cell(shown[0])}"
             wrong.append(f"| {_cell(r.gold.question)} | {_cell(r.gold.answers[0])} | {got} |")
         elif r.answer.answered:
+            how = "partial (said so)" if r.answer.kind == "partial" else "answered"
             wrong.append(
-                f"| {_cell(r.gold.question)} | (must decline) | answered: {_cell(shown[0])} |"
+                f"| {_cell(r.gold.question)} | (must decline) | {how}: {_cell(shown[0])} |"
             )
     if not wrong:
         return ["No misses.", ""]

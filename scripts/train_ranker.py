@@ -99,8 +99,9 @@ def fit(groups: Sequence[Group], c: float, objective: str = "listwise") -> Ranke
     """Fit weights on ``groups``; the result scores the probability that a quote answers.
 
     ``listwise``: a softmax over each question's candidates (the answer sentence should come
-    first), then a one-feature logistic calibration of the top score against whether the top
-    quote is right (off-topic questions: never), so the score doubles as a confidence.
+    first), then a logistic calibration of the top score and the question's ``unknown`` share
+    against whether the top quote is right (off-topic questions: never), so the score doubles
+    as a confidence.
     ``pointwise``: one logistic regression over all candidates.
     """
     from sklearn.linear_model import LogisticRegression
@@ -113,18 +114,23 @@ def fit(groups: Sequence[Group], c: float, objective: str = "listwise") -> Ranke
         return Ranker(model.coef_[0].astype(np.float64), float(model.intercept_[0]))
 
     weights = _fit_listwise([g for g in groups if g.answerable and g.labels.any()], c)
+    # Calibration: the top score, and the question's share of words the corpus never uses
+    # (a column constant within a question, so the listwise fit gives it no weight).
+    unknown = FEATURES.index("unknown")
     tops, right = [], []
     for g in groups:
         if len(g.features) == 0:
             continue
         z = g.features @ weights
         best = int(np.argmax(z))
-        tops.append(z[best])
+        tops.append((z[best], g.features[best, unknown]))
         right.append(bool(g.answerable and contains(g.texts[best], g.answers)))
     calib = LogisticRegression(C=100.0, max_iter=1000)
-    calib.fit(np.asarray(tops).reshape(-1, 1), np.asarray(right, dtype=int))
-    a, b = float(calib.coef_[0][0]), float(calib.intercept_[0])
-    return Ranker(weights * a, b)
+    calib.fit(np.asarray(tops), np.asarray(right, dtype=int))
+    a, u = (float(v) for v in calib.coef_[0])
+    weights = weights * a
+    weights[unknown] += u
+    return Ranker(weights, float(calib.intercept_[0]))
 
 
 def _fit_listwise(groups: Sequence[Group], c: float) -> np.ndarray:
@@ -255,7 +261,7 @@ def pooled(results: Sequence[tuple[str, dict[str, float], float]]) -> dict[str, 
     return out
 
 
-ABLATIONS = ("entities", "places", "followers")
+ABLATIONS = ("entities", "places", "followers", "unknown")
 DEV_THRESHOLDS = (0.15, 0.2, 0.25, 0.3)
 """The few thresholds compared on dev (choosing among them is all dev is used for)."""
 
@@ -271,12 +277,41 @@ def ablate(names: Sequence[str]) -> None:
 
 
 def without_features(groups: list[Group], names: Sequence[str]) -> list[Group]:
-    """With ``entities`` switched off, the entity-kind features are zero everywhere."""
+    """Switched-off features (``entities``: the entity-kind ones) are zero everywhere."""
+    cols = []
     if "entities" in names:
-        cols = [FEATURES.index("kind_match"), FEATURES.index("kind_miss")]
-        for g in groups:
-            g.pool.features[:, cols] = 0.0
+        cols += [FEATURES.index("kind_match"), FEATURES.index("kind_miss")]
+    if "unknown" in names:
+        cols.append(FEATURES.index("unknown"))
+    for g in groups:
+        g.pool.features[:, cols] = 0.0
     return groups
+
+
+def compare_without(
+    name: str,
+    groups: list[Group],
+    dev: list[Group],
+    articles: Sequence[str],
+    args: argparse.Namespace,
+) -> None:
+    """Refit and report (held out, dev) with ``name``'s features zeroed, then restore them."""
+    saved = [g.pool.features.copy() for g in [*groups, *dev]]
+    try:
+        without_features([*groups, *dev], [name])
+        p = pooled(leave_one_out(groups, articles, args.c, args.objective))
+        print(
+            f"\nWithout {name}: held out top-1 {p['top1']:.3f}, top-3 {p['top3']:.3f}, ranked "
+            f"top-1 {p['ranked_top1']:.3f}, off-topic declined {p['off_declined']:.3f}"
+        )
+        ranker = fit(groups, args.c, args.objective)
+        threshold = choose_threshold(ranker, groups)
+        if dev:
+            for t in sorted({threshold, *DEV_THRESHOLDS}):
+                report(f"dev without {name}", ranker, dev, t)
+    finally:
+        for g, f in zip([*groups, *dev], saved, strict=True):
+            g.pool.features = f
 
 
 def report(name: str, ranker: Ranker, groups: Sequence[Group], threshold: float) -> None:
@@ -301,6 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out check")
     parser.add_argument(
         "--compare", type=Path, help="also report these weights (with their threshold)"
+    )
+    parser.add_argument(
+        "--also-without",
+        action="append",
+        default=[],
+        choices=("entities", "unknown"),
+        help="also report a fit with these features zeroed (same pools)",
     )
     parser.add_argument(
         "--without",
@@ -370,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
         report("training articles", old, groups, t)
         if dev:
             report("dev", old, dev, t)
+    for name in args.also_without:
+        compare_without(name, groups, dev, articles, args)
     if args.dry_run:
         return 0
     final = Ranker(ranker.weights, ranker.bias, threshold)
