@@ -14,6 +14,7 @@ from bot.console import run_console
 from bot.health import HealthPortError
 from bot.logging_setup import configure_logging, redact
 from bot.settings import BotSettings
+from index.config import check_embedding_model
 from index.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED, Failure, describe, one_line
 from index.types import NewsQuoteError
 
@@ -79,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = BotSettings()
     except ValidationError as exc:
         return _fail(describe(exc), [])
+    if problem := check_embedding_model(settings.index.embedding_model):
+        message = f"error: invalid setting EMBEDDING_MODEL: {problem}"
+        return _fail(Failure(message, EXIT_BAD_INPUT), settings.secrets())
     if args.console or settings.token is None:
         level = "WARNING" if settings.log_level == "INFO" else settings.log_level
         configure_logging(level, settings.secrets())

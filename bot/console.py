@@ -16,6 +16,7 @@ from bot.markup import to_plain
 from bot.settings import BotSettings
 from index import open_index, wording
 from index.errors import EXIT_OK, describe
+from index.text import clean_text
 from index.types import NewsQuoteError, QuestionAnswerer, SearchUnavailableError
 from index.wording import PROMPT
 
@@ -28,7 +29,7 @@ def respond(
     qa: QuestionAnswerer, text: str, max_chars: int = 500, examples: list[str] | None = None
 ) -> str:
     """The plain-text reply to one line: a command (/help, /sources, /about) or a question."""
-    text = text.strip()
+    text = clean_text(text).strip()
     command = text.split(maxsplit=1)[0].lower() if text.startswith("/") else ""
     try:
         if command in ("/help", "/start"):
@@ -62,6 +63,8 @@ def run_console(
 ) -> int:
     """Chat in the terminal until the end of input; returns the exit status."""
     stdin = stdin or sys.stdin
+    if callable(reconfigure := getattr(stdin, "reconfigure", None)):
+        reconfigure(errors="replace")  # an invalid UTF-8 byte is one odd character, not a crash
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     interactive = stdin.isatty()

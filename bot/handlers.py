@@ -30,6 +30,7 @@ from bot.access import RateDecision
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
 from index import wording
+from index.text import clean_text
 from index.types import Answer, SearchUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ async def _answer_question(
 ) -> None:
     """The path every question takes: checks, typing, answer off the loop, reply."""
     services = _services(context)
-    question = question.strip()
+    question = clean_text(question).strip()
     limit = services.settings.max_question_chars
     if len(question) > limit:
         await _reply(update, [render.too_long_notice(len(question), limit)])
@@ -407,7 +408,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.inline_query
     if query is None:
         return
-    question = " ".join(query.query.split())[: _services(context).settings.max_question_chars]
+    limit = _services(context).settings.max_question_chars
+    question = " ".join(clean_text(query.query).split())[:limit]
     if not question:
         button = InlineQueryResultsButton(text=wording.INLINE_EMPTY, start_parameter="inline")
         await query.answer([], cache_time=5, button=button)

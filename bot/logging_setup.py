@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Iterable
 
-from telegram.error import NetworkError
+from telegram.error import InvalidToken, NetworkError
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +62,14 @@ class NetworkErrorFilter(logging.Filter):
     """Logs a Bot API network error (a timeout, a refused connection) as one line.
 
     Their tracebacks show only library internals: python-telegram-bot logs one when it gives up
-    on a start-up call, and the message already says what failed.
+    on a start-up call, and the message already says what failed. Its record of a rejected token
+    is dropped: ``python -m bot`` says that in its own one line.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, InvalidToken):
+            return False
         if isinstance(error, NetworkError):
             record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
             record.args = None

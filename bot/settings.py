@@ -52,7 +52,9 @@ def _load_index_settings() -> IndexSettings:
 class BotSettings(BaseSettings):
     """Everything the Telegram bot needs; ``index`` holds the search-side settings."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, allow_inf_nan=False
+    )
 
     telegram_bot_token: SecretStr | None = Field(
         default=None,

@@ -41,10 +41,11 @@ from index.ranker import Ranker
 from index.retrieve import Pool, candidates
 from index.smalltalk import REPLIES, classify
 from index.snapshot import Snapshot, open_snapshot
-from index.text import normalise_question
+from index.text import clean_text, normalise_question
 from index.types import (
     Answer,
     Article,
+    DamagedIndexError,
     IndexInfo,
     IndexNotFoundError,
     SearchUnavailableError,
@@ -93,7 +94,7 @@ class QA:
     def answer(self, question: str) -> Answer:
         """Answer one question with verbatim quotes, or say why not. Thread-safe."""
         started = time.perf_counter()
-        text = question if isinstance(question, str) else str(question)
+        text = clean_text(question)  # one malformed question must not fail a shared model call
         kind = classify(text)
         if kind is not None:
             return Answer(question=text, answered=False, reason=REPLIES[kind], kind=kind)
@@ -163,17 +164,18 @@ class QA:
             stamp = self._index_dir.pointer_stamp()
             if self._snapshot is not None and stamp == self._stamp:
                 return self._snapshot
-            if (
-                self._snapshot is not None
-                and self._index_dir.current_id() == self._snapshot.build_id
-            ):
-                self._stamp = stamp
-                return self._snapshot
             try:
+                if self._snapshot is not None and self._snapshot.build_id == (
+                    self._index_dir.current_id()
+                ):
+                    self._stamp = stamp
+                    return self._snapshot
                 return self._load()
             except (IndexNotFoundError, SearchUnavailableError) as exc:
                 if self._snapshot is None:
                     raise
+                if isinstance(exc, DamagedIndexError):
+                    self._stamp = stamp  # not again until CURRENT moves (a rebuild repairs it)
                 logger.warning("keeping index %s: %s", self._snapshot.build_id, exc)
                 return self._snapshot
 

@@ -13,7 +13,9 @@ which also keeps Hugging Face's fast tokenizers (not thread-safe) away from conc
 
 :class:`index.answer.QA` embeds every question through one of these (``QA.queries``).
 A lone question goes through the embedder's ``embed_query``; several go through ``embed`` in
-one call (the embedders here embed questions and sentences alike).
+one call (the embedders here embed questions and sentences alike). When a shared call fails
+(one text the tokenizer refuses makes the whole call fail), each of its questions is embedded
+again on its own, so only the one that fails alone gets the error.
 """
 
 from __future__ import annotations
@@ -153,26 +155,50 @@ class QueryBatcher:
             self._cond.notify_all()
 
     def _run(self, batch: list[_Request]) -> None:
-        """One model call for ``batch``; every request gets its row or the error."""
+        """One model call for ``batch``; every request gets its row or its own error."""
         try:
-            if len(batch) == 1:  # the common case when idle: exactly the embedder's query path
-                vectors = np.asarray(self.embedder.embed_query(batch[0].text), dtype=np.float32)
-                vectors = vectors.reshape(1, -1)
+            vectors = self._call([r.text for r in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error, batch[0].done = exc, True
             else:
-                vectors = np.asarray(self.embedder.embed([r.text for r in batch]), dtype=np.float32)
-            if vectors.shape[0] != len(batch):
-                raise RuntimeError(
-                    f"the embedder returned {vectors.shape[0]} vectors for {len(batch)} texts"
+                # One bad text must not cost the others their answer: each one alone.
+                logger.warning(
+                    "a model call for %d questions failed (%s: %s); embedding each alone",
+                    len(batch),
+                    type(exc).__name__,
+                    exc,
                 )
-        except BaseException as exc:  # every waiting caller gets the error, none hangs
+                for r in batch:
+                    self._run([r])
+                return
+        except BaseException as exc:  # an interrupt: every waiting caller gets it, none hangs
             for r in batch:
                 r.error, r.done = exc, True
+            raise
         else:
             for r, v in zip(batch, vectors, strict=True):
                 r.vector, r.done = v, True
+        finally:
+            self._count(len(batch))
+
+    def _call(self, texts: list[str]) -> np.ndarray:
+        """The model's rows for ``texts`` (a lone text takes the embedder's query path)."""
+        if len(texts) == 1:  # the common case when idle: exactly the embedder's query path
+            vectors = np.asarray(self.embedder.embed_query(texts[0]), dtype=np.float32)
+            vectors = vectors.reshape(1, -1)
+        else:
+            vectors = np.asarray(self.embedder.embed(texts), dtype=np.float32)
+        if vectors.shape[0] != len(texts):
+            raise RuntimeError(
+                f"the embedder returned {vectors.shape[0]} vectors for {len(texts)} texts"
+            )
+        return vectors
+
+    def _count(self, size: int) -> None:
         with self._cond:
             s = self.stats
             s.calls += 1
-            s.questions += len(batch)
-            s.largest = max(s.largest, len(batch))
-            s.sizes[len(batch)] = s.sizes.get(len(batch), 0) + 1
+            s.questions += size
+            s.largest = max(s.largest, size)
+            s.sizes[size] = s.sizes.get(size, 0) + 1

@@ -4,11 +4,18 @@
 served version (unchanged articles, and the unchanged sentences of changed ones, keep their
 vectors), writes a complete new version, switches ``CURRENT`` to it and deletes old
 versions. When nothing changed it returns at once, without importing torch or chromadb.
+
+A build that fails (a full disk, a Chroma server that stops, an interrupt) removes what it
+wrote and leaves the served version as it was; it checks the disk for room before it writes
+(:func:`estimate_bytes`), and a build starts by removing what killed builds left behind.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,13 +25,22 @@ from typing import Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from index.articles import Skipped, load_corpus
-from index.config import IndexSettings
+from index.articles import CorpusLoad, Skipped, load_corpus
+from index.config import IndexSettings, check_embedding_model
 from index.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
-from index.entities import ENTITIES_FILE, Entity, EntityTable, model_id, sentence_entities
+from index.entities import Entity, EntityTable, model_id, sentence_entities
+from index.errors import one_line, storage_problem
 from index.sentences import split_sentences
 from index.text import tokenize
-from index.types import Article, CorpusError, Sentence
+from index.types import (
+    Article,
+    CorpusError,
+    NewsQuoteError,
+    SearchUnavailableError,
+    Sentence,
+    SettingsError,
+    StorageError,
+)
 from index.vector_store import (
     CHROMA_BUILD_TIMEOUT,
     VectorStore,
@@ -34,20 +50,27 @@ from index.vector_store import (
     make_store,
 )
 from index.versions import (
+    CHROMA_DIR,
     ArticleEntry,
     BuildLockedError,
     IndexDir,
     Manifest,
     SentenceTable,
+    checksum_files,
+    damaged,
     new_build_id,
     read_articles,
     splitter_params,
+    verify_version,
     write_articles,
 )
 
 logger = logging.getLogger(__name__)
 
 EMBED_CHUNK = 256  # sentences per model call; workers take turns
+SPACE_RESERVE = 1 << 20
+"""Bytes a build leaves free beyond its estimate: chromadb writes to a store whenever it opens
+it, so a disk filled to the last byte would stop the served version from opening."""
 CHROMA_BATCH = 100_000  # capped by what the client accepts (get_max_batch_size)
 
 T = TypeVar("T")
@@ -79,6 +102,7 @@ class BuildReport:
     changed: int = 0
     removed: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
     noop: bool = False
@@ -109,6 +133,9 @@ class BuildReport:
             lines.extend(f"  - {s.path}: {s.reason}" for s in self.skipped)
         else:
             lines.append("Skipped 0.")
+        if self.warnings:
+            lines.append(f"Warnings {len(self.warnings)}:")
+            lines.extend(f"  - {s.path}: {s.reason}" for s in self.warnings)
         speed = ""
         if self.embedded and self.embed_seconds > 0:
             speed = f"; embedding {self.embedded / self.embed_seconds:,.0f} sentences/s"
@@ -128,6 +155,7 @@ class _Plan:
     sentences: list[list[Sentence] | None]  # None: unchanged since the served version, unsplit
     skipped: list[Skipped]
     known: dict[str, ArticleEntry]  # the served version's articles (when compatible)
+    warnings: list[Skipped] = field(default_factory=list)
 
     def split_all(self, settings: IndexSettings) -> list[list[Sentence]]:
         """Every article's sentences, splitting the ones :func:`_plan` left unsplit."""
@@ -155,8 +183,8 @@ def _plan(settings: IndexSettings, previous: Manifest | None) -> _Plan:
     """
     load = load_corpus(settings.corpus_dir)
     known = previous.articles if previous is not None and _compatible(previous, settings) else {}
-    plan = _Plan([], [], list(load.skipped), dict(known))
-    for article in load.articles:
+    plan = _Plan([], [], list(load.skipped), dict(known), list(load.warnings))
+    for article in _with_unreadable(load, previous, settings, plan.warnings):
         entry = known.get(article.id)
         if entry is not None and entry.hash == article.content_hash and entry.sentences > 0:
             plan.articles.append(article)
@@ -175,6 +203,40 @@ def _plan(settings: IndexSettings, previous: Manifest | None) -> _Plan:
         detail = f" (skipped: {reasons})" if reasons else ""
         raise CorpusError(f"no articles to index in {settings.corpus_dir}{detail}")
     return plan
+
+
+def _with_unreadable(
+    load: CorpusLoad, previous: Manifest | None, settings: IndexSettings, notes: list[Skipped]
+) -> list[Article]:
+    """The loaded articles and the served version's articles from the files and folders that
+    could not be read this time (their content is unknown: dropping them would lose them)."""
+    if not load.unreadable:
+        return load.articles
+    served: list[Article] = []
+    if previous is not None:
+        try:
+            served = read_articles(IndexDir(settings.index_dir).version_dir(previous.build_id))
+        except (OSError, ValueError, TypeError) as exc:
+            logger.warning("cannot read the served articles (%s)", exc)
+    taken = {a.id for a in load.articles}
+    kept: list[Article] = []
+    for place in load.unreadable:
+        inside = [
+            a
+            for a in served
+            if a.id not in taken and a.path and (a.path + "/").startswith(place.path + "/")
+        ]
+        taken.update(a.id for a in inside)
+        kept.extend(inside)
+        outcome = (
+            f"kept its {len(inside)} article(s) from the served index"
+            if inside
+            else "no article from it is indexed"
+        )
+        notes.append(Skipped(place.path, f"{place.reason}; {outcome}"))
+    if not kept:
+        return load.articles
+    return sorted([*load.articles, *kept], key=lambda a: (a.path or "").split("/"))
 
 
 def _is_noop(plan: _Plan, previous: Manifest | None, settings: IndexSettings, full: bool) -> bool:
@@ -207,8 +269,11 @@ def build_index(
     Raises:
         CorpusError: the corpus folder is missing or holds no usable article (index untouched).
         BuildLockedError: another build is running on the same index.
+        SettingsError: the embedding model is not available here.
     """
     started = time.perf_counter()
+    if embedder is None and (problem := check_embedding_model(settings.embedding_model)):
+        raise SettingsError(f"invalid setting EMBEDDING_MODEL: {problem}")
     index_dir = IndexDir(settings.index_dir)
     previous = index_dir.current_manifest()
     plan = _plan(settings, previous)
@@ -227,12 +292,14 @@ def build_index(
             embedded=0,
             reused=total,
             skipped=plan.skipped,
+            warnings=plan.warnings,
             seconds=time.perf_counter() - started,
             noop=True,
             model=previous.model,
             backend=previous.backend,
         )
     with index_dir.lock():
+        _cleanup(index_dir, settings)  # first: what a killed build left takes space
         previous = index_dir.current_manifest()
         reusable = previous if previous and not full and _compatible(previous, settings) else None
         report = _write_version(index_dir, plan, reusable, previous, settings, embedder, progress)
@@ -241,13 +308,13 @@ def build_index(
 
 
 def _version_intact(index_dir: IndexDir, manifest: Manifest, settings: IndexSettings) -> bool:
-    """Whether the served version still has its files (and, on a server, its collection)."""
+    """Whether the served version's files match its manifest (and its collection is there):
+    a damaged version is rebuilt by a plain build, never taken for up to date."""
     folder = index_dir.version_dir(manifest.build_id)
-    needed = ["articles.jsonl", "sentences.npz", "tokens.npz", "embeddings.npy", "bm25"]
-    needed.append(ENTITIES_FILE)
-    if manifest.backend == "embedded":
-        needed.append("chroma/chroma.sqlite3")
-    if not all((folder / name).exists() for name in needed):
+    if problems := verify_version(folder, manifest):
+        logger.warning("%s", damaged(manifest.build_id, index_dir.root, problems))
+        return False
+    if manifest.backend == "embedded" and not (folder / CHROMA_DIR / "chroma.sqlite3").is_file():
         return False
     if manifest.backend == "server":
         store = make_store(settings, folder, timeout=CHROMA_BUILD_TIMEOUT)
@@ -282,10 +349,21 @@ def _write_version(
         report = _fill_version(ctx, plan)
         store.close()
         index_dir.switch(build_id)
-    except BaseException:
+    except BaseException as exc:
+        # Our own errors say what they are; anything else may be a full disk in disguise.
+        full = (
+            isinstance(exc, Exception)
+            and not isinstance(exc, NewsQuoteError)
+            and _disk_full(exc, folder)
+        )
         store.close()
         logger.warning("build %s failed; the served index is unchanged", build_id)
         _remove_version(index_dir, build_id, settings)
+        if full and not isinstance(exc, StorageError):
+            raise StorageError(
+                f"the disk holding {index_dir.root} is full: the build stopped while writing "
+                f"the new version ({one_line(f'{type(exc).__name__}: {exc}')})"
+            ) from exc
         raise
     old_ids = set(previous.articles) if previous else set()
     new_ids = {a.id for a in plan.articles}
@@ -351,7 +429,8 @@ def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
     per_article = plan.split_all(ctx.settings)
     flat = [s for sentences in per_article for s in sentences]
     rows = _plan_rows(plan.articles, per_article, ctx.served)
-    written = _write_vectors(ctx, rows, flat)
+    text_chars = sum(len(a.body) + len(a.title) for a in plan.articles)
+    written = _write_vectors(ctx, rows, flat, text_chars)
     table = _write_table(ctx.folder, plan.articles, per_article, flat)
     _write_entities(ctx, rows, flat)
     name = _write_collection(ctx, plan.articles, table, flat, written)
@@ -365,6 +444,7 @@ def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
         reused=manifest.reused,
         changed=rows.changed,
         skipped=plan.skipped,
+        warnings=plan.warnings,
         embed_seconds=written.embed_seconds,
         model=manifest.model,
         backend=manifest.backend,
@@ -376,6 +456,9 @@ def _served(index_dir: IndexDir, reusable: Manifest | None) -> Served | None:
     if reusable is None:
         return None
     folder = index_dir.version_dir(reusable.build_id)
+    if "embeddings.npy" in verify_version(folder, reusable):
+        logger.warning("the vectors of %s are damaged; re-embedding", reusable.build_id)
+        return None
     vectors = _old_vectors(folder, reusable)
     return Served(reusable, folder, vectors) if vectors is not None else None
 
@@ -406,12 +489,21 @@ def _plan_rows(
     return plan
 
 
-def _write_vectors(ctx: BuildContext, rows: RowPlan, flat: list[Sentence]) -> VectorFile:
-    """Vectors: copy what the served version has, embed the rest, into ``embeddings.npy``."""
+def _write_vectors(
+    ctx: BuildContext, rows: RowPlan, flat: list[Sentence], text_chars: int
+) -> VectorFile:
+    """Vectors: copy what the served version has, embed the rest, into ``embeddings.npy``.
+
+    The disk is checked for room for the whole version first, and the file gets its blocks
+    before the model runs: a full disk is a clear error now, not a SIGBUS at a memory-mapped
+    page later (or a failure after minutes of embedding).
+    """
     embedder, dimension = _embedder_for(ctx, rows)
+    _check_space(ctx, rows.total, dimension, text_chars)
     vectors = np.lib.format.open_memmap(
         ctx.folder / "embeddings.npy", mode="w+", dtype=np.float32, shape=(rows.total, dimension)
     )
+    _preallocate(ctx.folder / "embeddings.npy", vectors.offset)
     if ctx.served is not None:
         old = ctx.served.vectors
         for old_lo, old_hi, new_lo in rows.blocks:
@@ -426,6 +518,72 @@ def _write_vectors(ctx: BuildContext, rows: RowPlan, flat: list[Sentence]) -> Ve
         embed_seconds = _embed_rows(embedder, flat, rows.to_embed, vectors, ctx.progress, workers)
     vectors.flush()
     return VectorFile(vectors, dimension, embed_seconds)
+
+
+def estimate_bytes(sentences: int, dimension: int, text_chars: int, *, embedded: bool) -> int:
+    """The disk a version of ``sentences`` vectors of ``dimension`` takes, a little over.
+
+    Measured (hashing-64 and -384, 2,000 and 8,000 sentences): embeddings.npy 4 bytes a number;
+    the embedded chroma store twice that (its HNSW index and its log each hold the vectors)
+    plus ~1.1 KiB a sentence of metadata and ~2 MiB of its own; the sentence table, tokens and
+    BM25 ~0.2 KiB a sentence; articles.jsonl the text.
+    """
+    vectors = sentences * dimension * 4
+    chroma = 2 * vectors + sentences * 1200 + (2 << 20) if embedded else 0
+    return vectors + chroma + sentences * 400 + text_chars + (64 << 10)
+
+
+def _check_space(ctx: BuildContext, sentences: int, dimension: int, text_chars: int) -> None:
+    """Raise StorageError unless the disk has room for the version (and a reserve)."""
+    needed = (
+        estimate_bytes(sentences, dimension, text_chars, embedded=not ctx.store.remote)
+        + SPACE_RESERVE
+    )
+    free = shutil.disk_usage(ctx.folder).free
+    if free < needed:
+        raise StorageError(
+            f"not enough disk space for the new index version in {ctx.folder.parent.parent}: "
+            f"about {_mib(needed)} needed, {_mib(free)} free"
+        )
+
+
+def _disk_full(exc: Exception, folder: Path) -> bool:
+    """Whether a build failed for want of disk space: it says so, or the disk is (nearly) full
+    (chromadb's errors do not always say why: "Failed to apply logs to the hnsw segment")."""
+    if storage_problem(exc) in ("the disk is full", "the disk quota is used up"):
+        return True
+    try:
+        return shutil.disk_usage(folder).free < SPACE_RESERVE
+    except OSError:
+        return False
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):,.1f} MiB"
+
+
+def _preallocate(path: Path, offset: int) -> None:
+    """Give ``path`` (an .npy file whose data starts at ``offset``) all its disk blocks now.
+
+    A memory map over a sparse file takes blocks as its pages are first written, and on a full
+    disk that is a SIGBUS that kills the process (no message, no clean-up). Allocated up front,
+    a full disk is an OSError (ENOSPC) here.
+    """
+    with open(path, "r+b") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            os.posix_fallocate(fh.fileno(), 0, size)
+            return
+        except AttributeError:  # not on this platform
+            pass
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+        fh.seek(offset)  # no fallocate here: write the zeros, the blocks come with them
+        zeros = bytes(1 << 20)
+        for start in range(offset, size, len(zeros)):
+            fh.write(zeros[: min(len(zeros), size - start)])
+        fh.flush()
 
 
 def _embedder_for(ctx: BuildContext, rows: RowPlan) -> tuple[Embedder | None, int]:
@@ -498,11 +656,21 @@ def _write_collection(
     more. The sentence text is not stored there: it is body[start:end].
     """
     name = collection_name(ctx.settings, ctx.build_id)
-    collection = ctx.store.create(name, written.dimension)
     article_of = table.article.tolist()
     metadatas = [_metadata(articles[a], s) for a, s in zip(article_of, flat, strict=True)]
-    batch = min(CHROMA_BATCH, ctx.store.max_batch())
-    add_vectors(collection, range(len(flat)), written.vectors, metadatas, batch)
+    try:
+        collection = ctx.store.create(name, written.dimension)
+        batch = min(CHROMA_BATCH, ctx.store.max_batch())
+        add_vectors(collection, range(len(flat)), written.vectors, metadatas, batch)
+    except NewsQuoteError:
+        raise
+    except Exception as exc:
+        if ctx.store.remote:  # whatever the HTTP client says, it is the server that failed
+            raise SearchUnavailableError(
+                f"{ctx.store.describe()} failed while the build added its vectors "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        raise
     return name
 
 
@@ -524,6 +692,7 @@ def _write_manifest(
         embedded_now=len(rows.to_embed),
         reused=rows.total - len(rows.to_embed),
         entities=model_id(),
+        files=checksum_files(ctx.folder),
     )
     manifest.save(ctx.folder)
     return manifest
@@ -546,7 +715,7 @@ class _OldTexts:
             body = self._bodies[article_id]
             lo, hi = rows
             starts, ends = self._table.start[lo:hi].tolist(), self._table.end[lo:hi].tolist()
-        except (OSError, ValueError, KeyError) as exc:
+        except Exception as exc:  # damaged files (a truncated npz is a BadZipFile): re-embed
             logger.warning("cannot reuse the sentences of %s (%s); re-embedding", article_id, exc)
             return {}
         return {body[a:b]: lo + i for i, (a, b) in enumerate(zip(starts, ends, strict=True))}

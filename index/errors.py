@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from index import wording
 from index.config import describe_settings_error
-from index.types import IndexNotFoundError, NewsQuoteError, SearchUnavailableError
+from index.types import IndexNotFoundError, NewsQuoteError, SearchUnavailableError, StorageError
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -55,11 +56,45 @@ def search_unavailable(detail: str = "") -> str:
     return one_line(f"{lead}: {detail}" if detail else lead)
 
 
+_STORAGE_ERRNOS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+_STORAGE_TEXTS = (  # what SQLite (under chromadb) says for the same
+    ("disk is full", "the disk is full"),
+    ("no space left", "the disk is full"),
+    ("readonly database", "the index folder is read-only"),
+    ("read-only file system", "the file system is read-only"),
+)
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """What the disk did to ``exc`` (or an exception it was raised from), in a few words: "the
+    disk is full", "the file system is read-only" ...; None when it was something else."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _STORAGE_ERRNOS:
+            return _STORAGE_ERRNOS[current.errno]
+        text = str(current).lower()
+        for needle, words in _STORAGE_TEXTS:
+            if needle in text:
+                return words
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def describe(exc: BaseException) -> Failure:
     """The line and exit status for ``exc``."""
     detail = one_line(str(exc))
     if isinstance(exc, ValidationError):
         return Failure(f"error: {describe_settings_error(exc)}", EXIT_BAD_INPUT)
+    if isinstance(exc, StorageError):  # rebuilding would not help: no build hint
+        return Failure(f"error: {detail}", EXIT_BAD_INPUT)
     if isinstance(exc, IndexNotFoundError):
         return Failure(f"error: {with_build_hint(detail or 'no index found')}", EXIT_BAD_INPUT)
     if isinstance(exc, SearchUnavailableError):

@@ -9,7 +9,6 @@ that comes back (even restored, with new collection ids) is used again without a
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -22,10 +21,23 @@ import numpy.typing as npt
 
 from index.config import IndexSettings
 from index.entities import Entity, EntityTable, find_entities, model_id
-from index.errors import BUILD_HINT
-from index.types import Article, IndexNotFoundError, NewsQuoteError, SearchUnavailableError
+from index.errors import BUILD_HINT, one_line
+from index.types import (
+    Article,
+    IndexNotFoundError,
+    NewsQuoteError,
+    SearchUnavailableError,
+    StorageError,
+)
 from index.vector_store import VectorStore, make_store
-from index.versions import IndexDir, Manifest, SentenceTable, read_articles
+from index.versions import (
+    IndexDir,
+    Manifest,
+    SentenceTable,
+    damaged,
+    read_articles,
+    verify_version,
+)
 
 if TYPE_CHECKING:
     import bm25s
@@ -98,7 +110,10 @@ class Snapshot:
 
     def replaced(self) -> bool:
         """Whether ``CURRENT`` has moved on from this version (a rebuild may delete it)."""
-        return self.index_dir.current_id() != self.build_id
+        try:
+            return self.index_dir.current_id() != self.build_id
+        except IndexNotFoundError:  # CURRENT is damaged or unreadable: no longer this version
+            return True
 
     def prime(self) -> None:
         """Run one vector query so chroma loads its index now, not on a user's question.
@@ -176,6 +191,8 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
             f"the index in {settings.index_dir} was built for the embedded store, but CHROMA_HOST "
             f"is set; rebuild it into the Chroma server ({BUILD_HINT})"
         )
+    if problems := verify_version(folder, manifest):
+        raise damaged(build_id, index_dir.root, problems)
     try:
         articles = read_articles(folder)
         table = SentenceTable.load(folder)
@@ -183,18 +200,18 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
         with np.load(folder / "tokens.npz") as tokens:
             token_indptr, token_ids = tokens["indptr"], tokens["ids"]
         bm25, vocab = _load_bm25(folder / "bm25")
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-        raise IndexNotFoundError(
-            f"the index version {build_id} in {settings.index_dir} is damaged ({exc}); "
-            f"rebuild it with --full ({BUILD_HINT})"
-        ) from exc
+    except Exception as exc:  # damage the checks missed (an old manifest without sizes, say)
+        problem = one_line(f"{type(exc).__name__}: {exc}")
+        raise damaged(build_id, index_dir.root, {"a file": f"cannot be loaded: {problem}"}) from exc
     if len(table) != manifest.sentences or vectors.shape[0] != manifest.sentences:
-        raise IndexNotFoundError(
-            f"the index version {build_id} is inconsistent; rebuild it with --full ({BUILD_HINT})"
-        )
+        problem = f"holds {len(table):,} sentences where the manifest says {manifest.sentences:,}"
+        raise damaged(build_id, index_dir.root, {"the sentence table": problem})
     store = make_store(settings, folder)
     try:
         collection = store.open(manifest.collection)
+    except StorageError:
+        store.close()
+        raise
     except IndexNotFoundError as exc:
         store.close()
         raise IndexNotFoundError(f"{exc}; re{BUILD_HINT}") from exc

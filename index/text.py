@@ -13,7 +13,16 @@ from functools import lru_cache
 
 import Stemmer
 
-__all__ = ["STOPWORDS", "fold", "normalise_question", "stem", "tokenize", "words"]
+__all__ = [
+    "STOPWORDS",
+    "clean_text",
+    "fold",
+    "normalise_question",
+    "shown",
+    "stem",
+    "tokenize",
+    "words",
+]
 
 _WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
@@ -43,6 +52,44 @@ _FILLER_RE = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_FILLER_RE = re.compile(r"[\s,]*(?:please|pls|thanks|thank you)?[\s?!.]*$", re.IGNORECASE)
+
+
+def clean_text(text: str | bytes) -> str:
+    """``text`` as valid Unicode, for text that enters from outside (argv, stdin, files, updates).
+
+    What cannot be encoded as UTF-8 becomes U+FFFD: lone surrogates (a JSON ``"\\ud800"``
+    escape), the surrogate escapes Python keeps for undecodable bytes in argv and file names,
+    and, for ``bytes``, invalid UTF-8. Valid text, paired surrogates included, is unchanged.
+    A model's tokenizer refuses a whole call for one lone surrogate; nothing past this does.
+    """
+    if isinstance(text, bytes | bytearray):
+        return bytes(text).decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        text = str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # UTF-16 with surrogatepass joins the surrogate pairs; only the lone ones are replaced.
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+_UNSHOWN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def shown(text: str) -> str:
+    """``text`` for a one-line message: control characters, line separators and surrogates
+    (a file name's undecodable bytes) escaped as ``\\n``, ``\\x07``, ``\\udce9``; the rest as is.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) in _UNSHOWN_CATEGORIES:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 @lru_cache(maxsize=1)

@@ -28,8 +28,26 @@ class IndexNotFoundError(NewsQuoteError):
     """There is no index at the given place, or it cannot be read."""
 
 
+class DamagedIndexError(IndexNotFoundError):
+    """An index version's files are damaged (truncated, changed, missing), or ``CURRENT`` is.
+
+    A plain build repairs it: the damaged version is never taken for up to date.
+    """
+
+
+class StorageError(IndexNotFoundError):
+    """The index folder cannot be used as it stands: read-only, or its disk is full.
+
+    The index itself may be intact: rebuilding does not help, making room or access does.
+    """
+
+
 class SearchUnavailableError(NewsQuoteError):
     """The search backend (e.g. a Chroma server) does not answer right now."""
+
+
+class SettingsError(NewsQuoteError):
+    """A setting names something that is not there (an embedding model, say)."""
 
 
 @dataclass(frozen=True, slots=True)

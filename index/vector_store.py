@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
-from index.types import IndexNotFoundError, NewsQuoteError, SearchUnavailableError
+from index.errors import storage_problem
+from index.types import IndexNotFoundError, NewsQuoteError, SearchUnavailableError, StorageError
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -214,7 +215,7 @@ class _ChromaStore(ABC):
     def open(self, name: str) -> Collection:
         try:
             return self.client().get_collection(name, embedding_function=None)
-        except SearchUnavailableError:
+        except NewsQuoteError:  # the client could not be created: its own words
             raise
         except Exception as exc:
             if _is_connection_error(exc):
@@ -270,7 +271,20 @@ class EmbeddedStore(_ChromaStore):
         return chromadb.PersistentClient(path=str(self.path), settings=_chroma_settings())
 
     def _unavailable(self, exc: BaseException) -> NewsQuoteError:
-        return IndexNotFoundError(f"cannot open the embedded chroma store: {exc}")
+        problem = storage_problem(exc)
+        if problem is None:
+            return IndexNotFoundError(f"cannot open the embedded chroma store: {exc}")
+        # chromadb writes to its SQLite database (and creates its journal) whenever it opens
+        # a store, even to read: a full disk or a read-only folder stops it, the index is fine.
+        remedy = (
+            "free some space"
+            if "full" in problem or "quota" in problem
+            else "make the index folder writable, or serve the index from a Chroma server"
+        )
+        return StorageError(
+            f"cannot open the embedded chroma store in {self.path}: {problem} (chromadb writes "
+            f"to its database whenever it opens it; {remedy}; the index itself is intact)"
+        )
 
     def open(self, name: str) -> Collection:
         if not (self.path / "chroma.sqlite3").is_file():

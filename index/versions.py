@@ -6,7 +6,8 @@ Layout of an index folder::
       CURRENT                  the name of the version being served (replaced atomically)
       .build.lock              held by a running build (flock; released even on kill -9)
       versions/<build_id>/
-        manifest.json          build id, time, model, dimension, backend, per-article hashes
+        manifest.json          build id, time, model, dimension, backend, per-article hashes,
+                               and the size (and SHA-256) of every file below
         articles.jsonl         the articles (every quote is sliced from their bodies)
         sentences.npz          per sentence: article row, paragraph, index, start, end
         tokens.npz             per sentence: BM25 token ids (CSR), for lexical features
@@ -16,9 +17,11 @@ Layout of an index folder::
         chroma/                the embedded chromadb store (absent with a Chroma server)
 
 A build writes a complete new version, then switches ``CURRENT`` with ``os.replace`` (atomic on
-POSIX), then deletes all but the last two versions. The vectors' side of a version (the
-``chroma/`` folder, or a collection on a Chroma server named in the manifest) is
-:mod:`index.vector_store`'s business.
+POSIX), then deletes all but the last two versions. A version is checked against its manifest
+when it is opened (:func:`verify_version`): every file's size, and the SHA-256 of the files up
+to :data:`HASH_LIMIT` (the big memory-mapped ones, such as ``embeddings.npy``, by size only, so
+opening stays fast at any size). The vectors' side of a version (the ``chroma/`` folder, or a
+collection on a Chroma server named in the manifest) is :mod:`index.vector_store`'s business.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator, Sequence
@@ -39,7 +44,8 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
-from index.types import Article, IndexNotFoundError, NewsQuoteError
+from index.errors import BUILD_HINT
+from index.types import Article, DamagedIndexError, IndexNotFoundError, NewsQuoteError
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +55,17 @@ VERSIONS_DIR = "versions"
 LOCK_FILE = ".build.lock"
 MANIFEST_FILE = "manifest.json"
 ARTICLES_FILE = "articles.jsonl"
+CHROMA_DIR = "chroma"
+"""The embedded vector store's folder: chromadb's own files, which it rewrites while open (so
+they have no checksums; chromadb reports its own damage)."""
+REQUIRED = (ARTICLES_FILE, "sentences.npz", "tokens.npz", "embeddings.npy", "bm25")
+"""What every version holds besides its manifest (checked also for manifests without sizes)."""
+HASH_LIMIT = 16 * 1024 * 1024
+"""Files up to this size (bytes) have a SHA-256 in the manifest, checked at every opening:
+about 10 ms for 16 MiB here. Bigger ones (the memory-mapped vectors and BM25 arrays of a large
+index) are checked by size, which catches truncation, the damage a full disk or a killed copy
+leaves; hashing them would make opening take seconds."""
+_BUILD_ID_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}")
 KEEP_VERSIONS = 2
 SPLITTER_VERSION = 1
 """Bump when sentence splitting changes, so the next build re-splits and re-embeds."""
@@ -65,6 +82,15 @@ class ArticleEntry:
     hash: str
     sentences: int
     rows: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    """What the manifest records of one file of the version: its size, and its SHA-256 when it
+    is small (see :data:`HASH_LIMIT`)."""
+
+    size: int
+    sha256: str | None = None
 
 
 @dataclass(slots=True)
@@ -84,6 +110,7 @@ class Manifest:
     embedded_now: int = 0
     reused: int = 0
     entities: str = ""  # the recogniser that found the sentences' entities ("": none stored)
+    files: dict[str, FileCheck] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -99,6 +126,9 @@ class Manifest:
         data["articles"] = {
             k: ArticleEntry(v["hash"], int(v["sentences"]), (int(v["rows"][0]), int(v["rows"][1])))
             for k, v in data["articles"].items()
+        }
+        data["files"] = {
+            k: FileCheck(int(v["size"]), v.get("sha256")) for k, v in data.get("files", {}).items()
         }
         return cls(**data)
 
@@ -145,14 +175,27 @@ class IndexDir:
         return self.root / VERSIONS_DIR / build_id
 
     def current_id(self) -> str | None:
-        """The build id ``CURRENT`` points at, or None when there is no index yet."""
+        """The build id ``CURRENT`` points at, or None when there is no index yet.
+
+        Raises:
+            DamagedIndexError: ``CURRENT`` holds something other than a version's name.
+            IndexNotFoundError: ``CURRENT`` cannot be read.
+        """
         try:
-            value = self.pointer.read_text(encoding="utf-8").strip()
+            raw = self.pointer.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise IndexNotFoundError(f"cannot read {self.pointer}: {exc.strerror or exc}") from exc
-        return value or None
+        value = raw.decode("ascii", errors="replace").strip()
+        if not value:
+            return None
+        if not _BUILD_ID_RE.fullmatch(value):
+            raise DamagedIndexError(
+                f"{self.pointer} is damaged: it does not hold the name of an index version; "
+                f"re{BUILD_HINT}"
+            )
+        return value
 
     def pointer_stamp(self) -> tuple[int, int] | None:
         """A cheap fingerprint of ``CURRENT`` (inode, mtime) to notice a switch."""
@@ -169,16 +212,17 @@ class IndexDir:
             return Manifest.from_json(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise IndexNotFoundError(f"index version {build_id} has no manifest ({path})") from exc
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexNotFoundError(f"the index manifest {path} is unreadable: {exc}") from exc
+        except OSError as exc:
+            raise IndexNotFoundError(f"cannot read the index manifest {path}: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DamagedIndexError(f"the index manifest {path} is damaged: {exc}") from exc
 
     def current_manifest(self) -> Manifest | None:
-        """The manifest of the served version, or None when there is no usable index."""
-        build_id = self.current_id()
-        if build_id is None:
-            return None
+        """The manifest of the served version, or None when there is no usable index (``CURRENT``
+        or the manifest missing or damaged: a build then writes a complete new version)."""
         try:
-            return self.read_manifest(build_id)
+            build_id = self.current_id()
+            return self.read_manifest(build_id) if build_id is not None else None
         except IndexNotFoundError as exc:
             logger.warning("%s", exc)
             return None
@@ -205,8 +249,14 @@ class IndexDir:
         return sorted(p.name for p in folder.iterdir() if p.is_dir())
 
     def stale_versions(self, keep: int = KEEP_VERSIONS) -> list[str]:
-        """Versions to delete: all but the current one and the newest complete ones before it."""
-        current = self.current_id()
+        """Versions to delete: all but the current one and the newest complete ones before it.
+
+        With ``CURRENT`` damaged, the newest complete versions are kept.
+        """
+        try:
+            current = self.current_id()
+        except IndexNotFoundError:
+            current = None
         complete = [v for v in self.versions() if (self.version_dir(v) / MANIFEST_FILE).exists()]
         kept = {current} if current else set()
         for build_id in reversed(complete):
@@ -243,6 +293,58 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# --------------------------------------------------------------------------- checksums
+
+
+def checksum_files(folder: Path) -> dict[str, FileCheck]:
+    """Size (and SHA-256, up to :data:`HASH_LIMIT`) of each file of a version, by relative
+    path; the manifest and the embedded store's own files aside."""
+    checks: dict[str, FileCheck] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if rel.startswith(f"{CHROMA_DIR}/") or rel == MANIFEST_FILE or not path.is_file():
+            continue
+        size = path.stat().st_size
+        checks[rel] = FileCheck(size, _sha256(path) if size <= HASH_LIMIT else None)
+    return checks
+
+
+def verify_version(folder: Path, manifest: Manifest) -> dict[str, str]:
+    """What is wrong with a version's files, by its manifest: file -> problem (empty: none)."""
+    problems = {name: "is missing" for name in REQUIRED if not (folder / name).exists()}
+    for rel, check in manifest.files.items():
+        if rel.split("/")[0] in problems:
+            continue  # the folder or file is missing, said above
+        try:
+            size = (folder / rel).stat().st_size
+        except FileNotFoundError:
+            problems[rel] = "is missing"
+            continue
+        except OSError as exc:
+            problems[rel] = f"cannot be read ({exc.strerror or exc})"
+            continue
+        if size != check.size:
+            problems[rel] = f"has {size:,} bytes where the manifest says {check.size:,}"
+        elif check.sha256 is not None and _sha256(folder / rel) != check.sha256:
+            problems[rel] = "does not match its checksum"
+    return problems
+
+
+def damaged(build_id: str, root: Path, problems: dict[str, str]) -> DamagedIndexError:
+    """The one-line error for a version with ``problems`` (see :func:`verify_version`)."""
+    first = next(iter(problems.items()), ("a file", "is damaged"))
+    more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+    return DamagedIndexError(
+        f"the index version {build_id} in {root} is damaged ({' '.join(first)}{more}); "
+        f"re{BUILD_HINT}"
+    )
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 # --------------------------------------------------------------------------- version files

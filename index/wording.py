@@ -217,3 +217,10 @@ TELEGRAM_NOTE = (
 )
 LOADING_INDEX = "Loading the index…"
 PROMPT = "ask> "
+
+# --------------------------------------------------------------------------- batches of questions
+# ``scripts/ask.py --batch`` answers every line; a line it cannot ask gets one of these reasons.
+
+BATCH_INVALID_JSON = "line {}: invalid JSON ({})"
+BATCH_NO_QUESTION = "line {}: a JSON line needs a 'question' string"
+QUESTION_FAILED = "could not answer this question ({})"

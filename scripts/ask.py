@@ -7,8 +7,11 @@
   standard input) and writes one JSON answer per line, loading the model once;
 * ``--index DIR`` selects the index (default: ``INDEX_DIR``).
 
-Exit status: 0 answered (or honestly declined); 2 no usable index, bad input or settings;
-3 the search backend (a Chroma server) is unavailable. Errors are one line, never a traceback.
+Exit status: 0 answered (or honestly declined); 1 a question of a batch could not be answered;
+2 no usable index, bad input or settings; 3 the search backend (a Chroma server) is
+unavailable. Errors are one line, never a traceback. A batch always answers every line, in
+order, one JSON line each (a line that is not a question gets an answer saying why), and
+reports what went wrong in one line at the end.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,12 +34,16 @@ from index.errors import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_UNAVAILABLE,
+    EXIT_UNEXPECTED,
     Failure,
     describe,
     one_line,
     search_unavailable,
 )
+from index.text import clean_text
 from index.types import Answer, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
+
+logger = logging.getLogger("scripts.ask")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -82,27 +90,50 @@ def format_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def read_questions(path: str, stdin: TextIO) -> Iterator[str]:
-    """Questions from a file: plain lines, or JSONL objects with a ``question`` field."""
-    handle = stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    try:
-        for n, line in enumerate(handle, 1):
-            text = line.strip()
-            if not text:
-                continue
-            if text.startswith("{"):
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{n}: invalid JSON ({exc.msg})") from exc
-                if not isinstance(row, dict) or not isinstance(row.get("question"), str):
-                    raise ValueError(f"{path}:{n}: a JSON line needs a 'question' string")
-                yield row["question"]
-            else:
-                yield text
-    finally:
-        if handle is not stdin:
-            handle.close()
+@dataclass(frozen=True)
+class BatchLine:
+    """One line of a batch file: its question, or why it is not one."""
+
+    number: int
+    question: str
+    problem: str | None = None
+
+
+def read_questions(path: str, stdin: TextIO) -> Iterator[BatchLine]:
+    """One item per input line: plain text, or JSONL with a ``question`` field.
+
+    Never fails on a line's content: text that is not valid UTF-8 (or a JSON escape of a lone
+    surrogate) is cleaned by :func:`index.text.clean_text`, and a line that is not a question
+    (invalid JSON, no ``question`` string) comes with its ``problem``.
+    """
+    for number, raw in enumerate(_raw_lines(path, stdin), 1):
+        text = clean_text(raw).strip()
+        if number == 1:
+            text = text.removeprefix("\ufeff").strip()  # a UTF-8 byte order mark
+        if not text.startswith("{"):
+            yield BatchLine(number, text)
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = wording.BATCH_INVALID_JSON.format(number, f"{exc.msg} at column {exc.colno}")
+            yield BatchLine(number, text, problem)
+            continue
+        question = row.get("question") if isinstance(row, dict) else None
+        if not isinstance(question, str):
+            yield BatchLine(number, text, wording.BATCH_NO_QUESTION.format(number))
+            continue
+        yield BatchLine(number, clean_text(question).strip())
+
+
+def _raw_lines(path: str, stdin: TextIO) -> Iterator[str | bytes]:
+    """The lines of ``path`` (``-``: standard input) as bytes where the stream has them."""
+    if path != "-":
+        with open(path, "rb") as handle:
+            yield from handle
+        return
+    buffer = getattr(stdin, "buffer", None)
+    yield from (buffer if buffer is not None else stdin)
 
 
 def _settings(args: argparse.Namespace) -> IndexSettings:
@@ -142,7 +173,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     try:
         if args.batch:
             return _batch(qa, args.batch, stdin or sys.stdin)
-        answer = qa.answer(" ".join(args.question))
+        answer = qa.answer(clean_text(" ".join(args.question)))
         if answer.kind == "unavailable":
             return _fail(Failure(f"error: {search_unavailable()}", EXIT_UNAVAILABLE))
         if args.json:
@@ -150,23 +181,52 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
         else:
             print(format_text(answer))
         return EXIT_OK
-    except (SearchUnavailableError, ValueError, OSError) as exc:
+    except Exception as exc:  # still one line (the traceback with --verbose)
+        logger.info("the question failed", exc_info=True)
         return _fail(describe(exc))
     finally:
         qa.close()
 
 
 def _batch(qa: QuestionAnswerer, path: str, stdin: TextIO) -> int:
-    unavailable = 0
-    for question in read_questions(path, stdin):
-        answer = qa.answer(question)
-        if answer.kind == "unavailable":
-            unavailable += 1
+    """One JSON answer per input line, in input order; a bad line or question never stops it."""
+    unavailable = failed = 0
+    problems: list[str] = []
+    for line in read_questions(path, stdin):
+        if line.problem is not None:
+            problems.append(line.problem)
+            answer = Answer(line.question, answered=False, reason=line.problem, kind="empty")
+        else:
+            answer, ok = _answer_one(qa, line.question)
+            failed += not ok
+        unavailable += answer.kind == "unavailable"
         print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+    messages = []
     if unavailable:
-        message = f"error: search was unavailable for {unavailable} question(s)"
-        return _fail(Failure(message, EXIT_UNAVAILABLE))
-    return EXIT_OK
+        messages.append(f"search was unavailable for {unavailable} question(s)")
+    if failed:
+        messages.append(f"{failed} question(s) could not be answered")
+    if problems:
+        messages.append(f"{len(problems)} line(s) were not questions ({problems[0]})")
+    if not messages:
+        return EXIT_OK
+    status = EXIT_UNAVAILABLE if unavailable else EXIT_UNEXPECTED if failed else EXIT_BAD_INPUT
+    return _fail(Failure("error: " + "; ".join(messages), status))
+
+
+def _answer_one(qa: QuestionAnswerer, question: str) -> tuple[Answer, bool]:
+    """``qa.answer(question)`` and True; a failure is this question's answer (kind ``empty``
+    with the reason) and False, not the end of the batch."""
+    try:
+        return qa.answer(question), True
+    except SearchUnavailableError as exc:
+        logger.warning("search unavailable: %s", exc)
+        unavailable = Answer(question, False, reason=wording.UNAVAILABLE, kind="unavailable")
+        return unavailable, True
+    except Exception as exc:
+        logger.info("could not answer a question", exc_info=True)
+        reason = one_line(wording.QUESTION_FAILED.format(f"{type(exc).__name__}: {exc}"))
+        return Answer(question, answered=False, reason=reason, kind="empty"), False
 
 
 if __name__ == "__main__":

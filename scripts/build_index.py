@@ -6,7 +6,9 @@ articles are dropped. The new version goes live only when it is complete; a run 
 changed returns in well under two seconds without loading the model.
 
 Exit status: 0 built or up to date; 2 bad corpus, bad settings, or another build running;
-1 an unexpected failure (the served index is left as it was).
+1 the build failed (a full disk, a read-only index folder, or an unexpected error); 3 the
+Chroma server does not answer (or stopped answering during the build). Every failure is one
+line, and the served index is left as it was.
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ from pydantic import ValidationError
 
 from index.build import BuildReport, build_index
 from index.config import IndexSettings
-from index.errors import describe
-from index.types import NewsQuoteError
+from index.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_UNAVAILABLE,
+    EXIT_UNEXPECTED,
+    describe,
+    one_line,
+    storage_problem,
+)
+from index.types import NewsQuoteError, SearchUnavailableError, StorageError
 
 logger = logging.getLogger("scripts.build_index")
 
@@ -80,22 +89,31 @@ def main(argv: list[str] | None = None) -> int:
         report: BuildReport = build_index(
             settings, full=args.full, progress=_progress(not args.quiet and sys.stderr.isatty())
         )
-    except NewsQuoteError as exc:
-        print(f"error: {exc}; the existing index (if any) is unchanged", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted; the existing index (if any) is unchanged", file=sys.stderr)
         return 130
     except Exception as exc:
         logger.debug("build failed", exc_info=True)
+        message, status = _failure(exc, settings)
         print(
-            f"error: the build failed ({type(exc).__name__}: {exc}); "
-            "the existing index (if any) is unchanged",
-            file=sys.stderr,
+            one_line(f"error: {message}; the existing index (if any) is unchanged"), file=sys.stderr
         )
-        return 1
+        return status
     print(report.summary())
     return 0
+
+
+def _failure(exc: Exception, settings: IndexSettings) -> tuple[str, int]:
+    """What went wrong, in words, and the exit status."""
+    if isinstance(exc, SearchUnavailableError):
+        return str(exc), EXIT_UNAVAILABLE
+    if isinstance(exc, StorageError):
+        return str(exc), EXIT_UNEXPECTED
+    if isinstance(exc, NewsQuoteError):
+        return str(exc), EXIT_BAD_INPUT
+    if (problem := storage_problem(exc)) is not None:
+        return f"cannot write the index in {settings.index_dir}: {problem}", EXIT_UNEXPECTED
+    return f"the build failed ({type(exc).__name__}: {exc})", EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

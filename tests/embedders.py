@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -50,3 +51,28 @@ class ExplodingEmbedder(CountingEmbedder):
 
     def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         raise AssertionError(f"unexpected embedding of {len(texts)} texts")
+
+
+class TokenizerLikeEmbedder(CountingEmbedder):
+    """The hashing embedder refusing a whole call when one of its texts is not valid Unicode
+    (a lone surrogate), as a Hugging Face fast tokenizer does (``TypeError: TextEncodeInput
+    must be ...``); each call takes ``delay`` seconds, so concurrent questions share calls."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__(64)
+        self.delay = delay
+        self.batches: list[int] = []
+
+    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        self.batches.append(len(texts))
+        time.sleep(self.delay)
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise TypeError("TextEncodeInput must be Union[TextInputSequence, ...]") from None
+        return super().embed(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.embed([text])[0]
+        return vector

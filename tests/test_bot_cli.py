@@ -195,6 +195,21 @@ def test_python_m_bot_gives_up_on_an_unreachable_bot_api_in_one_line(tmp_path: P
     assert_no_token(output)
 
 
+def test_python_m_bot_with_a_rejected_token_says_so_in_one_line(tmp_path: Path) -> None:
+    """The Bot API answers 401: one line saying so, no traceback (issue 14)."""
+
+    def reject(fake: FakeBotAPI) -> None:
+        fake.fail_next("getMe", 1, status=401, description="Unauthorized")
+
+    code, output, methods = asyncio.run(_bot_until_exit(tmp_path, reject))
+    assert methods == ["getMe"]  # a rejected token is not retried
+    assert code == 2, output
+    errors = [line for line in output.splitlines() if "ERROR" in line or "error:" in line]
+    assert errors == ["error: the Bot API rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)"]
+    assert "Traceback" not in output
+    assert_no_token(output)
+
+
 def test_python_m_bot_with_its_health_port_taken_stops_in_one_line(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

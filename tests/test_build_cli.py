@@ -374,7 +374,9 @@ def test_builds_killed_at_any_point_leave_the_previous_index_working(
         answer = ask(index, question, model="hashing-64")
         assert answer.quotes[0].text == baseline.quotes[0].text, name
     assert len(set(partials)) >= len(HASHING_KILL_POINTS) - 1  # all but "while starting"
-    assert set(IndexDir(index).versions()) == {served, *partials}
+    # Each build first removes what the killed ones left: at most one partial is ever kept.
+    left = set(IndexDir(index).versions())
+    assert served in left and left <= {served, *partials} and len(left) <= 2
 
     done = run_build(tmp_path, corpus, index, "--quiet")
     assert done.returncode == 0, done.stderr
@@ -413,7 +415,8 @@ def test_real_model_build_killed_mid_embedding_leaves_a_working_index(
         assert index_state(index)[:2] == before[:2]
         answer = ask(index, question, embedder=real_embedder)
         assert answer.quotes[0].text == baseline.quotes[0].text
-    assert set(IndexDir(index).versions()) == {served, *partials}
+    # The second build removed what the first left before it wrote its own.
+    assert set(IndexDir(index).versions()) == {served, partials[-1]}
 
     done = run_build(tmp_path, corpus, index, "--quiet", model=REAL_MODEL)
     assert done.returncode == 0, done.stderr

@@ -378,6 +378,17 @@ def _version(index: Path) -> Path:
     return IndexDir(index).version_dir(build_id)
 
 
+def _flip_byte(path: Path) -> None:
+    """One byte changed in the middle, the size kept (bit rot, a bad copy)."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    path.write_bytes(bytes(data))
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
 def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
@@ -400,6 +411,12 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "embeddings.npy truncated": lambda index: _truncate(_version(index) / "embeddings.npy"),
     "articles.jsonl truncated": lambda index: _truncate(_version(index) / "articles.jsonl"),
     "sentences.npz deleted": lambda index: (_version(index) / "sentences.npz").unlink(),
+    "sentences.npz truncated": lambda index: _truncate(_version(index) / "sentences.npz"),
+    "tokens.npz truncated": lambda index: _truncate(_version(index) / "tokens.npz"),
+    "articles.jsonl changed": lambda index: _flip_byte(_version(index) / "articles.jsonl"),
+    "CURRENT holds binary bytes": lambda index: _write_bytes(
+        index / CURRENT_FILE, b"\x89PNG\r\n\x1a\n\x00\xff"
+    ),
     "bm25 deleted": lambda index: shutil.rmtree(_version(index) / "bm25"),
     "chroma store deleted": lambda index: shutil.rmtree(_version(index) / "chroma"),
 }
@@ -445,8 +462,9 @@ def test_a_missing_or_damaged_index_says_how_to_build_it(
     line = one_error_line(stderr.getvalue())
     assert "build_index" in line or "make index" in line, line
 
-    # Doing what the message says repairs it.
-    build_index(settings, full="--full" in line)
+    # Doing what the message says repairs it: a plain build, never "up to date".
+    assert "--full" not in line
+    assert not build_index(settings).noop
     qa = open_index(settings)
     try:
         assert_verbatim(qa.answer(QUESTION), bodies(tmp_path / "corpus"))
@@ -455,7 +473,14 @@ def test_a_missing_or_damaged_index_says_how_to_build_it(
 
 
 @pytest.mark.parametrize(
-    "damage", ["CURRENT names a missing version", "manifest.json truncated", "bm25 deleted"]
+    "damage",
+    [
+        "CURRENT names a missing version",
+        "CURRENT holds binary bytes",
+        "manifest.json truncated",
+        "sentences.npz truncated",
+        "bm25 deleted",
+    ],
 )
 def test_python_m_bot_with_a_damaged_index_exits_2_in_one_line(
     tmp_path: Path, built_index: Path, damage: str

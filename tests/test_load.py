@@ -380,9 +380,20 @@ def test_batcher_alone_costs_one_model_call_and_waits_at_most_max_wait() -> None
         QueryBatcher(model, max_wait=-1)
 
 
-def test_batcher_failure_reaches_every_caller_of_the_batch_and_it_recovers() -> None:
+def test_batcher_failure_reaches_only_the_question_that_fails_alone() -> None:
+    """A shared call that fails is retried one question at a time: only the bad one fails."""
     model = SlowEmbedder(delay=0.05, fail_on="poison")
     batcher = QueryBatcher(model, max_batch=16, max_wait=0.03)
-    errors = run_threads(lambda i: batcher.embed_query("poison" if i == 0 else f"q {i}"), 6)
-    assert errors and all(isinstance(e, RuntimeError) for e in errors)
+    reference = HashingEmbedder(32)
+    got: dict[int, np.ndarray] = {}
+
+    def ask(i: int) -> None:
+        got[i] = batcher.embed_query("poison" if i == 0 else f"q {i}")
+
+    errors = run_threads(ask, 6)
+    assert len(errors) == 1 and isinstance(errors[0], RuntimeError)
+    assert max(model.batches) > 1  # they did share a call, which failed
+    assert sorted(got) == [1, 2, 3, 4, 5]
+    for i, vector in got.items():
+        np.testing.assert_allclose(vector, reference.embed_query(f"q {i}"), rtol=0, atol=1e-6)
     assert batcher.embed_query("fine again").shape == (32,)
