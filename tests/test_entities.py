@@ -161,7 +161,18 @@ def test_a_version_without_stored_entities_is_rebuilt_not_kept(tmp_path: Path) -
     build_index(settings)
     index_dir = IndexDir(settings.index_dir)
     old = index_dir.current_id() or ""
-    (index_dir.version_dir(old) / ENTITIES_FILE).unlink()
+    folder = index_dir.version_dir(old)
+    (folder / ENTITIES_FILE).unlink()  # as a version built before entities were stored
+    manifest = index_dir.read_manifest(old)
+    manifest.entities = ""
+    manifest.files.pop(ENTITIES_FILE, None)
+    manifest.save(folder)
+    qa = QA(settings)  # such a version still serves: its entities are found when needed
+    try:
+        assert qa.snapshot().entities is None
+        assert_verbatim(qa.answer("How did the council vote?"), bodies(qa))
+    finally:
+        qa.close()
     report = build_index(settings)
     assert not report.noop and report.embedded == 0
     assert (index_dir.version_dir(index_dir.current_id() or "") / ENTITIES_FILE).exists()
