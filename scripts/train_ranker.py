@@ -233,9 +233,14 @@ def choose_threshold(ranker: Ranker, groups: Sequence[Group]) -> float:
 
 
 def leave_one_out(
-    groups: Sequence[Group], articles: Sequence[str], c: float, objective: str
+    groups: Sequence[Group],
+    articles: Sequence[str],
+    c: float,
+    objective: str,
+    threshold: float | None = None,
 ) -> list[tuple[str, dict[str, float], float]]:
-    """Per training article: fitted on the others, threshold chosen on them, tested on it."""
+    """Per training article: fitted on the others, threshold chosen on them (or the given
+    one), tested on it."""
     out = []
     for article in articles:
         train = [g for g in groups if g.article != article]
@@ -243,7 +248,7 @@ def leave_one_out(
         if not train or not test:
             continue
         ranker = fit(train, c, objective)
-        t = choose_threshold(ranker, train)
+        t = threshold if threshold is not None else choose_threshold(ranker, train)
         out.append((article, evaluate(ranker, test, t), t))
     return out
 
@@ -299,7 +304,7 @@ def compare_without(
     saved = [g.pool.features.copy() for g in [*groups, *dev]]
     try:
         without_features([*groups, *dev], [name])
-        p = pooled(leave_one_out(groups, articles, args.c, args.objective))
+        p = pooled(leave_one_out(groups, articles, args.c, args.objective, args.threshold))
         print(
             f"\nWithout {name}: held out top-1 {p['top1']:.3f}, top-3 {p['top3']:.3f}, ranked "
             f"top-1 {p['ranked_top1']:.3f}, off-topic declined {p['off_declined']:.3f}"
@@ -335,6 +340,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out check")
     parser.add_argument(
+        "--threshold",
+        type=float,
+        help="use this answer threshold (one chosen on dev among a few) instead of the one "
+        "that maximises answered-right plus declined on the training data",
+    )
+    parser.add_argument(
         "--compare", type=Path, help="also report these weights (with their threshold)"
     )
     parser.add_argument(
@@ -369,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nLeave one article out (fitted on the others, tested on it):")
         print("| held out | questions | top-1 | top-3 | off-topic declined | threshold |")
         print("|---|---:|---:|---:|---:|---:|")
-        results = leave_one_out(groups, articles, args.c, args.objective)
+        results = leave_one_out(groups, articles, args.c, args.objective, args.threshold)
         for article, m, t in results:
             print(
                 f"| {article} | {m['answerable']:.0f} | {m['top1']:.3f} | {m['top3']:.3f} "
@@ -383,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(held out, ranked top-1 whatever the threshold: {p['ranked_top1']:.3f})")
 
     ranker = fit(groups, args.c, args.objective)
-    threshold = choose_threshold(ranker, groups)
+    threshold = args.threshold if args.threshold is not None else choose_threshold(ranker, groups)
     m = evaluate(ranker, groups, threshold)
     print(
         f"\nAll training data: top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f}, off-topic declined "
