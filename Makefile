@@ -14,7 +14,7 @@ CORPUS_DIR ?= data/articles
 INDEX_DIR ?= var/index
 export CORPUS_DIR INDEX_DIR
 
-.PHONY: install run index test test-fast lint format eval train bench clean
+.PHONY: install run index fetch test test-fast lint format eval train bench clean
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ $(STAMP): pyproject.toml
 
 index: $(STAMP)
 	$(PY) -m scripts.build_index --corpus $(CORPUS_DIR) --index $(INDEX_DIR)
+
+# Fetches the feeds and pages listed in FEEDS_FILE into the corpus, then updates the index.
+FEEDS_FILE ?= feeds.txt
+fetch: $(STAMP)
+	$(PY) -m scripts.fetch --feeds $(FEEDS_FILE) --corpus $(CORPUS_DIR) --index $(INDEX_DIR)
 
 # Builds the index when it is missing, then starts the bot (a terminal chat without a token).
 run: $(STAMP)
@@ -63,6 +68,7 @@ eval: $(STAMP)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions_paraphrased.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_unanswerable.jsonl --corpus $(CORPUS_DIR)
+	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/conversations.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --squad $(EVAL_DATA)/squad2_dev_subset.json
 
 train: $(STAMP)
@@ -76,6 +82,8 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.bench_index
 	$(PY) -m benchmarks.bench_answer
 	$(PY) -m benchmarks.bench_load
+	$(PY) -m benchmarks.bench_fetch
+	$(PY) -m benchmarks.bench_first_answer
 	$(PY) -m benchmarks.bench_scale --sizes $(BENCH_SCALE_SIZES)
 
 clean:

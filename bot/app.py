@@ -26,6 +26,7 @@ from telegram.ext import (
 from bot import handlers
 from bot.addressing import AddressedToBot, CommandForThisBot
 from bot.health import HealthServer
+from bot.ordering import ChatOrderedUpdateProcessor
 from bot.services import OWNS_QA_KEY, QA_KEY, SERVICES_KEY, BotServices, get_services
 from bot.settings import BotSettings
 from index import open_index, wording
@@ -44,7 +45,9 @@ ALLOWED_UPDATES = [
 """The update types the bot asks Telegram for (polling and webhook)."""
 
 COMMANDS = [BotCommand(command, description) for command, description in wording.COMMAND_MENU]
-CONCURRENT_UPDATES = 32
+CONCURRENT_UPDATES = 256
+"""Updates in progress at once, those waiting for their chat's earlier ones included (the
+answering itself is bounded by QA_WORKERS threads)."""
 RATE_LIMIT_RETRIES = 3
 UNTHROTTLED_ENDPOINTS = frozenset({"sendChatAction"})
 HEALTH_KEY = "health_server"
@@ -56,7 +59,7 @@ class MessageRateLimiter(AIORateLimiter):
     Telegram's flood limits (about 30 messages/s per bot, 20 a minute per group) are about
     messages. Counting the typing indicator that precedes every answer as well halved the bot's
     capacity to 15 answers/s and made every answer wait behind other chats' indicators: at
-    30 questions/s the queue grew without bound (``scripts/bench_load.py``). A failed
+    30 questions/s the queue grew without bound (``benchmarks/bench_load.py``). A failed
     indicator is only logged by the handlers, so it needs no retry either.
     """
 
@@ -78,8 +81,9 @@ class MessageRateLimiter(AIORateLimiter):
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Start the health check (when set), open the index (unless one was given) and set the
-    command menu (a failure there is harmless)."""
+    """Start the health check (when set), open the index (unless one was given), warm it up
+    and set the command menu (a failure there is harmless). Updates are taken only after this:
+    "ready" means the models are loaded and a question has been answered."""
     services = get_services(application.bot_data)
     settings = services.settings
     if settings.health_port is not None:  # first: it says "loading" (503) until the index is open
@@ -95,11 +99,24 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
             await _stop_health(application)
             raise
         application.bot_data[OWNS_QA_KEY] = True
+    await _warm_up(services, application.bot_data[QA_KEY])
     try:
         await application.bot.set_my_commands(COMMANDS)
     except Exception as exc:
         logger.warning("Could not set the command menu (ignored): %s", exc)
     logger.info("Bot @%s is ready", application.bot.username)
+
+
+async def _warm_up(services: BotServices, qa: QuestionAnswerer) -> None:
+    """Load every model and answer a question on the worker threads, and find the example
+    questions for /start, so that the first user waits no longer than the hundredth."""
+    started = time.perf_counter()
+    await services.run(qa.warm_up)
+    try:
+        services.remember_examples(await services.run(qa.example_questions, 3))
+    except Exception as exc:  # examples are a nicety: /start finds them later
+        logger.warning("Could not find example questions (ignored): %s", exc)
+    logger.info("Warmed up in %.1f s", time.perf_counter() - started)
 
 
 def _health_report(
@@ -150,6 +167,7 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any])
         application.bot_data.pop(QA_KEY, None)
     services = application.bot_data.get(SERVICES_KEY)
     if isinstance(services, BotServices):
+        await services.coverage.close()
         services.close()
 
 
@@ -188,7 +206,7 @@ def build_application(
             )
         )
         .rate_limiter(MessageRateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(ChatOrderedUpdateProcessor(CONCURRENT_UPDATES))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -207,16 +225,24 @@ def build_application(
 
     # 1. The allowlist runs before everything else and stops what it refuses.
     application.add_handler(TypeHandler(Update, handlers.check_access), group=-1)
-    # 2. Commands, new messages only; /cmd@otherbot is not ours and falls through. /ask works
-    #    everywhere; in groups the others only when written out for us (/help@this_bot).
+    # 2. Commands, new messages only; /cmd@otherbot is not ours and falls through. /ask and
+    #    /compare work everywhere; in groups the others only when written out for us
+    #    (/help@this_bot).
     mine = new & (private | CommandForThisBot())
     application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
     application.add_handler(CommandHandler("start", handlers.start, filters=mine))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=mine))
+    application.add_handler(CommandHandler("compare", handlers.compare, filters=new))
     application.add_handler(CommandHandler("sources", handlers.sources, filters=mine))
+    application.add_handler(CommandHandler("article", handlers.article, filters=mine))
     application.add_handler(CommandHandler("about", handlers.about, filters=mine))
+    application.add_handler(CommandHandler("add", handlers.add, filters=mine))
+    application.add_handler(CommandHandler("remove", handlers.remove, filters=mine))
     # 3. Buttons and inline mode.
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=handlers.MORE_PATTERN))
+    application.add_handler(
+        CallbackQueryHandler(handlers.article_page, pattern=handlers.ARTICLE_PATTERN)
+    )
     application.add_handler(
         CallbackQueryHandler(handlers.sources_page, pattern=handlers.SOURCES_PATTERN)
     )
@@ -235,7 +261,9 @@ def build_application(
             handlers.group_question,
         )
     )
-    # 5. Everything else in private chats gets a hint; in groups and channels, silence.
+    # 5. Files sent in private: an admin's addition to the coverage (others are refused).
+    application.add_handler(MessageHandler(new & private & filters.Document.ALL, handlers.document))
+    # 6. Everything else in private chats gets a hint; in groups and channels, silence.
     application.add_handler(
         MessageHandler(new & private & filters.COMMAND, handlers.unknown_command)
     )
@@ -246,4 +274,26 @@ def build_application(
         )
     )
     application.add_error_handler(handlers.error_handler)
+    _schedule_refresh(application, settings)
     return application
+
+
+def _schedule_refresh(
+    application: Application[Any, Any, Any, Any, Any, Any], settings: BotSettings
+) -> None:
+    """With FEEDS_FILE set, fetch it every FETCH_INTERVAL_MINUTES (PTB's JobQueue)."""
+    if settings.feeds_file is None:
+        return
+    if application.job_queue is None:
+        logger.warning(
+            "FEEDS_FILE is set but python-telegram-bot's job-queue extra is not installed; "
+            "no scheduled fetches (use cron with newsquote-fetch instead)"
+        )
+        return
+    seconds = settings.fetch_interval_minutes * 60
+    application.job_queue.run_repeating(
+        handlers.refresh_job, interval=seconds, first=seconds, name="refresh"
+    )
+    logger.info(
+        "Fetching %s every %g minutes", settings.feeds_file, settings.fetch_interval_minutes
+    )

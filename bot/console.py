@@ -2,7 +2,8 @@
 
 Started by ``python -m bot`` when no ``TELEGRAM_BOT_TOKEN`` is set. Reads standard input line by
 line, shows a prompt only on a terminal, and exits with status 0 at the end of input, so
-``printf 'question\\n' | python -m bot`` prints the answer and exits.
+``printf 'question\\n' | python -m bot`` prints the answer and exits. The terminal is one chat:
+follow-up questions lean on the one before (for ``FOLLOWUP_MINUTES``); /start forgets it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot import render
 from bot.markup import to_plain
 from bot.settings import BotSettings
 from index import open_index, wording
+from index.conversation import Conversation
 from index.errors import EXIT_OK, describe
 from index.text import clean_text
 from index.types import NewsQuoteError, QuestionAnswerer, SearchUnavailableError
@@ -26,32 +28,73 @@ QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
 
 
 def respond(
-    qa: QuestionAnswerer, text: str, max_chars: int = 500, examples: list[str] | None = None
+    qa: QuestionAnswerer,
+    text: str,
+    max_chars: int = 500,
+    examples: list[str] | None = None,
+    conversation: Conversation | None = None,
 ) -> str:
-    """The plain-text reply to one line: a command (/help, /sources, /about) or a question."""
+    """The plain-text reply to one line: a command (/help, /sources, /article, /compare,
+    /about) or a question (read against ``conversation``, the terminal chat's context)."""
     text = clean_text(text).strip()
-    command = text.split(maxsplit=1)[0].lower() if text.startswith("/") else ""
+    parts = text.split(maxsplit=1) if text.startswith("/") else []
+    command = parts[0].lower() if parts else ""
+    argument = parts[1].strip() if len(parts) > 1 else ""
     try:
         if command in ("/help", "/start"):
+            if command == "/start" and conversation is not None:
+                conversation.clear()
             return to_plain(render.help_spans(examples or qa.example_questions(1)))
         if command == "/sources":
-            page = render.sources_page_arg(text.split()[1:])
-            return to_plain(render.sources_list_spans(qa.articles(), page))
+            return _sources(qa, argument)
+        if command == "/article":
+            return _article(qa, argument)
         if command == "/about":
             return to_plain(render.about_spans(qa.info()))
+        if command == "/compare":
+            return _compare(qa, argument)
         if command == "/ask":
-            text = text[len("/ask") :].strip()
+            text = argument
         if len(text) > max_chars:
             return wording.too_long(len(text), max_chars)
-        answer = qa.answer(text)
+        answer = qa.answer(text, conversation)
         hints = [] if answer.answered else (examples or qa.example_questions(1))
-        return render.render_plain(answer, hints)
+        readable = render.source_numbers(qa.articles()) if answer.quotes else {}
+        return render.render_plain(answer, hints, readable)
     except SearchUnavailableError as exc:
         logger.warning("Search unavailable: %s", exc)
         return wording.UNAVAILABLE
     except Exception:
         logger.exception("Answering failed")
         return wording.APOLOGY
+
+
+def _sources(qa: QuestionAnswerer, argument: str) -> str:
+    articles = qa.articles()
+    page, pages = render.sources_page_arg(argument.split()), render.sources_pages(len(articles))
+    if page > pages:
+        return wording.sources_no_such_page(page, pages)
+    return to_plain(render.sources_list_spans(articles, page))
+
+
+def _article(qa: QuestionAnswerer, argument: str) -> str:
+    """/article N: the whole article (a terminal scrolls; no pages)."""
+    if not argument.isdecimal() or len(argument) > 9:
+        return wording.ARTICLE_USAGE.format(wording.ARTICLE_USAGE_PLACEHOLDER)
+    articles, number = render.newest_first(qa.articles()), int(argument)
+    if not 1 <= number <= len(articles):
+        return wording.no_such_article(number, len(articles))
+    chosen = articles[number - 1]
+    pages = render.article_pages(chosen.body)
+    text = to_plain(render.article_page_spans(number, chosen, 1, pages))
+    return "\n\n".join([text, *pages[1:]])
+
+
+def _compare(qa: QuestionAnswerer, topic: str) -> str:
+    if not topic:
+        return wording.COMPARE_USAGE.format(wording.COMPARE_USAGE_PLACEHOLDER)
+    readable = render.source_numbers(qa.articles())
+    return render.render_plain(qa.compare(topic), (), readable)
 
 
 def run_console(
@@ -84,6 +127,8 @@ def run_console(
         examples = [e for e in qa.example_questions(1) if e.strip()]
     except Exception as exc:
         logger.warning("Could not get example questions: %s", exc)
+    minutes = settings.followup_minutes
+    conversation = Conversation(minutes) if minutes > 0 else None
     try:
         while True:
             if interactive:
@@ -97,7 +142,7 @@ def run_console(
                 continue
             if question.lower() in QUIT_WORDS:
                 break
-            reply = respond(qa, question, settings.max_question_chars, examples)
+            reply = respond(qa, question, settings.max_question_chars, examples, conversation)
             stdout.write(reply + "\n\n")
             stdout.flush()
     except KeyboardInterrupt:

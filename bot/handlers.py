@@ -27,11 +27,15 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import addressing, render
 from bot.access import RateDecision
+from bot.conversations import ThreadKey
+from bot.coverage import CoverageReply
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
 from index import wording
+from index.conversation import Conversation
 from index.text import clean_text
 from index.types import Answer, SearchUnavailableError
+from ingest.coverage import MAX_DOCUMENT_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,9 @@ MORE_PREFIX = "more:"
 MORE_PATTERN = r"^more:"
 SOURCES_PREFIX = "sources:"
 SOURCES_PATTERN = r"^sources:\d{1,9}$"
+ARTICLE_PREFIX = "article:"
+ARTICLE_PATTERN = r"^article:\d{1,9}:\d{1,6}$"
+READABLE_TTL_SECONDS = 60.0
 INLINE_RESULTS = 5
 TYPING_REFRESH_SECONDS = 4.5
 INLINE_CACHE_SECONDS = 60
@@ -55,17 +62,19 @@ def _services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
 
 async def _reply(
     update: Update, chunks: Sequence[str], markup: InlineKeyboardMarkup | None = None
-) -> Message | None:
-    """Send ``chunks`` as replies; in groups the first one quotes the question."""
+) -> list[Message]:
+    """Send ``chunks`` as replies to the message, in private chats as in groups: the first one
+    is threaded to it, so after a burst every answer shows its question."""
     message = update.effective_message
     if message is None:
-        return None
-    in_group = message.chat.type != ChatType.PRIVATE
-    sent: Message | None = None
+        return []
+    sent: list[Message] = []
     for number, chunk in enumerate(chunks):
         last = number == len(chunks) - 1
-        sent = await message.reply_text(
-            chunk, do_quote=in_group and number == 0, reply_markup=markup if last else None
+        sent.append(
+            await message.reply_text(
+                chunk, do_quote=number == 0, reply_markup=markup if last else None
+            )
         )
     return sent
 
@@ -121,14 +130,19 @@ async def call_index(
 
 
 async def ask_index(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: str,
+    conversation: Conversation | None = None,
 ) -> Answer | None:
-    """The answer to ``question``, or None when the index failed (logged).
+    """The answer to ``question`` (read against ``conversation`` when there is one), or None
+    when the index failed (logged).
 
     A search outage is an answer of kind ``unavailable``: ``QA`` returns one itself, another
     question answerer may raise ``SearchUnavailableError`` instead.
     """
-    outcome = await call_index(update, context, get_qa(context.bot_data).answer, question)
+    qa = get_qa(context.bot_data)
+    outcome = await call_index(update, context, qa.answer, question, conversation)
     if outcome.failure == "unavailable":
         return Answer(question, False, reason=wording.UNAVAILABLE, kind="unavailable")
     return outcome.value
@@ -160,6 +174,36 @@ def _account(services: BotServices, answer: Answer, seconds: float, where: str) 
     logger.debug("Question was %r", answer.question)
 
 
+def _thread(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ThreadKey | None:
+    """The conversation thread of a question: the private chat, or the group reply chain;
+    None when follow-ups are off."""
+    services = _services(context)
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or services.settings.followup_minutes <= 0:
+        return None
+    reply = message.reply_to_message
+    return services.contexts.thread(
+        chat.id,
+        message.message_id,
+        private=chat.type == ChatType.PRIVATE,
+        reply_to=reply.message_id if reply is not None else None,
+    )
+
+
+async def _readable(update: Update, context: ContextTypes.DEFAULT_TYPE) -> dict[str, int]:
+    """Article ids by their /sources number, for the ``/article N`` hints (cached a minute)."""
+    services = _services(context)
+    cached = services.readable
+    if cached is not None and time.monotonic() - cached[0] < READABLE_TTL_SECONDS:
+        return cached[1]
+    outcome = await call_index(update, context, get_qa(context.bot_data).articles)
+    if outcome.value is None:
+        return {}
+    numbers = render.source_numbers(outcome.value)
+    services.readable = (time.monotonic(), numbers)
+    return numbers
+
+
 def _admit(
     context: ContextTypes.DEFAULT_TYPE, user_id: int | None, inline: bool = False
 ) -> RateDecision:
@@ -189,12 +233,14 @@ async def _answer_question(
         if decision.notify:
             await _reply(update, [render.slow_down_notice(decision.retry_after)])
         return
+    thread = _thread(update, context)
     if not question:
         answer = Answer(question="", answered=False, reason=wording.EMPTY, kind="empty")
     else:
+        conversation = services.contexts.conversation(thread) if thread else None
         started = time.perf_counter()
         async with _typing(update.effective_chat):
-            asked = await ask_index(update, context, question)
+            asked = await ask_index(update, context, question, conversation)
         if asked is None:
             await _reply(update, [render.apology_notice()])
             return
@@ -204,14 +250,18 @@ async def _answer_question(
     # Examples only where the reply shows one: during an outage they would cost another search.
     shows_example = not answer.answered and answer.kind != "unavailable"
     examples = await _examples(update, context, 1) if shows_example else []
-    chunks = render.render_answer(answer, examples)
+    readable = await _readable(update, context) if answer.quotes else {}
+    chunks = render.render_answer(answer, examples, readable)
     markup = None
-    if answer.answered:
+    if answer.answered and answer.kind != "comparison":
         key = services.answers.put(answer, len(chunks))
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(wording.MORE_BUTTON, callback_data=MORE_PREFIX + key)]]
         )
-    await _reply(update, chunks, markup)
+    sent = await _reply(update, chunks, markup)
+    message = update.effective_message
+    if thread is not None and message is not None:
+        services.contexts.link(thread, [message.message_id, *(m.message_id for m in sent)])
 
 
 # --------------------------------------------------------------------------- access
@@ -247,7 +297,9 @@ async def check_access(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Say what the bot does, with three example questions from the corpus."""
+    """Say what the bot does, with three example questions; forget the chat's conversation."""
+    if update.effective_chat is not None:
+        _services(context).contexts.clear_chat(update.effective_chat.id)
     examples = await _examples(update, context, 3)
     await _reply(update, render.render_start(examples, context.bot.username))
 
@@ -255,7 +307,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Explain how to ask, the commands, groups and inline mode."""
     examples = await _examples(update, context, 1)
-    await _reply(update, render.render_help(examples, context.bot.username))
+    minutes = _services(context).settings.followup_minutes
+    await _reply(update, render.render_help(examples, context.bot.username, minutes))
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -278,7 +331,9 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, [render.failure_notice(outcome.failure)])
         return
     pages = render.sources_pages(len(outcome.value))
-    page = min(page, pages)
+    if page > pages:
+        await _reply(update, [render.sources_past_end_notice(page, pages)])
+        return
     chunks = render.render_sources(outcome.value, page)
     await _reply(update, chunks, _sources_keyboard(page, pages))
 
@@ -316,6 +371,86 @@ async def sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             logger.warning("Could not turn the sources page: %s", exc)
 
 
+async def compare(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/compare topic``: the best quote of each article about it, grouped by outlet, and the
+    articles that do not mention it."""
+    message = update.effective_message
+    if message is None:
+        return
+    topic = addressing.command_argument(message, context.args or [])
+    if not topic:
+        await _reply(update, [render.compare_usage_notice()])
+        return
+    started = time.perf_counter()
+    async with _typing(update.effective_chat):
+        outcome = await call_index(update, context, get_qa(context.bot_data).compare, topic)
+    if outcome.value is None:
+        await _reply(update, [render.failure_notice(outcome.failure)])
+        return
+    answer = outcome.value
+    chat = update.effective_chat
+    where = chat.type if chat else "chat"
+    _account(_services(context), answer, time.perf_counter() - started, where)
+    readable = await _readable(update, context) if answer.quotes else {}
+    await _reply(update, render.render_answer(answer, (), readable))
+
+
+async def article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/article N``: article N of /sources, a page at a time (Previous and Next buttons)."""
+    args = context.args or []
+    if len(args) != 1 or not args[0].isdecimal() or len(args[0]) > 9:
+        await _reply(update, [render.article_usage_notice()])
+        return
+    number = int(args[0])
+    outcome = await call_index(update, context, get_qa(context.bot_data).articles)
+    if outcome.value is None:
+        await _reply(update, [render.failure_notice(outcome.failure)])
+        return
+    if not 1 <= number <= len(outcome.value):
+        await _reply(update, [render.no_such_article_notice(number, len(outcome.value))])
+        return
+    chosen = render.newest_first(outcome.value)[number - 1]
+    pages = render.article_pages(chosen.body)
+    text = render.render_article_page(number, chosen, 1, pages)
+    await _reply(update, [text], _article_keyboard(number, 1, len(pages)))
+
+
+def _article_keyboard(number: int, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    """ "Previous" and "Next" buttons under a page of /article N."""
+    buttons = []
+    if page > 1:
+        data = f"{ARTICLE_PREFIX}{number}:{page - 1}"
+        buttons.append(InlineKeyboardButton(wording.PREVIOUS_PAGE_BUTTON, callback_data=data))
+    if page < pages:
+        data = f"{ARTICLE_PREFIX}{number}:{page + 1}"
+        buttons.append(InlineKeyboardButton(wording.NEXT_PAGE_BUTTON, callback_data=data))
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def article_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Turn an /article message to another page (the "Previous" and "Next" buttons)."""
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    number, page = (int(part) for part in query.data.removeprefix(ARTICLE_PREFIX).split(":"))
+    outcome = await call_index(update, context, get_qa(context.bot_data).articles)
+    if outcome.value is None or not 1 <= number <= len(outcome.value):
+        await query.answer(render.expired_notice(), show_alert=True)
+        return
+    await query.answer()
+    chosen = render.newest_first(outcome.value)[number - 1]
+    pages = render.article_pages(chosen.body)
+    page = min(max(page, 1), len(pages))
+    text = render.render_article_page(number, chosen, page, pages)
+    try:
+        await query.edit_message_text(
+            text, reply_markup=_article_keyboard(number, page, len(pages))
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            logger.warning("Could not turn the article page: %s", exc)
+
+
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the size, build time and model of the index."""
     outcome = await call_index(update, context, get_qa(context.bot_data).info)
@@ -334,6 +469,78 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if target and target != (context.bot.username or "").lower():
         return
     await _reply(update, [render.unknown_command_notice()])
+
+
+# --------------------------------------------------------------------------- admins: coverage
+
+
+def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    return user is not None and _services(context).access.is_admin(user.id)
+
+
+async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Fetch and index the article at ``/add URL`` (admins only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not _is_admin(update, context):
+        await _reply(update, [render.admin_only_notice()])
+        return
+    url = addressing.command_argument(message, context.args or [])
+    if not url:
+        await _reply(update, [render.add_usage_notice()])
+        return
+    services = _services(context)
+    async with _typing(update.effective_chat):
+        reply = await services.coverage.add_url(url, services.run)
+    await _reply(update, [render.coverage_notice(reply)])
+
+
+async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete the article ``/remove ID`` (or URL) from the coverage (admins only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not _is_admin(update, context):
+        await _reply(update, [render.admin_only_notice()])
+        return
+    target = addressing.command_argument(message, context.args or [])
+    if not target:
+        await _reply(update, [render.remove_usage_notice()])
+        return
+    services = _services(context)
+    async with _typing(update.effective_chat):
+        reply = await services.coverage.remove(target, services.run)
+    await _reply(update, [render.coverage_notice(reply)])
+
+
+async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Add a .md, .txt or .html file sent in a private chat to the coverage (admins only)."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    if not _is_admin(update, context):
+        await _reply(update, [render.admin_only_notice()])
+        return
+    sent = message.document
+    if sent.file_size is not None and sent.file_size > MAX_DOCUMENT_BYTES:
+        too_large = CoverageReply("not_added", reason=wording.DOCUMENT_TOO_LARGE)
+        await _reply(update, [render.coverage_notice(too_large)])
+        return
+    services = _services(context)
+    async with _typing(update.effective_chat):
+        data = bytes(await (await sent.get_file()).download_as_bytearray())
+        reply = await services.coverage.add_document(sent.file_name, data, services.run)
+    await _reply(update, [render.coverage_notice(reply)])
+
+
+async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Fetch FEEDS_FILE and update the index in a child process (scheduled; never raises)."""
+    try:
+        await _services(context).coverage.refresh()
+    except Exception:
+        logger.exception("The scheduled fetch failed; the next one runs as planned")
 
 
 # --------------------------------------------------------------------------- messages
@@ -378,9 +585,11 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     qa = get_qa(context.bot_data)
     outcome = await call_index(update, context, qa.paragraph, top.article_id, top.paragraph)
     paragraph = outcome.value or ""  # without it, "More" still shows the further quotes
+    others = await _corroborating_paragraphs(update, context, stored.answer)
+    readable = await _readable(update, context)
     message = query.message
     if isinstance(message, Message) and stored.chunks == 1:
-        expanded = render.render_expanded(stored.answer, paragraph)
+        expanded = render.render_expanded(stored.answer, paragraph, others, readable)
         if len(expanded) == 1:
             try:
                 await query.edit_message_text(expanded[0], reply_markup=None)
@@ -390,12 +599,31 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     return
                 logger.warning("Could not expand the answer in place: %s", exc)
     if isinstance(message, Message):
-        for chunk in render.render_more(stored.answer, paragraph):
+        for chunk in render.render_more(stored.answer, paragraph, others):
             await message.reply_text(chunk, do_quote=True)
         try:
             await query.edit_message_reply_markup(reply_markup=None)
         except TelegramError as exc:
             logger.warning("Could not remove the More button: %s", exc)
+
+
+async def _corroborating_paragraphs(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, answer: Answer
+) -> dict[tuple[str, int], str]:
+    """The paragraphs of the corroborating sentences of the quotes shown (for "More")."""
+    qa = get_qa(context.bot_data)
+    wanted = {
+        (ref.article_id, ref.paragraph)
+        for quote in answer.quotes[: render.SHOWN_QUOTES]
+        for ref in quote.also_in
+        if ref.text and ref.paragraph is not None
+    }
+    found: dict[tuple[str, int], str] = {}
+    for article_id, paragraph in sorted(wanted):
+        outcome = await call_index(update, context, qa.paragraph, article_id, paragraph)
+        if outcome.value:
+            found[(article_id, paragraph)] = outcome.value
+    return found
 
 
 def _result_id(question: str, number: int, article_id: str, start: int, end: int) -> str:

@@ -7,9 +7,9 @@ for the terminal chat. Pure functions: no Telegram types, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.markup import (
     BOLD,
@@ -27,7 +27,12 @@ from bot.markup import (
     to_plain,
 )
 from index import wording
+from index.conversation import FOLLOWUP_MINUTES
+from index.recency import published_key
 from index.types import Answer, Article, IndexInfo, Quote, SourceRef
+
+if TYPE_CHECKING:
+    from bot.coverage import CoverageReply  # the admins' replies; not imported at run time
 
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
@@ -71,79 +76,149 @@ def _example(examples: Sequence[str], lead: str = wording.FOR_EXAMPLE) -> list[S
 # --------------------------------------------------------------------------- answers
 
 
-def _source_numbers(answer: Answer) -> dict[str, int]:
-    return {ref.article_id: n for n, ref in enumerate(answer.sources, start=1)}
+LABEL_CHARS = 60
+"""The longest an article's label (its outlet, else its title) runs in a reply."""
 
 
-def _ref_spans(ref: SourceRef, numbers: dict[str, int]) -> list[Span]:
+def article_label(source: str | None, title: str | None, article_id: str) -> str:
+    """The short name an article goes by in every reply: its outlet, else its title.
+
+    It depends on the article alone, so the same article carries the same label in every
+    answer, citation and list.
+    """
+    outlet = shorten(source or "", LABEL_CHARS)
+    return outlet or _title(title, article_id, LABEL_CHARS)
+
+
+def _ref_label(ref: SourceRef) -> list[Span]:
+    """An article's label, linked to it when it has a URL."""
     url = safe_url(ref.url)
-    title = _title(ref.title, ref.article_id, 120)
-    spans = [Span(title, (link(url),) if url else ())]
-    if ref.article_id in numbers:
-        spans.append(Span(f" [{numbers[ref.article_id]}]"))
+    label = article_label(ref.source, ref.title, ref.article_id)
+    return [Span(label, (link(url),) if url else ())]
+
+
+def _ref_list(lead: str, refs: Sequence[SourceRef]) -> list[Span]:
+    """``Lead A, B and C`` with each article's label linked, on a line of its own."""
+    spans = [Span("\n"), Span(lead + " ", (ITALIC,))]
+    for n, ref in enumerate(refs):
+        if n:
+            spans.append(Span(", " if n < len(refs) - 1 else " and "))
+        spans.extend(_ref_label(ref))
     return spans
 
 
-def citation_spans(quote: Quote, numbers: dict[str, int] | None = None) -> list[Span]:
-    """``— Title · Source · ¶3 · 1 Mar 2024 [1]`` and the "Also reported by" line."""
-    numbers = numbers or {}
+def citation_spans(quote: Quote) -> list[Span]:
+    """``— Reuters, 3 Mar 2024 · ¶3`` (the outlet, else the title, linked to the sentence),
+    then "Also published by" (copies in other outlets) and "Also reported by"."""
     url = safe_url(quote.link) or safe_url(quote.url)
-    title = _title(quote.title, quote.article_id)
-    spans = [Span("— "), Span(title, (link(url), BOLD) if url else (BOLD,))]
-    details = []
-    if quote.source:
-        details.append(shorten(quote.source, 60))
-    details.append(f"¶{quote.paragraph + 1}")
+    label = article_label(quote.source, quote.title, quote.article_id)
+    spans = [Span("— "), Span(label, (link(url), BOLD) if url else (BOLD,))]
     when = format_date(quote.published)
-    if when:
-        details.append(when)
-    spans.append(Span(" · " + " · ".join(details)))
-    if quote.article_id in numbers:
-        spans.append(Span(f" [{numbers[quote.article_id]}]"))
+    spans.append(Span((f", {when}" if when else "") + f" · ¶{quote.paragraph + 1}"))
+    copies = [ref for ref in quote.also_published if ref.article_id != quote.article_id]
+    if copies:
+        spans += _ref_list(wording.ALSO_PUBLISHED_BY, copies)
     refs = [ref for ref in quote.also_in if ref.article_id != quote.article_id]
     if refs:
-        spans += [Span("\n"), Span(wording.ALSO_REPORTED_BY + " ", (ITALIC,))]
-        for n, ref in enumerate(refs):
-            if n:
-                spans.append(Span(", " if n < len(refs) - 1 else " and "))
-            spans.extend(_ref_spans(ref, numbers))
+        spans += _ref_list(wording.ALSO_REPORTED_BY, refs)
     return spans
 
 
-def quote_spans(quote: Quote, numbers: dict[str, int] | None = None) -> list[Span]:
+def quote_spans(quote: Quote) -> list[Span]:
     """A quote as a blockquote followed by its citation."""
     text = clean_text(quote.text).strip() or "…"
-    return [Span(text, (QUOTE,)), Span("\n"), *citation_spans(quote, numbers)]
+    return [Span(text, (QUOTE,)), Span("\n"), *citation_spans(quote)]
 
 
-def sources_spans(refs: Sequence[SourceRef]) -> list[Span]:
-    """The compact numbered list of cited articles."""
+def sources_spans(
+    refs: Sequence[SourceRef], readable: Mapping[str, int] | None = None
+) -> list[Span]:
+    """The cited articles, one a line: label and date, then the title, linked; ``readable``
+    maps an article id to its /sources number, shown as a ``/article N`` hint."""
     spans = [Span(wording.SOURCES, (BOLD,))]
-    for n, ref in enumerate(refs, start=1):
-        url = safe_url(ref.url)
-        spans.append(Span(f"\n{n}. "))
-        spans.append(Span(_title(ref.title, ref.article_id), (link(url),) if url else ()))
-        details = [
-            d for d in (ref.source and shorten(ref.source, 60), format_date(ref.published)) if d
-        ]
-        if details:
-            spans.append(Span(", " + ", ".join(details)))
+    for ref in refs:
+        spans.append(Span("\n• "))
+        spans.extend(_source_line(ref.source, ref.title, ref.article_id, ref.url, ref.published))
+        if readable and ref.article_id in readable:
+            spans.append(Span(" · " + wording.READ_ARTICLE.format(readable[ref.article_id])))
     return spans
 
 
-def answer_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
+def _source_line(
+    source: str | None, title: str | None, article_id: str, url: str | None, published: str | None
+) -> list[Span]:
+    """``Reuters, 3 Mar 2024 — Title`` (title linked); without an outlet, ``Title, 3 Mar 2024``."""
+    url = safe_url(url)
+    title_span = Span(_title(title, article_id), (link(url),) if url else ())
+    when = format_date(published)
+    outlet = shorten(source or "", LABEL_CHARS)
+    if outlet:
+        return [Span(outlet + (f", {when}" if when else "") + " — "), title_span]
+    return [title_span, *([Span(f", {when}")] if when else [])]
+
+
+def answer_spans(
+    answer: Answer, examples: Sequence[str] = (), readable: Mapping[str, int] | None = None
+) -> list[Span]:
     """The layout of the reply to a question (any kind of answer)."""
+    if answer.kind == "comparison" and answer.quotes:
+        return comparison_spans(answer, readable)
     if not (answer.answered and answer.quotes):
         return notice_spans(answer, examples)
-    numbers = _source_numbers(answer)
     spans = partial_spans(answer) if answer.kind == "partial" else []
-    spans += quote_spans(answer.quotes[0], numbers)
+    spans += _read_as(answer) + quote_spans(answer.quotes[0])
     further = answer.quotes[1:SHOWN_QUOTES]
     if further:
         spans += [Span("\n\n"), Span(wording.ALSO_IN_COVERAGE, (BOLD,))]
         for quote in further:
-            spans += [Span("\n"), *quote_spans(quote, numbers)]
-    spans += [Span("\n\n"), *sources_spans(answer.sources)]
+            spans += [Span("\n"), *quote_spans(quote)]
+    spans += [Span("\n\n"), *sources_spans(answer.sources, readable)]
+    return spans
+
+
+def _read_as(answer: Answer) -> list[Span]:
+    """ "Read as: …" above a follow-up whose question was reworded."""
+    if not answer.resolved:
+        return []
+    read = [Span(shorten(answer.resolved, QUESTION_ECHO_CHARS), (ITALIC,))]
+    return [*fill(wording.READ_AS, read), Span("\n\n")]
+
+
+def comparison_spans(answer: Answer, readable: Mapping[str, int] | None = None) -> list[Span]:
+    """/compare: the best quote of each article, grouped by outlet, then the articles that do
+    not mention the topic."""
+    topic = [Span(shorten(answer.question, QUESTION_ECHO_CHARS), (ITALIC,))]
+    spans = [*fill(wording.COMPARE_TITLE, topic)]
+    spans[0] = Span(spans[0].text, (BOLD, *spans[0].tags))
+    groups: dict[str, list[Quote]] = {}
+    for quote in answer.quotes:
+        groups.setdefault(quote.source or wording.UNKNOWN_OUTLET, []).append(quote)
+    for outlet, quotes in groups.items():
+        spans += [Span("\n\n"), Span(shorten(outlet, 60), (BOLD,))]
+        for quote in quotes:
+            spans += [Span("\n"), *quote_spans(quote)]
+    spans += _not_mentioned(answer.missing)
+    spans += [Span("\n\n"), *sources_spans(answer.sources, readable)]
+    return spans
+
+
+NOT_MENTIONED_LISTED = 10
+"""Up to this many articles that do not address a compared topic are named; more are counted."""
+
+
+def _not_mentioned(missing: Sequence[SourceRef]) -> list[Span]:
+    if not missing:
+        return []
+    if len(missing) > NOT_MENTIONED_LISTED:
+        return [Span("\n\n" + wording.compare_others_not_mentioned(len(missing)))]
+    spans = [Span("\n\n"), Span(wording.COMPARE_NOT_MENTIONED + ": ", (ITALIC,))]
+    for n, ref in enumerate(missing):
+        if n:
+            spans.append(Span("; "))
+        url = safe_url(ref.url)
+        spans.append(Span(_title(ref.title, ref.article_id, 120), (link(url),) if url else ()))
+        if ref.source:
+            spans.append(Span(f" ({shorten(ref.source, 60)})"))
     return spans
 
 
@@ -159,6 +234,10 @@ def notice_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
         return [Span(wording.GREETING), *_example(examples)]
     if answer.kind == "thanks":
         return [Span(wording.THANKS)]
+    if answer.kind == "goodbye":
+        return [Span(wording.GOODBYE)]
+    if answer.kind == "comparison":  # nothing to compare: no article addresses the topic
+        return [Span(answer.reason or wording.NOT_IN_COVERAGE)]
     if answer.kind == "help":
         return help_spans(examples)
     if answer.kind == "empty":
@@ -185,8 +264,13 @@ def refusal_spans(question: str, examples: Sequence[str] = ()) -> list[Span]:
     ]
 
 
-def more_spans(answer: Answer, paragraph: str) -> list[Span]:
-    """The "More" view: the paragraph around the top quote, then quotes not shown yet."""
+Paragraphs = Mapping[tuple[str, int], str]
+"""Paragraph texts by (article id, paragraph number), for the "More" view."""
+
+
+def more_spans(answer: Answer, paragraph: str, others: Paragraphs | None = None) -> list[Span]:
+    """The "More" view: the paragraph around the top quote, each corroborating article's own
+    sentence in its paragraph, then quotes not shown yet."""
     if not answer.quotes:
         return [Span(wording.NOTHING_MORE)]
     top = answer.quotes[0]
@@ -195,12 +279,37 @@ def more_spans(answer: Answer, paragraph: str) -> list[Span]:
     spans = [Span(wording.CONTEXT, (BOLD,)), Span(" — "), Span(title, (link(url),) if url else ())]
     spans.append(Span(f", ¶{top.paragraph + 1}\n"))
     spans += _paragraph_spans(paragraph, top.text)
+    spans += _corroboration_spans(answer, others or {})
     rest = answer.quotes[SHOWN_QUOTES:]
     if rest:
-        numbers = _source_numbers(answer)
         spans += [Span("\n\n"), Span(wording.MORE_QUOTES, (BOLD,))]
         for extra in rest:
-            spans += [Span("\n"), *quote_spans(extra, numbers)]
+            spans += [Span("\n"), *quote_spans(extra)]
+    return spans
+
+
+def _corroboration_spans(answer: Answer, others: Paragraphs) -> list[Span]:
+    """For every "also reported by" article, its own sentence (in bold) in its paragraph."""
+    refs = [
+        ref
+        for quote in answer.quotes[:SHOWN_QUOTES]
+        for ref in quote.also_in
+        if ref.text and ref.paragraph is not None
+    ]
+    if not refs:
+        return []
+    spans = [Span("\n\n"), Span(wording.SAME_IN_OTHER_ARTICLES, (BOLD,))]
+    for ref in refs:
+        assert ref.text is not None and ref.paragraph is not None
+        url = safe_url(ref.link)
+        title = _title(ref.title, ref.article_id)
+        spans += [Span("\n"), Span(title, (link(url),) if url else ())]
+        details = [
+            d for d in (ref.source and shorten(ref.source, 60), format_date(ref.published)) if d
+        ]
+        spans.append(Span(" · " + " · ".join([*details, f"¶{ref.paragraph + 1}"]) + "\n"))
+        paragraph = others.get((ref.article_id, ref.paragraph), "")
+        spans += _paragraph_spans(paragraph or ref.text, ref.text)
     return spans
 
 
@@ -220,24 +329,35 @@ def _paragraph_spans(paragraph: str, quote: str) -> list[Span]:
     ]
 
 
-def render_answer(answer: Answer, examples: Sequence[str] = ()) -> list[str]:
-    """The HTML messages answering a question."""
-    return render_chunks(answer_spans(answer, examples))
+def render_answer(
+    answer: Answer, examples: Sequence[str] = (), readable: Mapping[str, int] | None = None
+) -> list[str]:
+    """The HTML messages answering a question; ``readable`` maps article ids to their
+    /sources numbers (shown as ``/article N`` hints)."""
+    return render_chunks(answer_spans(answer, examples, readable))
 
 
-def render_expanded(answer: Answer, paragraph: str) -> list[str]:
+def render_expanded(
+    answer: Answer,
+    paragraph: str,
+    others: Paragraphs | None = None,
+    readable: Mapping[str, int] | None = None,
+) -> list[str]:
     """The answer with the "More" view appended (used to expand a message in place)."""
-    return render_chunks([*answer_spans(answer), Span("\n\n"), *more_spans(answer, paragraph)])
+    more = more_spans(answer, paragraph, others)
+    return render_chunks([*answer_spans(answer, (), readable), Span("\n\n"), *more])
 
 
-def render_more(answer: Answer, paragraph: str) -> list[str]:
+def render_more(answer: Answer, paragraph: str, others: Paragraphs | None = None) -> list[str]:
     """The "More" view on its own, as HTML messages."""
-    return render_chunks(more_spans(answer, paragraph))
+    return render_chunks(more_spans(answer, paragraph, others))
 
 
-def render_plain(answer: Answer, examples: Sequence[str] = ()) -> str:
+def render_plain(
+    answer: Answer, examples: Sequence[str] = (), readable: Mapping[str, int] | None = None
+) -> str:
     """The answer as plain text for the terminal chat."""
-    return to_plain(answer_spans(answer, examples))
+    return to_plain(answer_spans(answer, examples, readable))
 
 
 # --------------------------------------------------------------------------- inline mode
@@ -280,13 +400,17 @@ def start_spans(examples: Sequence[str], bot_username: str | None = None) -> lis
     return spans
 
 
-def help_spans(examples: Sequence[str] = (), bot_username: str | None = None) -> list[Span]:
-    """/help: how to ask, the commands, groups and inline mode."""
+def help_spans(
+    examples: Sequence[str] = (),
+    bot_username: str | None = None,
+    followup_minutes: float = FOLLOWUP_MINUTES,
+) -> list[Span]:
+    """/help: how to ask, the commands, follow-ups, groups and inline mode."""
     spans = [
         Span(wording.HELP_TITLE, (BOLD,)),
         Span("\n" + wording.HELP_INTRO),
         *_example(examples),
-        Span("\n\n" + wording.HELP_COMMANDS),
+        Span("\n\n" + wording.help_commands(followup_minutes)),
     ]
     if bot_username:
         spans.append(Span("\n" + wording.help_inline_hint(bot_username)))
@@ -305,29 +429,118 @@ def sources_page_arg(args: Sequence[str]) -> int:
     return 1
 
 
+def newest_first(articles: Sequence[Article]) -> list[Article]:
+    """``articles`` by publication date, newest first; undated ones last, in their order."""
+    dated = [a for a in articles if published_key(a.published)]
+    dated.sort(key=lambda a: published_key(a.published), reverse=True)  # stable within a day
+    return dated + [a for a in articles if not published_key(a.published)]
+
+
+def source_numbers(articles: Sequence[Article]) -> dict[str, int]:
+    """Each article's number in /sources (newest first), the N of ``/article N``."""
+    return {a.id: n for n, a in enumerate(newest_first(articles), start=1)}
+
+
 def sources_list_spans(
     articles: Sequence[Article], page: int = 1, per_page: int = SOURCES_PER_PAGE
 ) -> list[Span]:
-    """/sources: one page of the numbered list of indexed articles with dates and links.
+    """/sources: one page of the numbered list of indexed articles, newest first, each with
+    its outlet, date and linked title.
 
     Pages outside the list show its first or last page; numbers run across pages.
     """
     if not articles:
         return [Span(wording.NO_ARTICLES)]
+    articles = newest_first(articles)
     pages = sources_pages(len(articles), per_page)
     page = min(max(page, 1), pages)
     spans = [Span(wording.sources_header(len(articles), page, pages), (BOLD,))]
     first = (page - 1) * per_page
-    for n, article in enumerate(articles[first : first + per_page], start=first + 1):
-        url = safe_url(article.url)
+    for n, a in enumerate(articles[first : first + per_page], start=first + 1):
         spans.append(Span(f"\n{n}. "))
-        spans.append(Span(_title(article.title, article.id), (link(url),) if url else ()))
-        details = [d for d in (article.source, format_date(article.published)) if d]
-        if details:
-            spans.append(Span(" — " + ", ".join(shorten(d, 60) for d in details)))
+        spans.extend(_source_line(a.source, a.title, a.id, a.url, a.published))
     if pages > 1:
         spans.append(Span("\n\n" + wording.sources_other_pages(pages)))
     return spans
+
+
+def sources_past_end_notice(page: int, pages: int) -> str:
+    """Reply to /sources N past the last page."""
+    return _say(wording.sources_no_such_page(page, pages))
+
+
+ARTICLE_PAGE_CHARS = 3000
+"""Characters of article text per /article page (whole paragraphs where they fit)."""
+
+
+def article_pages(body: str, limit: int = ARTICLE_PAGE_CHARS) -> list[str]:
+    """An article's text in pages of whole paragraphs; a paragraph longer than a page is cut
+    at a sentence or word boundary. Nothing is dropped or reworded."""
+    pages: list[str] = []
+    current = ""
+    for paragraph in (p.strip() for p in clean_text(body).split("\n\n")):
+        if not paragraph:
+            continue
+        pieces = _cut_long(paragraph, limit)
+        for piece in pieces:
+            if current and len(current) + 2 + len(piece) > limit:
+                pages.append(current)
+                current = ""
+            current = f"{current}\n\n{piece}" if current else piece
+    if current or not pages:
+        pages.append(current)
+    return pages
+
+
+def _cut_long(paragraph: str, limit: int) -> list[str]:
+    pieces = []
+    while len(paragraph) > limit:
+        cut = max(paragraph.rfind(". ", 0, limit), paragraph.rfind(" ", 0, limit // 2 * 2))
+        cut = cut + 1 if cut > limit // 3 else limit
+        pieces.append(paragraph[:cut].strip())
+        paragraph = paragraph[cut:].strip()
+    return [*pieces, paragraph] if paragraph else pieces
+
+
+def article_page_spans(
+    number: int, article: Article, page: int, pages: Sequence[str]
+) -> list[Span]:
+    """/article N: the article's title, source and date, then one page of its text."""
+    page = min(max(page, 1), len(pages))
+    url = safe_url(article.url)
+    spans = [Span(wording.article_page_header(number, page, len(pages)), (ITALIC,)), Span("\n")]
+    spans.append(
+        Span(_title(article.title, article.id, 300), (BOLD, link(url)) if url else (BOLD,))
+    )
+    details = [d for d in (article.source, format_date(article.published)) if d]
+    if details and page == 1:
+        spans.append(Span("\n" + " · ".join(shorten(d, 60) for d in details)))
+    spans += [Span("\n\n"), Span(pages[page - 1])]
+    return spans
+
+
+def render_article_page(number: int, article: Article, page: int, pages: Sequence[str]) -> str:
+    """HTML for one page of /article N (one message: a page always fits)."""
+    return render_one(article_page_spans(number, article, page, pages))
+
+
+def article_usage_notice() -> str:
+    """Reply to /article without a number."""
+    return render_one(
+        fill(wording.ARTICLE_USAGE, [Span(wording.ARTICLE_USAGE_PLACEHOLDER, (ITALIC,))])
+    )
+
+
+def no_such_article_notice(number: int, total: int) -> str:
+    """Reply to /article N when there is no article N."""
+    return _say(wording.no_such_article(number, total))
+
+
+def compare_usage_notice(example: str | None = None) -> str:
+    """Reply to /compare without a topic."""
+    usage = fill(wording.COMPARE_USAGE, [Span(wording.COMPARE_USAGE_PLACEHOLDER, (ITALIC,))])
+    example = shorten(example or wording.DEFAULT_COMPARE_EXAMPLE, EXAMPLE_CHARS)
+    return render_one([*usage, Span("\n"), *fill(wording.COMPARE_USAGE_EXAMPLE, [Span(example)])])
 
 
 def about_spans(info: IndexInfo) -> list[Span]:
@@ -351,9 +564,13 @@ def render_start(examples: Sequence[str], bot_username: str | None = None) -> li
     return render_chunks(start_spans(examples, bot_username))
 
 
-def render_help(examples: Sequence[str] = (), bot_username: str | None = None) -> list[str]:
+def render_help(
+    examples: Sequence[str] = (),
+    bot_username: str | None = None,
+    followup_minutes: float = FOLLOWUP_MINUTES,
+) -> list[str]:
     """HTML for /help."""
-    return render_chunks(help_spans(examples, bot_username))
+    return render_chunks(help_spans(examples, bot_username, followup_minutes))
 
 
 def render_sources(articles: Sequence[Article], page: int = 1) -> list[str]:
@@ -444,3 +661,56 @@ def sources_failed_notice(failure: Failure | None) -> str:
 def expired_notice() -> str:
     """Callback answer when the "More" data is gone (e.g. after a restart)."""
     return wording.EXPIRED
+
+
+# --------------------------------------------------------------------------- admins: coverage
+
+
+def coverage_notice(reply: CoverageReply) -> str:
+    """The reply to an admin's /add, document or /remove: what was indexed, or why not."""
+    if reply.done in ("not_added", "not_removed"):
+        template = wording.NOT_ADDED if reply.done == "not_added" else wording.NOT_REMOVED
+        return render_one(fill(template, [Span(shorten(reply.reason or "", 300))]))
+    template = {
+        "added": wording.ADDED,
+        "updated": wording.UPDATED,
+        "unchanged": wording.UNCHANGED,
+        "removed": wording.REMOVED,
+    }[reply.done]
+    spans = fill(template, _described(reply), [Span(reply.article_id or "", (BOLD,))])
+    if reply.done != "unchanged":
+        if reply.rebuild_error:
+            failed = [Span(shorten(reply.rebuild_error, 300))]
+            spans += [Span(" "), *fill(wording.INDEX_NOT_UPDATED, failed)]
+        else:
+            spans.append(Span(" " + wording.INDEX_UPDATED))
+    return render_one(spans)
+
+
+def _described(reply: CoverageReply) -> list[Span]:
+    """``“Title” (Reuters, 3 Mar 2024)``: what is known of the article, nothing more."""
+    title = _title(reply.title, reply.article_id or "")
+    details = [
+        d for d in (shorten(reply.source or "", LABEL_CHARS), format_date(reply.published)) if d
+    ]
+    return [
+        Span("“"),
+        Span(title, (ITALIC,)),
+        Span("”" + (f" ({', '.join(details)})" if details else "")),
+    ]
+
+
+def admin_only_notice() -> str:
+    """Reply to someone who is not an admin trying to change the coverage."""
+    return _say(wording.ADMIN_ONLY)
+
+
+def add_usage_notice() -> str:
+    """Reply to /add without a URL."""
+    return render_one(fill(wording.ADD_USAGE, [Span(wording.ADD_USAGE_PLACEHOLDER, (ITALIC,))]))
+
+
+def remove_usage_notice() -> str:
+    """Reply to /remove without an id."""
+    placeholder = [Span(wording.REMOVE_USAGE_PLACEHOLDER, (ITALIC,))]
+    return render_one(fill(wording.REMOVE_USAGE, placeholder))

@@ -1,8 +1,10 @@
 """Long-lived helpers the handlers share, kept in ``application.bot_data``.
 
 The question answerer itself lives in ``bot_data["qa"]``; everything else the handlers need
-(settings, access policy, rate limiter, the worker threads, recent answers for the "More"
-button) is one :class:`BotServices` in ``bot_data["services"]``.
+(settings, access policy, rate limiter, the worker threads, the coverage service for fetches
+and the admins' changes, recent answers for the "More" button, each chat's conversation for
+follow-up questions) is one :class:`BotServices` in
+``bot_data["services"]``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.access import AccessPolicy, RateLimiter
+from bot.conversations import ChatContexts
+from bot.coverage import CoverageService
 from bot.settings import BotSettings
 from index.types import Answer, QuestionAnswerer
 
@@ -79,7 +83,11 @@ class BotServices:
     limiter: RateLimiter
     inline_limiter: RateLimiter
     executor: ThreadPoolExecutor
+    coverage: CoverageService
     answers: RecentAnswers = field(default_factory=RecentAnswers)
+    contexts: ChatContexts = field(default_factory=ChatContexts)
+    readable: tuple[float, dict[str, int]] | None = None
+    """When the /sources numbers of the articles were read, and the numbers by article id."""
     examples: list[str] = field(default_factory=list)
     examples_at: float = 0.0
     started_at: float = field(default_factory=time.time)
@@ -103,6 +111,8 @@ class BotServices:
             executor=ThreadPoolExecutor(
                 max_workers=settings.qa_workers, thread_name_prefix="newsquote-qa"
             ),
+            contexts=ChatContexts(settings.followup_minutes),
+            coverage=CoverageService(settings),
         )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -128,7 +138,7 @@ class BotServices:
         self.answer_kinds[kind] += 1
         if kind == "unavailable":
             self.search_down_since = self.search_down_since or time.time()
-        elif kind in ("answer", "partial", "refusal"):
+        elif kind in ("answer", "partial", "comparison", "refusal"):
             self.search_down_since = None
 
     def close(self) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.config import IndexSettings, describe_settings_error
+from index.conversation import FOLLOWUP_MINUTES
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,13 @@ class BotSettings(BaseSettings):
         default_factory=list, description="Always allowed, never rate limited, told about errors."
     )
 
+    followup_minutes: float = Field(
+        default=FOLLOWUP_MINUTES,
+        ge=0,
+        le=24 * 60,
+        description="How long a chat's last question is kept for follow-up questions ("
+        '"and what did he give him?"); 0: every question stands alone.',
+    )
     rate_limit_questions: int = Field(
         default=10, ge=0, description="Questions per user per window; 0: off."
     )
@@ -100,6 +109,15 @@ class BotSettings(BaseSettings):
     )
     health_listen: str = Field(
         default="127.0.0.1", description="Address of the health check (0.0.0.0: every interface)."
+    )
+
+    feeds_file: Path | None = Field(
+        default=None,
+        description="A feed list (one feed or page URL a line, or OPML): the running bot "
+        "fetches it every FETCH_INTERVAL_MINUTES and rebuilds the index in a child process.",
+    )
+    fetch_interval_minutes: float = Field(
+        default=60.0, gt=0, le=7 * 24 * 60, description="Minutes between scheduled fetches."
     )
 
     log_level: str = "INFO"
@@ -145,6 +163,13 @@ class BotSettings(BaseSettings):
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         return _parse_ids(value)
+
+    @field_validator("feeds_file", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

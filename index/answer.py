@@ -12,8 +12,12 @@
    :mod:`index.ranker` from :mod:`index.features`: a :class:`~index.retrieve.Pool`;
 4. :func:`index.compose.compose` quotes the best sentence (with the sentence it leans on), up
    to two more when they add information, each with the other articles that report the same
-   (``also_in``); below the confidence threshold the answer is an honest "the coverage doesn't
-   say".
+   (``also_in``, with their own sentence); below the confidence threshold the answer is an
+   honest "the coverage doesn't say".
+
+With a conversation (``qa.answer(question, context=conversation)``) a follow-up question is
+first read against the chat's last turn (:mod:`index.conversation`); a question that asks to
+compare the coverage gets :meth:`QA.compare` (:mod:`index.compare`).
 
 The QA answers from a :class:`~index.snapshot.Snapshot` of the version ``CURRENT`` points at,
 and swaps in a new one when a rebuild moves it (:meth:`QA.snapshot`), without a restart.
@@ -25,15 +29,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from index import wording
+from index import nlp, wording
 from index.batcher import QueryBatcher
+from index.compare import compare_coverage, comparison_topic
 from index.compose import compose, quote_span
 from index.config import IndexSettings
+from index.conversation import Conversation, Followup, might_lean
 from index.embedder import Embedder, make_embedder
 from index.examples import ExampleQuestions
 from index.features import Query
@@ -55,6 +62,8 @@ from index.versions import IndexDir
 logger = logging.getLogger(__name__)
 
 POINTER_CHECK_SECONDS = 1.0
+WARM_UP_QUESTION = "What happened?"
+WARM_UP_FOLLOWUP = "And what did they say about it next?"
 
 
 class QA:
@@ -91,29 +100,91 @@ class QA:
 
     # ----------------------------------------------------------------- answering
 
-    def answer(self, question: str) -> Answer:
-        """Answer one question with verbatim quotes, or say why not. Thread-safe."""
+    def answer(self, question: str, context: Conversation | None = None) -> Answer:
+        """Answer one question with verbatim quotes, or say why not. Thread-safe.
+
+        With a ``context`` (one chat's :class:`~index.conversation.Conversation`) a follow-up
+        is read against the chat's last turn ("And what did he give him?"), and this turn is
+        remembered for the next. A question that asks to compare the coverage ("How do the
+        reports differ on X?") gets :meth:`compare`.
+        """
         started = time.perf_counter()
         text = clean_text(question)  # one malformed question must not fail a shared model call
         kind = classify(text)
         if kind is not None:
             return Answer(question=text, answered=False, reason=REPLIES[kind], kind=kind)
-        normalised = normalise_question(text)
+        topic = comparison_topic(text)
+        if topic is not None:
+            followup = Followup(text, topic)
+            answer = self.compare(topic, asked=text)
+        else:
+            followup = self.read(text, context)
+            answer = self._search(text, followup)
+        if context is not None:
+            context.remember(followup, answer)
+        answer.timings["total"] = time.perf_counter() - started
+        return answer
+
+    def read(self, question: str, context: Conversation | None) -> Followup:
+        """``question`` as it is to be answered given ``context`` (see
+        :func:`index.conversation.resolve`); the last answer's paragraph and article are
+        where a pronoun looks when the last turn itself names nothing that fits."""
+        if context is None:
+            return Followup(question, question)
+        last = context.last
+        background: list[str] = []
+        if last is not None and last.place is not None and might_lean(question):
+            place = last.place
+            article = self.snapshot().article_rows.get(place.article_id)
+            if article is not None:
+                paragraph = self.paragraph(place.article_id, place.paragraph)
+                background = [paragraph, self.snapshot().articles[article].body]
+        return context.resolve(question, background)
+
+    def _search(self, question: str, followup: Followup) -> Answer:
+        """Retrieve, score and compose for a question as read; a follow-up that finds nothing
+        is tried once more in its fuller form (``followup.fallback``)."""
+        found = self._pool(question, normalise_question(followup.resolved))
+        if isinstance(found, Answer):
+            return found
+        snap, pool = found
+        answer = self.compose(question, snap, pool, followup)
+        if not answer.answered and followup.fallback:
+            again = self._pool(question, normalise_question(followup.fallback))
+            if not isinstance(again, Answer):
+                second = self.compose(question, again[0], again[1], followup)
+                if second.answered:
+                    answer, pool = second, again[1]
+        answer.timings.update(pool.timings)
+        if followup.rewritten:
+            answer = replace(answer, resolved=followup.resolved)
+        return answer
+
+    def _pool(self, question: str, normalised: str) -> tuple[Snapshot, Pool] | Answer:
+        """The scored candidates for a normalised question, or an ``unavailable`` answer."""
         snap = self.snapshot()
         try:
-            pool = self.candidates(normalised, snap)
+            return snap, self.candidates(normalised, snap)
         except SearchUnavailableError as exc:
             # A rebuild may have just replaced (and deleted) the version this question started
             # on: if CURRENT moved, answer from the new version instead of failing.
             fresh = self.snapshot(force=True)
             if fresh is snap:
-                return self._unavailable(text, exc)
-            snap = fresh
+                return self._unavailable(question, exc)
             try:
-                pool = self.candidates(normalised, snap)
+                return fresh, self.candidates(normalised, fresh)
             except SearchUnavailableError as again:
-                return self._unavailable(text, again)
-        answer = self.compose(text, snap, pool)
+                return self._unavailable(question, again)
+
+    def compare(self, topic: str, asked: str | None = None) -> Answer:
+        """What each article says about ``topic``: its best quote when it addresses it, and
+        the articles that do not (``kind == "comparison"``, see :mod:`index.compare`)."""
+        started = time.perf_counter()
+        found = self._pool(asked or topic, normalise_question(topic))
+        if isinstance(found, Answer):
+            return found
+        snap, pool = found
+        answer = compare_coverage(asked or topic, topic, snap, pool, self.settings, self.threshold)
         answer.timings.update(pool.timings)
         answer.timings["total"] = time.perf_counter() - started
         return answer
@@ -125,9 +196,11 @@ class QA:
             snap, question, embed=self.embed, ranker=self.ranker, settings=self.settings
         )
 
-    def compose(self, question: str, snap: Snapshot, pool: Pool) -> Answer:
+    def compose(
+        self, question: str, snap: Snapshot, pool: Pool, followup: Followup | None = None
+    ) -> Answer:
         """Turn scored candidates into quotes with corroboration, or a refusal."""
-        return compose(question, snap, pool, self.settings, self.threshold)
+        return compose(question, snap, pool, self.settings, self.threshold, followup)
 
     def quote_rows(self, snap: Snapshot, row: int, query: Query | None = None) -> tuple[int, int]:
         """The rows to quote for candidate ``row`` (see :func:`index.compose.quote_span`)."""
@@ -204,11 +277,19 @@ class QA:
         return snapshot
 
     def warm_up(self) -> None:
-        """Load the model and run one query, so the first user does not wait."""
+        """Load every model (the embedder; spaCy for follow-ups and examples) and answer a
+        question and a follow-up the way a user's would be, so that the first user waits no
+        longer than the hundredth."""
+        started = time.perf_counter()
         warm = getattr(self.embedder, "warm_up", None)
         if callable(warm):
             warm()
-        self.candidates("warm up")
+        nlp.warm_up()
+        articles = self.snapshot().articles
+        chat = Conversation()
+        self.answer(articles[0].title if articles else WARM_UP_QUESTION, chat)
+        self.answer(WARM_UP_FOLLOWUP, chat)
+        logger.info("warmed up in %.1f s", time.perf_counter() - started)
 
     # ----------------------------------------------------------------- the rest of the contract
 

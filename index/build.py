@@ -31,6 +31,7 @@ from index.embedder import Embedder, default_embed_workers, embed_chunks, make_e
 from index.entities import Entity, EntityTable, model_id, sentence_entities
 from index.errors import one_line, storage_problem
 from index.sentences import split_sentences
+from index.syndication import SYNDICATION_FILE, find_copies, load_signatures, save_signatures
 from index.text import tokenize
 from index.types import (
     Article,
@@ -314,6 +315,8 @@ def _version_intact(index_dir: IndexDir, manifest: Manifest, settings: IndexSett
     if problems := verify_version(folder, manifest):
         logger.warning("%s", damaged(manifest.build_id, index_dir.root, problems))
         return False
+    if not (folder / SYNDICATION_FILE).exists():
+        return False  # a version built before syndication is rebuilt once
     if manifest.backend == "embedded" and not (folder / CHROMA_DIR / "chroma.sqlite3").is_file():
         return False
     if manifest.backend == "server":
@@ -425,7 +428,8 @@ class VectorFile:
 
 
 def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
-    """Write every file of the version: plan -> vectors -> table -> chroma -> manifest."""
+    """Write every file of the version: plan -> vectors -> table -> syndication -> chroma ->
+    manifest."""
     per_article = plan.split_all(ctx.settings)
     flat = [s for sentences in per_article for s in sentences]
     rows = _plan_rows(plan.articles, per_article, ctx.served)
@@ -433,6 +437,7 @@ def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
     written = _write_vectors(ctx, rows, flat, text_chars)
     table = _write_table(ctx.folder, plan.articles, per_article, flat)
     _write_entities(ctx, rows, flat)
+    _write_syndication(ctx, plan.articles)
     name = _write_collection(ctx, plan.articles, table, flat, written)
     manifest = _write_manifest(ctx, plan, rows, written.dimension, name)
     return BuildReport(
@@ -640,6 +645,17 @@ def _old_entities(served: Served | None) -> EntityTable | None:
     if old.model != model_id() or len(old) != served.manifest.sentences:
         return None
     return old
+
+
+def _write_syndication(ctx: BuildContext, articles: list[Article]) -> None:
+    """Syndication: which articles are copies of one story (wire copy, reprints), by
+    near-duplicate text; the served version's MinHash signatures are reused."""
+    known = load_signatures(ctx.served.folder) if ctx.served is not None else {}
+    found, signatures = find_copies(articles, signatures=known)
+    save_signatures(ctx.folder, signatures)
+    found.save(ctx.folder)
+    if found.groups:
+        logger.info("%d stories published in more than one outlet", len(found.groups))
 
 
 def _write_collection(

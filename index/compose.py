@@ -8,12 +8,24 @@
    not stand alone (:func:`quote_span`, see :mod:`index.extract`);
 3. further quotes follow, best first, up to ``max_quotes`` in all, while they score at least
    ``further_quote_ratio`` of the best, add at least two new words and are not near-duplicates
-   of a quote already taken;
-4. when the question asks for a kind of fact (a date, a figure, a person: see
+   of a quote already taken; a sentence of another outlet that gives a different figure for
+   the same thing (:func:`index.recency.figures_differ`) is a disagreement and is quoted too;
+4. each quote carries ``also_in``: the other stories with a sentence of their own that
+   reports the same and answers the question too (:meth:`_Selection.corroboration`), that
+   sentence included so a reader can check it;
+5. syndicated copies (:mod:`index.syndication`: wire copy, reprints) are not corroboration:
+   the quote comes from the earliest copy, and the others are ``also_published``;
+6. a question asking for the latest ("latest", "now", "still", "so far") takes its first quote
+   from the newest article among the candidates scoring at least :data:`RECENCY_MARGIN` of
+   the best.
+7. when the question asks for a kind of fact (a date, a figure, a person: see
    :func:`index.entities.wanted`) and no quote names one, the answer is ``partial``: it says
-   plainly that the coverage gives none, then gives the closest quotes;
-5. each quote carries ``also_in``: the other articles with a sentence that reports the same
-   (:meth:`_Selection.corroboration`).
+   plainly that the coverage gives none, then gives the closest quotes.
+
+A follow-up question (a :class:`~index.conversation.Followup` that leans on the last turn)
+prefers the last answer's article among candidates nearly as good, never repeats the last quote
+when it asks for something else ("who else?"), and looks after the last quote when it asks
+what came next.
 
 Every quote is ``article.body[start:end]``: nothing is ever stitched, trimmed or reworded.
 """
@@ -27,30 +39,53 @@ import numpy.typing as npt
 
 from index import wording
 from index.config import IndexSettings
+from index.conversation import Followup, QuotePlace
 from index.entities import new_entity_kinds
 from index.extract import quote_rows
-from index.features import Query
+from index.features import Query, answer_type
+from index.features import mentions as typed_mentions
+from index.recency import asks_for_latest, figures_differ, newest_first
 from index.retrieve import Pool
 from index.snapshot import Snapshot
+from index.text import tokenize
 from index.types import Answer, Quote, SourceRef
+
+PREFER_MARGIN = 0.05
+"""A follow-up's candidate in the last answer's article goes first when it scores within this
+much of a better one elsewhere: the question alone does not decide between them."""
+NEXT_ROWS = 3
+"""For "what next?", the sentences after the last quote that are looked at first."""
+NEXT_BONUS = 0.2
+TIE = 1e-6  # cosines closer than this are equal (the same sentence in two copies)
+RECENCY_MARGIN = 0.5
+"""For a question asking for the latest, candidates scoring at least this share of the best
+may give the first quote, the newest article first."""
 
 
 def compose(
-    question: str, snap: Snapshot, pool: Pool, settings: IndexSettings, threshold: float
+    question: str,
+    snap: Snapshot,
+    pool: Pool,
+    settings: IndexSettings,
+    threshold: float,
+    followup: Followup | None = None,
 ) -> Answer:
     """Turn scored candidates into quotes with corroboration, or a refusal."""
-    order = np.argsort(-pool.scores, kind="stable")
-    if len(order) == 0 or float(pool.scores[order[0]]) < threshold:
+    order = [i for i in ranking(snap, pool, followup).tolist() if pool.scores[i] >= threshold] or []
+    if not order:
         return refusal(question, snap)
-    floor = max(threshold, settings.further_quote_ratio * float(pool.scores[order[0]]))
-    selection = _Selection(snap, pool, settings)
+    best = max(float(pool.scores[i]) for i in order)
+    if asks_for_latest(question):
+        order = newest_candidates_first(snap, pool, order, max(threshold, RECENCY_MARGIN * best))
+    floor = max(threshold, settings.further_quote_ratio * best)
+    selection = _Selection(snap, pool, settings, threshold, question)
     quotes: list[Quote] = []
-    for idx in order.tolist():
+    for idx in order:
         if len(quotes) >= settings.max_quotes:
             break
         score = float(pool.scores[idx])
         if quotes and score < floor:
-            break
+            continue
         quote = selection.take(int(pool.rows[idx]), score, first=not quotes)
         if quote is not None:
             quotes.append(quote)
@@ -79,6 +114,55 @@ def holds_kind(snap: Snapshot, lo: int, hi: int, query: Query) -> bool:
     return False
 
 
+def ranking(snap: Snapshot, pool: Pool, followup: Followup | None = None) -> npt.NDArray[np.int64]:
+    """Positions in ``pool`` in the order to quote them: by score, a follow-up's preferences
+    applied (the last answer's article first among near ties; not the last quote again when
+    something else is asked for; what follows the last quote when the next thing is)."""
+    key = pool.scores.astype(np.float64).copy()
+    if followup is not None and followup.leans:
+        if followup.prefer is not None:
+            key += PREFER_MARGIN * _in_article(snap, pool, followup.prefer)
+        if followup.after is not None:
+            key += NEXT_BONUS * _following(snap, pool, followup.after)
+        if followup.avoid is not None:
+            key[_overlapping(snap, pool, followup.avoid)] = -np.inf
+    order = np.argsort(-key, kind="stable")
+    return order[np.isfinite(key[order])]
+
+
+def _article_index(snap: Snapshot, place: QuotePlace) -> int:
+    return snap.article_rows.get(place.article_id, -1)
+
+
+def _in_article(snap: Snapshot, pool: Pool, place: QuotePlace) -> npt.NDArray[np.bool_]:
+    return np.asarray(snap.table.article[pool.rows] == _article_index(snap, place))
+
+
+def _overlapping(snap: Snapshot, pool: Pool, place: QuotePlace) -> npt.NDArray[np.bool_]:
+    """Candidates that are (part of) the quote at ``place``."""
+    starts, ends = snap.table.start[pool.rows], snap.table.end[pool.rows]
+    return _in_article(snap, pool, place) & (starts < place.end) & (ends > place.start)
+
+
+def _following(snap: Snapshot, pool: Pool, place: QuotePlace) -> npt.NDArray[np.bool_]:
+    """Candidates among the few sentences right after the quote at ``place``."""
+    art = _article_index(snap, place)
+    after = np.flatnonzero((snap.table.article == art) & (snap.table.start >= place.end))
+    return np.isin(pool.rows, after[:NEXT_ROWS])
+
+
+def newest_candidates_first(
+    snap: Snapshot, pool: Pool, order: list[int], margin: float
+) -> list[int]:
+    """``order`` with the candidates scoring at least ``margin`` put first, newest article
+    first (undated ones after the dated, better score first within a day)."""
+    top = [i for i in order if float(pool.scores[i]) >= margin]
+    days = [snap.articles[int(snap.table.article[pool.rows[i]])].published for i in top]
+    ranked = [top[j] for j in newest_first(days, [float(pool.scores[i]) for i in top])]
+    chosen = set(top)
+    return ranked + [i for i in order if i not in chosen]
+
+
 def quote_span(
     snap: Snapshot, row: int, query: Query | None, settings: IndexSettings
 ) -> tuple[int, int]:
@@ -93,39 +177,99 @@ class _Selection:
     snap: Snapshot
     pool: Pool
     settings: IndexSettings
+    threshold: float
+    question: str
     covered: set[int] = field(default_factory=set)  # rows quoted, or cited in ``also_in``
     spans: list[tuple[int, int]] = field(default_factory=list)  # the rows of each quote taken
     seen_words: set[int] = field(default_factory=set)  # BM25 ids the question and quotes used
+    quoted: list[tuple[int, int]] = field(default_factory=list)  # (article, row) of each quote
     vectors: npt.NDArray[np.float32] = field(init=False)  # aligned with ``pool.rows``
     position: dict[int, int] = field(init=False)  # row -> its index in ``pool.rows``
+    answer_kind: str | None = field(init=False)  # the date, number or name the question wants
+    asked: frozenset[str] = field(init=False)  # the question's stemmed words
 
     def __post_init__(self) -> None:
+        self.answer_kind = answer_type(self.question)
+        self.asked = frozenset(tokenize(self.question))
         self.seen_words = set(self.pool.query.token_ids.tolist())
         self.vectors = np.asarray(self.snap.vectors[self.pool.rows], dtype=np.float32)
         self.position = {int(r): i for i, r in enumerate(self.pool.rows.tolist())}
 
     def take(self, row: int, score: float, *, first: bool) -> Quote | None:
         """The quote for candidate ``row``, or None when it would repeat what is taken."""
+        row = self.earliest_copy(row)
         if row in self.covered:
             return None
         lo, hi = quote_span(self.snap, row, self.pool.query, self.settings)
         if any(r in self.covered for r in range(lo, hi + 1)):
             lo = hi = row  # quote just the sentence rather than repeat a neighbour
         text_words = set(self.snap.tokens(row).tolist())
-        if not first and len(text_words - self.seen_words) < 2:
-            return None  # adds nothing new
-        if not first and self.near_duplicate(row):
-            return None
-        also = self.corroboration(row)
+        if not first and not self.disagrees(row):
+            if len(text_words - self.seen_words) < 2:
+                return None  # adds nothing new
+            if self.near_duplicate(row):
+                return None
+        also = self.corroboration(row, score)
         self.covered.update(range(lo, hi + 1))
         self.covered.update(r for r, _ in also)
         self.seen_words |= text_words
         self.spans.append((lo, hi))
-        return make_quote(self.snap, lo, hi, score, [ref for _, ref in also])
+        self.quoted.append((int(self.snap.table.article[row]), row))
+        copies = self.copies(row)
+        return make_quote(self.snap, lo, hi, score, [ref for _, ref in also], copies)
+
+    def vector(self, row: int) -> npt.NDArray[np.float32]:
+        """The vector of sentence ``row`` (a candidate's, or read from the version)."""
+        at = self.position.get(row)
+        if at is not None:
+            return self.vectors[at]
+        return np.asarray(self.snap.vectors[row], dtype=np.float32)
+
+    def earliest_copy(self, row: int) -> int:
+        """The same sentence in the earliest copy of ``row``'s story, when its article is a
+        later copy that kept the sentence word for word; else ``row``."""
+        snap = self.snap
+        article = snap.articles[int(snap.table.article[row])]
+        original = snap.syndication.original(article.id)
+        entry = snap.manifest.articles.get(original)
+        if original == article.id or entry is None:
+            return row
+        text = snap.text(row)
+        for candidate in range(*entry.rows):
+            if snap.text(candidate) == text:
+                return candidate
+        return row
+
+    def copies(self, row: int) -> list[SourceRef]:
+        """The other copies of ``row``'s article (earliest first): "also published by"."""
+        snap = self.snap
+        article = snap.articles[int(snap.table.article[row])]
+        refs = []
+        for other in snap.syndication.copies(article.id):
+            index = snap.article_rows.get(other)
+            if index is not None:
+                refs.append(source_ref(snap, index))
+        return refs
+
+    def disagrees(self, row: int) -> bool:
+        """Whether ``row`` gives other figures than a quote of another article about the same
+        thing (two outlets disagree: both are quoted, with their dates)."""
+        article = int(self.snap.table.article[row])
+        text = self.snap.text(row)
+        own = self.vector(row)
+        for quoted_article, quoted_row in self.quoted:
+            if quoted_article == article:
+                continue
+            same_topic = float(own @ self.vector(quoted_row)) >= (
+                self.settings.corroboration_floor_cosine
+            )
+            if same_topic and figures_differ(text, self.snap.text(quoted_row)):
+                return True
+        return False
 
     def near_duplicate(self, row: int) -> bool:
         """Whether ``row`` says what a row already covered says (by cosine)."""
-        own = self.vectors[self.position[row]]
+        own = self.vector(row)
         for other in self.covered:
             if other in self.position and float(own @ self.vectors[self.position[other]]) >= (
                 self.settings.corroboration_min_cosine
@@ -133,16 +277,32 @@ class _Selection:
                 return True
         return False
 
-    def corroboration(self, row: int) -> list[tuple[int, SourceRef]]:
-        """The best sentence of each other article that reports what ``row`` says."""
+    def corroboration(self, row: int, score: float) -> list[tuple[int, SourceRef]]:
+        """The best sentence of each other story that reports what ``row`` says.
+
+        A sentence counts when it is close to ``row`` (cosine, or shared words and a lower
+        cosine), when it answers the question itself nearly as well as a further quote must
+        (its own score at least ``further_quote_ratio`` of the quote's, or the answer
+        threshold), and, when the question asks for a date, number or name, when it holds one
+        the quote gives: an article is never credited with a fact it does not state. Copies of
+        ``row``'s article are not corroboration (they are "also published"), a sentence with
+        other figures contradicts rather than corroborates, and of several copies of another
+        story only the best sentence counts.
+        """
         snap, settings = self.snap, self.settings
         article = int(snap.table.article[row])
+        story = snap.syndication.original(snap.articles[article].id)
+        text = snap.text(row)
         own_words = set(snap.tokens(row).tolist())
-        sims = self.vectors @ self.vectors[self.position[row]]
-        best: dict[int, tuple[float, int]] = {}
+        sims = self.vectors @ self.vector(row)
+        floor = min(self.threshold, settings.further_quote_ratio * score)
+        best: dict[str, tuple[float, int]] = {}  # story (its earliest copy) -> (cosine, row)
         for i, other in enumerate(self.pool.rows.tolist()):
             other_article = int(snap.table.article[other])
-            if other_article == article or other in self.covered:
+            other_story = snap.syndication.original(snap.articles[other_article].id)
+            if other_article == article or other_story == story or other in self.covered:
+                continue
+            if figures_differ(text, snap.text(other)):
                 continue
             sim = float(sims[i])
             if sim < settings.corroboration_min_cosine:
@@ -153,16 +313,57 @@ class _Selection:
                     settings.corroboration_floor_cosine
                 ):
                     continue
-            if other_article not in best or sim > best[other_article][0]:
-                best[other_article] = (sim, other)
+            if float(self.pool.scores[i]) < floor or not self.states_answer(row, other):
+                continue
+            held = best.get(other_story)
+            # A story is named by its earliest copy when that copy says it as well as any.
+            is_original = snap.articles[other_article].id == other_story
+            if held is None or sim > held[0] + TIE or (is_original and sim >= held[0] - TIE):
+                best[other_story] = (sim, other)
         refs = []
-        for other_article, (_, other) in sorted(best.items(), key=lambda kv: -kv[1][0]):
-            a = snap.articles[other_article]
-            refs.append((other, SourceRef(a.id, a.title, a.url, a.published, a.source)))
+        for _, (_, other) in sorted(best.items(), key=lambda kv: -kv[1][0]):
+            refs.append((other, self.reference(int(snap.table.article[other]), other)))
         return refs
 
+    def states_answer(self, row: int, other: int) -> bool:
+        """When the question asks for a date, number or name: whether ``other`` holds one that
+        ``row`` gives (and the question does not name)."""
+        kind = self.answer_kind
+        if kind is None:
+            return True
+        given = {m for m in typed_mentions(kind, self.snap.text(row)) if not set(m) <= self.asked}
+        return not given or bool(given & set(typed_mentions(kind, self.snap.text(other))))
 
-def make_quote(snap: Snapshot, lo: int, hi: int, score: float, also: list[SourceRef]) -> Quote:
+    def reference(self, article_index: int, row: int) -> SourceRef:
+        """An article and its sentence ``row``, verbatim, for the reader to check."""
+        a, table = self.snap.articles[article_index], self.snap.table
+        return SourceRef(
+            a.id,
+            a.title,
+            a.url,
+            a.published,
+            a.source,
+            text=self.snap.text(row),
+            paragraph=int(table.paragraph[row]),
+            start=int(table.start[row]),
+            end=int(table.end[row]),
+        )
+
+
+def source_ref(snap: Snapshot, index: int) -> SourceRef:
+    """A reference to the article at ``index`` of the snapshot."""
+    a = snap.articles[index]
+    return SourceRef(a.id, a.title, a.url, a.published, a.source)
+
+
+def make_quote(
+    snap: Snapshot,
+    lo: int,
+    hi: int,
+    score: float,
+    also: list[SourceRef],
+    copies: list[SourceRef] | None = None,
+) -> Quote:
     """The quote of rows ``lo``..``hi``: one exact slice of their article's body."""
     article = snap.articles[int(snap.table.article[lo])]
     start, end = int(snap.table.start[lo]), int(snap.table.end[hi])
@@ -178,6 +379,7 @@ def make_quote(snap: Snapshot, lo: int, hi: int, score: float, also: list[Source
         published=article.published,
         source=article.source,
         also_in=tuple(also),
+        also_published=tuple(copies or ()),
     )
 
 

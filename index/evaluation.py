@@ -25,6 +25,7 @@ import numpy as np
 from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
+from index.conversation import Conversation
 from index.embedder import Embedder
 from index.extract import quote_text
 from index.retrieve import Pool
@@ -43,6 +44,7 @@ class GoldQuestion:
     question: str
     answers: tuple[str, ...]
     article: str | None = None  # the article (SQuAD title) the question was written for
+    conversation: str | None = None  # questions with the same key are asked as one chat
 
     @property
     def answerable(self) -> bool:
@@ -59,7 +61,14 @@ def load_gold(path: Path) -> list[GoldQuestion]:
             row = json.loads(line)
             if "question" not in row:
                 raise ValueError(f"{path}:{n}: no 'question' field")
-            out.append(GoldQuestion(str(row["question"]), tuple(row.get("answers") or ())))
+            key = row.get("conversation")
+            out.append(
+                GoldQuestion(
+                    str(row["question"]),
+                    tuple(row.get("answers") or ()),
+                    conversation=None if key is None else str(key),
+                )
+            )
     return out
 
 
@@ -266,3 +275,64 @@ def threshold_curve(
             }
         )
     return curve
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One question of a gold conversation, answered in its conversation."""
+
+    gold: GoldQuestion
+    answer: Answer
+    seconds: float
+
+    @property
+    def right(self) -> bool:
+        """The top quote holds the fact (an empty gold list: the answer declines)."""
+        if not self.gold.answerable:
+            return not self.answer.answered
+        return bool(self.answer.quotes) and contains(self.answer.quotes[0].text, self.gold.answers)
+
+
+def ask_conversations(qa: QA, questions: Sequence[GoldQuestion]) -> list[Turn]:
+    """Ask every question in order, those with the same ``conversation`` key as one chat
+    (each a possible follow-up of the one before), the others on their own."""
+    chats: dict[str, Conversation] = {}
+    turns = []
+    for gold in questions:
+        chat = (
+            None
+            if gold.conversation is None
+            else chats.setdefault(gold.conversation, Conversation())
+        )
+        started = time.perf_counter()
+        answer = qa.answer(gold.question, chat)
+        turns.append(Turn(gold, answer, time.perf_counter() - started))
+    return turns
+
+
+def followup_metrics(turns: Sequence[Turn], alone: Sequence[Record]) -> dict[str, Any]:
+    """Follow-up accuracy: the share of conversation turns whose top quote holds the fact,
+    beside the same questions asked on their own (``alone``, from :func:`ask_all`), and the
+    turns that were read as follow-ups (reworded)."""
+    asked = [t for t in turns if t.gold.conversation is not None]
+    by_question = {id(r.gold): r for r in alone}
+    alone_right = [r for t in asked if (r := by_question.get(id(t.gold))) is not None and _right(r)]
+    reworded = [t for t in asked if t.answer.resolved is not None]
+    seconds = [t.seconds * 1000 for t in asked]
+    return {
+        "followup_turns": len(asked),
+        "followup_right": sum(t.right for t in asked),
+        "followup_accuracy": sum(t.right for t in asked) / len(asked) if asked else float("nan"),
+        "followup_alone_accuracy": len(alone_right) / len(asked) if asked else float("nan"),
+        "followup_reworded": len(reworded),
+        "followup_reworded_right": sum(t.right for t in reworded),
+        "followup_latency_p50_ms": percentile(seconds, 50),
+        "followup_latency_p95_ms": percentile(seconds, 95),
+    }
+
+
+def _right(record: Record) -> bool:
+    if not record.gold.answerable:
+        return not record.answer.answered
+    texts = record.quote_texts()
+    return bool(texts) and contains(texts[0], record.gold.answers)

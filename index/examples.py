@@ -1,8 +1,12 @@
-"""Example questions for /start: questions the corpus answers, checked by answering them.
+"""Example questions for /start: questions a person would write, checked by answering them.
 
-Candidates are made from the first articles' titles (:func:`example_question`) and from the
-names the coverage mentions most (:func:`frequent_names`); each is asked, and only those that
-get an answer are offered. :class:`ExampleQuestions` keeps them per index version.
+The first candidates are made from the articles' opening sentences (:func:`lead_questions`):
+a sentence whose subject is a named person, organisation or place and whose verb has an object
+("North Korean leader Kim Jong Un presented the country's latest weaponry to Russia's defence
+chief") becomes "What did Kim Jong Un present to Russia's defence chief?". Each is asked, and
+offered only when its answer quotes the object ("weaponry"). Questions from the titles
+(:func:`example_question`) and the names the coverage mentions most (:func:`frequent_names`)
+come after them. :class:`ExampleQuestions` keeps the questions per index version.
 """
 
 from __future__ import annotations
@@ -10,9 +14,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from index import nlp
 from index.snapshot import Snapshot
 from index.types import Answer
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +43,11 @@ class ExampleQuestions:
         if cached is not None and len(cached) >= n:
             return cached[:n]
         out: list[str] = []
+        leads = lead_questions(snap, 2 * n + 2)
         titles = sorted((example_question(a.title) for a in snap.articles[: 2 * n + 2]), key=len)
         names = [f"What does the coverage say about {name}?" for name in frequent_names(snap)]
-        for question in [*titles, *names]:
+        candidates = [*leads, *((q, "") for q in [*titles, *names])]
+        for question, fact in candidates:
             if not question or question in out:
                 continue
             try:
@@ -44,13 +57,88 @@ class ExampleQuestions:
                 continue
             if answer.kind == "unavailable":
                 return out  # search is down: try again later, remember nothing
-            if not answer.answered:
+            if not answer.answered or fact.lower() not in answer.quotes[0].text.lower():
                 continue
             out.append(question)
             if len(out) >= n:
                 break
         self._cache[snap.build_id] = out
         return out
+
+
+_NAMES = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+
+
+def lead_questions(snap: Snapshot, articles: int = 8, sentences: int = 8) -> list[tuple[str, str]]:
+    """Questions about the opening sentences of the first ``articles`` articles, each with the
+    word its answer must quote: "What did Kim Jong Un present to Russia's defence chief?" and
+    "weaponry". The first question of each article comes first; none without the spaCy model."""
+    if not nlp.available():
+        return []
+    texts: list[str] = []
+    owners: list[int] = []
+    for article in range(min(articles, len(snap.articles))):
+        rows = np.flatnonzero(snap.table.article == article)[:sentences]
+        texts += [snap.text(int(r)) for r in rows]
+        owners += [article] * len(rows)
+    first: list[tuple[str, str]] = []
+    later: list[tuple[str, str]] = []
+    done: set[int] = set()
+    for owner, doc in zip(owners, nlp.parse(texts), strict=True):
+        made = question_about(doc)
+        if made is not None:
+            (later if owner in done else first).append(made)
+            done.add(owner)
+    return first + later
+
+
+def question_about(sentence: Doc) -> tuple[str, str] | None:
+    """A question a person would ask about ``sentence`` and the word its answer must quote
+    (see :func:`what_question` and :func:`who_question`), or None."""
+    return what_question(sentence) or who_question(sentence)
+
+
+def who_question(sentence: Doc) -> tuple[str, str] | None:
+    """ "Who led the Chinese delegation?" from "the Chinese delegation, led by politburo member
+    Li Hongzhong, ...": a noun phrase with a past participle whose agent is a named person."""
+    for chunk in sentence.noun_chunks:
+        for verb in chunk.root.children:
+            if verb.dep_ != "acl" or verb.tag_ != "VBN":
+                continue
+            agent = next((t for t in verb.children if t.dep_ == "agent"), None)
+            person = next((t for t in agent.children if t.dep_ == "pobj"), None) if agent else None
+            if person is None or person.ent_type_ != "PERSON" or len(chunk) > 6:
+                continue
+            phrase = chunk.text
+            if chunk[0].lower_ in ("a", "an"):
+                phrase = "the " + phrase.split(" ", 1)[1]
+            return f"Who {verb.text} {phrase[:1].lower()}{phrase[1:]}?", person.text
+    return None
+
+
+def what_question(sentence: Doc) -> tuple[str, str] | None:
+    """ "What did <named subject> <verb> [to <noun phrase>]?" about a sentence whose subject
+    names someone and whose verb has an object; with the object's head word."""
+    root = next((t for t in sentence if t.dep_ == "ROOT"), None)
+    if root is None or root.pos_ != "VERB" or root.tag_ not in ("VBD", "VBZ", "VBP"):
+        return None
+    subject = next((t for t in root.children if t.dep_ == "nsubj"), None)
+    obj = next((t for t in root.children if t.dep_ == "dobj"), None)
+    if subject is None or obj is None:
+        return None
+    names = [e for e in sentence.ents if e.label_ in _NAMES and e.root.i == subject.i]
+    if not names:
+        return None
+    aux = "did" if root.tag_ == "VBD" else ("does" if root.tag_ == "VBZ" else "do")
+    words = ["What", aux, names[0].text, root.lemma_]
+    heads = [*root.children, *obj.children, *(c for t in obj.conjuncts for c in t.children)]
+    prep = next((t for t in heads if t.lower_ == "to" and t.dep_ in ("prep", "dative")), None)
+    target = next((t for t in prep.children if t.dep_ == "pobj"), None) if prep else None
+    if prep is not None and target is not None:
+        phrase = next((c for c in sentence.noun_chunks if c.root.i == target.i), None)
+        if phrase is not None and len(phrase) <= 6:
+            words += [prep.text, phrase.text]
+    return " ".join(words) + "?", obj.text
 
 
 def example_question(title: str) -> str:

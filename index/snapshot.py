@@ -22,6 +22,7 @@ import numpy.typing as npt
 from index.config import IndexSettings
 from index.entities import Entity, EntityTable, find_entities, model_id
 from index.errors import BUILD_HINT, one_line
+from index.syndication import Syndication
 from index.types import (
     Article,
     IndexNotFoundError,
@@ -68,6 +69,8 @@ class Snapshot:
     para_lo: npt.NDArray[np.int64]  # first row of each sentence's paragraph
     para_hi: npt.NDArray[np.int64]  # one past the last row of each sentence's paragraph
     entities: EntityTable | None = None  # None: a version built before entities were stored
+    syndication: Syndication = field(default_factory=Syndication)
+    """Which articles are copies of one story (wire copy, reprints), the earliest first."""
     row_cache: dict[int, RowInfo] = field(default_factory=dict, repr=False)
     """Per-row facts derived from the text (see ``index.features.row_info``), bounded."""
     _stale: bool = field(default=False, repr=False)
@@ -240,6 +243,7 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
         para_lo=para_lo,
         para_hi=para_hi,
         entities=entities,
+        syndication=Syndication.load(folder),
     )
 
 

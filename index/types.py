@@ -1,6 +1,7 @@
 """Core data objects and errors shared by every part of the project.
 
-Everything else depends on this module; it depends on nothing but the standard library.
+Everything else depends on this module; it depends on nothing but the standard library (the
+conversation type named in ``QuestionAnswerer.answer`` is imported for type checking only).
 """
 
 from __future__ import annotations
@@ -8,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import quote as url_quote
+
+if TYPE_CHECKING:
+    from index.conversation import Conversation
 
 
 class NewsQuoteError(Exception):
@@ -104,16 +108,36 @@ class Sentence:
 
 @dataclass(frozen=True, slots=True)
 class SourceRef:
-    """A short reference to an article, used for corroboration."""
+    """A reference to an article: one that also reported a quote's fact, or a copy of the
+    quoted article published by another outlet. As corroboration ("also reported by") it
+    carries the article's own sentence that says the same thing: ``text == body[start:end]``."""
 
     article_id: str
     title: str
     url: str | None = None
     published: str | None = None
     source: str | None = None
+    text: str | None = None
+    paragraph: int | None = None
+    start: int | None = None
+    end: int | None = None
+
+    @property
+    def link(self) -> str | None:
+        """The article URL, with a text fragment pointing at the sentence when there is one."""
+        return text_fragment_url(self.url, self.text) if self.text else self.url
 
     def to_dict(self) -> dict[str, Any]:
-        return {"article_id": self.article_id, "title": self.title}
+        row: dict[str, Any] = {
+            "article_id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published,
+            "url": self.url,
+        }
+        if self.text is not None:
+            row.update(text=self.text, paragraph=self.paragraph, start=self.start, end=self.end)
+        return row
 
 
 def text_fragment_url(url: str | None, text: str) -> str | None:
@@ -151,6 +175,10 @@ class Quote:
     published: str | None = None
     source: str | None = None
     also_in: tuple[SourceRef, ...] = ()
+    """Independent articles that report the same ("also reported by")."""
+    also_published: tuple[SourceRef, ...] = ()
+    """Copies of the quoted article in other outlets: wire copy, reprints ("also published
+    by"); the quote is from the earliest copy."""
 
     @property
     def link(self) -> str | None:
@@ -164,16 +192,27 @@ class Quote:
             "title": self.title,
             "url": self.url,
             "published": self.published,
+            "source": self.source,
             "paragraph": self.paragraph,
             "start": self.start,
             "end": self.end,
             "score": round(float(self.score), 4),
             "also_in": [ref.to_dict() for ref in self.also_in],
+            "also_published": [ref.to_dict() for ref in self.also_published],
         }
 
 
 AnswerKind = Literal[
-    "answer", "partial", "refusal", "greeting", "thanks", "help", "empty", "unavailable"
+    "answer",
+    "partial",
+    "comparison",
+    "refusal",
+    "greeting",
+    "thanks",
+    "goodbye",
+    "help",
+    "empty",
+    "unavailable",
 ]
 """``partial``: the question asks for a kind of fact (a date, a figure, a name) that no quote
 holds; ``reason`` says so plainly and the quotes are the closest the coverage comes."""
@@ -188,6 +227,11 @@ class Answer:
     quotes: tuple[Quote, ...] = ()
     reason: str | None = None
     kind: AnswerKind = "answer"
+    resolved: str | None = None
+    """A follow-up question as it was read ("What did Shoigu give Kim Jong Un?" for "And what
+    did he give him?"); None when the question was answered as asked."""
+    missing: tuple[SourceRef, ...] = ()
+    """For a comparison: the articles that do not address the topic."""
     timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -205,6 +249,7 @@ class Answer:
         for quote in self.quotes:
             refs = (
                 SourceRef(quote.article_id, quote.title, quote.url, quote.published, quote.source),
+                *quote.also_published,
                 *quote.also_in,
             )
             for ref in refs:
@@ -213,13 +258,18 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape documented in DESIGN.md (plus ``kind``)."""
-        return {
+        row: dict[str, Any] = {
             "question": self.question,
             "answered": self.answered,
             "reason": self.reason,
             "kind": self.kind,
             "quotes": [q.to_dict() for q in self.quotes],
         }
+        if self.resolved is not None:
+            row["resolved"] = self.resolved
+        if self.kind == "comparison":
+            row["missing"] = [ref.to_dict() for ref in self.missing]
+        return row
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,8 +289,22 @@ class IndexInfo:
 class QuestionAnswerer(Protocol):
     """What the bot and the scripts need from an opened index (see ``index.open_index``)."""
 
-    def answer(self, question: str) -> Answer:
-        """Answer one question with verbatim quotes, or say why not. Thread-safe."""
+    def answer(self, question: str, context: Conversation | None = None) -> Answer:
+        """Answer one question with verbatim quotes, or say why not. Thread-safe.
+
+        With a ``context`` (one chat's conversation), a follow-up question is read against
+        the chat's last turn, and the turn is remembered for the next question.
+        """
+        ...
+
+    def compare(self, topic: str) -> Answer:
+        """What each article says about ``topic``: the best quote of each article that
+        addresses it, and the articles that do not (``kind == "comparison"``)."""
+        ...
+
+    def warm_up(self) -> None:
+        """Load every model and answer one question, so the first user waits no longer than
+        the hundredth."""
         ...
 
     def articles(self) -> list[Article]:

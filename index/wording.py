@@ -19,6 +19,7 @@ PRODUCT = "NewsQuote"
 
 GREETING = "Hello! I answer questions about the news I have read, quoting the articles."
 THANKS = "You're welcome! Ask me anything else about the coverage."
+GOODBYE = "Goodbye! Come back any time with a question about the coverage."
 HELP_INTRO = (
     "Send me a question in plain words and I reply with the best matching quote "
     "from the articles, its source, and other articles reporting the same."
@@ -82,6 +83,9 @@ def partial_reason(kind: str, question: str) -> str:
 
 ALSO_IN_COVERAGE = "Also in the coverage"
 ALSO_REPORTED_BY = "Also reported by"
+"""Before the independent articles that report the same fact."""
+ALSO_PUBLISHED_BY = "Also published by"
+"""Before the other outlets that ran the same story (wire copy, reprints)."""
 SOURCES = "Sources"
 UNTITLED = "untitled"
 CONTEXT = "Context"
@@ -90,12 +94,60 @@ MORE_QUOTES = "More quotes"
 NOTHING_MORE = "There is nothing more to show."
 INLINE_QUESTION = "Q:"
 """Before the question in a quote shared through inline mode."""
+READ_AS = "Read as: {}"
+"""Before a follow-up answer: the question as it was understood ("Read as: What did Shoigu
+give Kim Jong Un?")."""
+SAME_IN_OTHER_ARTICLES = "The same in other articles"
+"""The "More" view's section with each corroborating article's own sentence."""
+READ_ARTICLE = "/article {}"
+"""The hint after a source that opens the article in the chat."""
+
+# --------------------------------------------------------------------------- comparisons
+
+COMPARE_TITLE = "What each article says about {}"
+COMPARE_NOT_MENTIONED = "Not mentioned in"
+COMPARE_NONE = "None of the {} indexed articles addresses {}."
+
+
+def compare_others_not_mentioned(count: int) -> str:
+    """The line for the articles that do not address the topic, when they are many."""
+    return f"{count:,} other articles do not mention it."
+
+
+COMPARE_USAGE = "Usage: /compare {}"
+COMPARE_USAGE_PLACEHOLDER = "a topic"
+COMPARE_USAGE_EXAMPLE = "For example: /compare {}"
+DEFAULT_COMPARE_EXAMPLE = "the Covid restrictions"
+UNKNOWN_OUTLET = "Outlet not named"
+"""The group heading of a comparison for articles without a ``source``."""
+
+# --------------------------------------------------------------------------- reading an article
+
+ARTICLE_USAGE = "Usage: /article {} — the number from /sources."
+ARTICLE_USAGE_PLACEHOLDER = "N"
+
+
+def article_page_header(number: int, page: int, pages: int) -> str:
+    """Above each page of /article N."""
+    return f"Article {number}" + (f", page {page} of {pages}" if pages > 1 else "")
+
+
+def no_such_article(number: int, total: int) -> str:
+    """The reply to /article N past the end of the list."""
+    if total == 0:
+        return "No articles are indexed yet."
+    return (
+        f"There is no article {number}: /sources lists {total:,} (/article 1 … /article {total})."
+    )
+
 
 # --------------------------------------------------------------------------- commands
 
 COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("ask", "Ask a question about the news"),
+    ("compare", "What each article says about a topic"),
     ("sources", "List the indexed articles"),
+    ("article", "Read an article (the number from /sources)"),
     ("about", "Index size, build time and model"),
     ("help", "How to use this bot"),
     ("start", "What this bot does"),
@@ -108,7 +160,10 @@ START_INTRO = (
 )
 """Follows :data:`PRODUCT` on /start."""
 TRY_ASKING = "Try asking:"
-START_COMMANDS = "/help how to use · /sources the articles · /about the index"
+START_COMMANDS = (
+    "/help how to use · /sources the articles · /article N to read one · "
+    "/compare a topic across articles · /about the index"
+)
 
 
 def start_inline_hint(bot_username: str) -> str:
@@ -117,11 +172,23 @@ def start_inline_hint(bot_username: str) -> str:
 
 
 HELP_TITLE = "How to use"
+
+
+def help_commands(minutes: float) -> str:
+    """The commands and how follow-ups and groups work, for /help."""
+    return HELP_COMMANDS.format(minutes=f"{minutes:g}")
+
+
 HELP_COMMANDS = (
     "/ask question — ask (works in groups too)"
+    "\n/compare topic — what each article says about it, and which say nothing"
     "\n/sources — the articles I know (/sources 2 for the next page)"
+    "\n/article N — read article N of /sources, a page at a time"
     "\n/about — the size and age of the index"
-    "\n\nIn groups I answer /ask, messages that mention me, and replies to my messages."
+    "\n\nFollow-up questions work: after “Who led the Russian delegation?” ask “And what did "
+    "he give him?”. I remember the last question for {minutes} minutes; /start forgets it."
+    "\n\nIn groups I answer /ask, messages that mention me, and replies to my messages "
+    "(a reply to my answer is a follow-up)."
 )
 
 
@@ -144,6 +211,12 @@ def sources_other_pages(pages: int) -> str:
     return f"Other pages: /sources 1 … /sources {pages}"
 
 
+def sources_no_such_page(page: int, pages: int) -> str:
+    """The reply to /sources N past the last page."""
+    plural = "page" if pages == 1 else "pages"
+    return f"There is no page {page:,}: the list of sources has {pages:,} {plural}."
+
+
 ABOUT_TITLE = "About this index"
 ABOUT_ARTICLES = "Articles"
 ABOUT_SENTENCES = "Sentences"
@@ -157,6 +230,24 @@ ASK_USAGE_PLACEHOLDER = "your question"
 ASK_USAGE_EXAMPLE = "For example: /ask {}"
 DEFAULT_EXAMPLE = "What happened to the bridge?"
 """The example in the /ask usage when the index offers none."""
+
+# --------------------------------------------------------------------------- admins: coverage
+
+ADMIN_ONLY = "Sorry, only the bot's admins can add or remove articles."
+ADD_USAGE = "Usage: /add {} — or send me a .md, .txt or .html file (up to 5 MB)."
+ADD_USAGE_PLACEHOLDER = "URL of an article"
+REMOVE_USAGE = "Usage: /remove {} (the id /add gave, or the article's URL)."
+REMOVE_USAGE_PLACEHOLDER = "article id"
+NOT_ADDED = "Not added: {}"
+NOT_REMOVED = "Not removed: {}"
+ADDED = "Added {} as {}."
+UPDATED = "Updated {} ({})."
+UNCHANGED = "Already indexed and unchanged: {} ({})."
+REMOVED = "Removed {} ({})."
+INDEX_UPDATED = "The index is updated: I answer from it now."
+INDEX_NOT_UPDATED = "The index could not be updated ({}); I still answer from the previous version."
+DOCUMENT_TOO_LARGE = "the file is larger than 5 MB"
+
 
 # --------------------------------------------------------------------------- notices
 
@@ -223,4 +314,5 @@ PROMPT = "ask> "
 
 BATCH_INVALID_JSON = "line {}: invalid JSON ({})"
 BATCH_NO_QUESTION = "line {}: a JSON line needs a 'question' string"
+BATCH_BAD_CONVERSATION = "line {}: 'conversation' must be a string or a number"
 QUESTION_FAILED = "could not answer this question ({})"

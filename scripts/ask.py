@@ -4,7 +4,9 @@
 * ``ask.py "question"`` prints the answer: the quote, its citation, and who else reported it;
 * ``--json`` prints the answer as JSON (the shape in DESIGN.md);
 * ``--batch FILE`` reads one question per line (or JSONL with a ``question`` field; ``-`` is
-  standard input) and writes one JSON answer per line, loading the model once;
+  standard input) and writes one JSON answer per line, in input order, loading the model once.
+  JSONL lines may carry a ``conversation`` key: lines with the same key are one conversation,
+  asked in order, each a possible follow-up of the one before ("And what did he give him?");
 * ``--index DIR`` selects the index (default: ``INDEX_DIR``).
 
 Exit status: 0 answered (or honestly declined); 1 a question of a batch could not be answered;
@@ -30,6 +32,7 @@ from pydantic import ValidationError
 
 from index import wording
 from index.config import IndexSettings
+from index.conversation import Conversation
 from index.errors import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -67,20 +70,35 @@ def format_text(answer: Answer) -> str:
     """A readable plain-text answer: quotes with citations, then the sources."""
     if not answer.answered:
         return answer.reason or wording.NOT_IN_COVERAGE
-    lines: list[str] = [answer.reason] if answer.kind == "partial" and answer.reason else []
+    lines: list[str] = []
+    comparing = answer.kind == "comparison"
+    if comparing:
+        lines += [wording.COMPARE_TITLE.format(f"“{answer.resolved or answer.question}”"), ""]
+    elif answer.resolved:
+        lines += [wording.READ_AS.format(answer.resolved), ""]
+    if answer.kind == "partial" and answer.reason:
+        lines += [answer.reason, ""]
     for n, quote in enumerate(answer.quotes):
-        if n:
+        if n and not comparing:
             lines.append("")
             lines.append(f"{wording.ALSO_IN_COVERAGE}:")
+        elif n:
+            lines.append("")
         lines.append(f"“{quote.text}”")
         where = [quote.title, f"paragraph {quote.paragraph + 1}"]
         where += [v for v in (quote.source, quote.published) if v]
         lines.append("  — " + ", ".join(where))
         if quote.link:
             lines.append(f"  {quote.link}")
+        if quote.also_published:
+            names = "; ".join(ref.source or ref.title for ref in quote.also_published)
+            lines.append(f"  {wording.ALSO_PUBLISHED_BY}: {names}")
         if quote.also_in:
-            names = "; ".join(ref.title for ref in quote.also_in)
+            names = "; ".join(ref.source or ref.title for ref in quote.also_in)
             lines.append(f"  {wording.ALSO_REPORTED_BY} {len(quote.also_in)} more: {names}")
+    if answer.missing:
+        titles = "; ".join(ref.title for ref in answer.missing)
+        lines += ["", f"{wording.COMPARE_NOT_MENTIONED}: {titles}"]
     sources = answer.sources
     lines.append("")
     lines.append(f"{wording.SOURCES} ({len(sources)}):")
@@ -92,19 +110,23 @@ def format_text(answer: Answer) -> str:
 
 @dataclass(frozen=True)
 class BatchLine:
-    """One line of a batch file: its question, or why it is not one."""
+    """One line of a batch file: its question and conversation key (None: it stands alone),
+    or why it is not a question."""
 
     number: int
     question: str
     problem: str | None = None
+    conversation: str | None = None
 
 
 def read_questions(path: str, stdin: TextIO) -> Iterator[BatchLine]:
-    """One item per input line: plain text, or JSONL with a ``question`` field.
+    """One item per input line: plain text, or JSONL with a ``question`` field and an optional
+    ``conversation`` key.
 
     Never fails on a line's content: text that is not valid UTF-8 (or a JSON escape of a lone
     surrogate) is cleaned by :func:`index.text.clean_text`, and a line that is not a question
-    (invalid JSON, no ``question`` string) comes with its ``problem``.
+    (invalid JSON, no ``question`` string, a ``conversation`` that is not a string or number)
+    comes with its ``problem``.
     """
     for number, raw in enumerate(_raw_lines(path, stdin), 1):
         text = clean_text(raw).strip()
@@ -119,11 +141,19 @@ def read_questions(path: str, stdin: TextIO) -> Iterator[BatchLine]:
             problem = wording.BATCH_INVALID_JSON.format(number, f"{exc.msg} at column {exc.colno}")
             yield BatchLine(number, text, problem)
             continue
-        question = row.get("question") if isinstance(row, dict) else None
-        if not isinstance(question, str):
-            yield BatchLine(number, text, wording.BATCH_NO_QUESTION.format(number))
-            continue
-        yield BatchLine(number, clean_text(question).strip())
+        yield _json_line(number, text, row)
+
+
+def _json_line(number: int, text: str, row: object) -> BatchLine:
+    """The question and conversation key of one parsed JSONL line, or its problem."""
+    question = row.get("question") if isinstance(row, dict) else None
+    if not isinstance(row, dict) or not isinstance(question, str):
+        return BatchLine(number, text, wording.BATCH_NO_QUESTION.format(number))
+    key = row.get("conversation")
+    if isinstance(key, bool | dict | list):
+        return BatchLine(number, text, wording.BATCH_BAD_CONVERSATION.format(number))
+    conversation = None if key is None else json.dumps(key)
+    return BatchLine(number, clean_text(question).strip(), conversation=conversation)
 
 
 def _raw_lines(path: str, stdin: TextIO) -> Iterator[str | bytes]:
@@ -189,15 +219,19 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
 
 
 def _batch(qa: QuestionAnswerer, path: str, stdin: TextIO) -> int:
-    """One JSON answer per input line, in input order; a bad line or question never stops it."""
+    """One JSON answer per input line, in input order; lines of one conversation share its
+    context; a bad line or question never stops it."""
     unavailable = failed = 0
     problems: list[str] = []
+    conversations: dict[str, Conversation] = {}
     for line in read_questions(path, stdin):
         if line.problem is not None:
             problems.append(line.problem)
             answer = Answer(line.question, answered=False, reason=line.problem, kind="empty")
         else:
-            answer, ok = _answer_one(qa, line.question)
+            key = line.conversation
+            context = None if key is None else conversations.setdefault(key, Conversation())
+            answer, ok = _answer_one(qa, line.question, context)
             failed += not ok
         unavailable += answer.kind == "unavailable"
         print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
@@ -214,11 +248,13 @@ def _batch(qa: QuestionAnswerer, path: str, stdin: TextIO) -> int:
     return _fail(Failure("error: " + "; ".join(messages), status))
 
 
-def _answer_one(qa: QuestionAnswerer, question: str) -> tuple[Answer, bool]:
+def _answer_one(
+    qa: QuestionAnswerer, question: str, context: Conversation | None = None
+) -> tuple[Answer, bool]:
     """``qa.answer(question)`` and True; a failure is this question's answer (kind ``empty``
     with the reason) and False, not the end of the batch."""
     try:
-        return qa.answer(question), True
+        return qa.answer(question, context), True
     except SearchUnavailableError as exc:
         logger.warning("search unavailable: %s", exc)
         unavailable = Answer(question, False, reason=wording.UNAVAILABLE, kind="unavailable")

@@ -2,7 +2,10 @@
 """Measure answer quality: ``python -m scripts.evaluate --gold FILE`` or ``--squad FILE``.
 
 * ``--gold FILE`` (JSONL ``{"question", "answers": [substrings]}``; empty answers: must
-  decline), answered from ``--index DIR`` or from a temporary index of ``--corpus DIR``.
+  decline), answered from ``--index DIR`` or from a temporary index of ``--corpus DIR``. Lines
+  with a ``conversation`` key are also asked as conversations (each turn a possible follow-up
+  of the one before, as ``scripts/ask.py --batch`` does): follow-up accuracy is the share of
+  turns whose top quote holds the fact, reported beside the same questions asked alone.
 * ``--squad FILE`` (SQuAD JSON): its contexts are indexed into a temporary index, one article
   per title, paragraphs separated by blank lines, and every answerable question is asked.
   Off-topic questions are made by asking each article's questions of an index without that
@@ -35,9 +38,12 @@ from index.embedder import Embedder, make_embedder
 from index.evaluation import (
     GoldQuestion,
     Record,
+    Turn,
     ask_all,
+    ask_conversations,
     build_temp_index,
     contains,
+    followup_metrics,
     load_gold,
     load_squad,
     metrics,
@@ -63,7 +69,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_gold(args: argparse.Namespace, workdir: Path, embedder: Embedder) -> list[Record]:
+def run_gold(
+    args: argparse.Namespace, workdir: Path, embedder: Embedder
+) -> tuple[list[Record], list[Turn]]:
+    """Records of the gold questions asked alone, and turns of those asked in conversation."""
     questions = load_gold(args.gold)
     if args.corpus is not None:
         from index.articles import load_corpus
@@ -73,7 +82,10 @@ def run_gold(args: argparse.Namespace, workdir: Path, embedder: Embedder) -> lis
     else:
         overrides: dict[str, Any] = {"index_dir": args.index} if args.index else {}
         settings = IndexSettings(**overrides)
-    return ask_all(QA(settings, embedder=embedder), questions)
+    qa = QA(settings, embedder=embedder)
+    records = ask_all(qa, questions)
+    talked = [q for q in questions if q.conversation is not None]
+    return records, ask_conversations(qa, talked) if talked else []
 
 
 def run_squad(
@@ -229,6 +241,33 @@ def plot(curve: list[dict[str, float]], threshold: float, path: Path, title: str
     plt.close(fig)
 
 
+def followup_markdown(m: dict[str, Any], turns: Sequence[Turn]) -> list[str]:
+    """The conversations section: follow-up accuracy and the turns that went wrong."""
+    lines = [
+        "## Conversations",
+        "",
+        f"Follow-up accuracy: {m['followup_right']}/{m['followup_turns']} turns "
+        f"({m['followup_accuracy']:.3f}) asked in their conversations, against "
+        f"{m['followup_alone_accuracy']:.3f} for the same questions asked alone; "
+        f"{m['followup_reworded']} turns were read as follow-ups "
+        f"({m['followup_reworded_right']} right). Latency p50/p95 "
+        f"{m['followup_latency_p50_ms']:.1f}/{m['followup_latency_p95_ms']:.1f} ms.",
+        "",
+    ]
+    wrong = [t for t in turns if t.gold.conversation is not None and not t.right]
+    if wrong:
+        lines += ["| conversation | question | read as | top quote |", "|---|---|---|---|"]
+        for t in wrong:
+            top = t.answer.quotes[0].text if t.answer.quotes else f"({t.answer.kind})"
+            read = t.answer.resolved or ""
+            lines.append(
+                f"| {_cell(t.gold.conversation or '')} | {_cell(t.gold.question)} | "
+                f"{_cell(read)} | {_cell(top)} |"
+            )
+        lines.append("")
+    return lines
+
+
 def print_summary(name: str, m: dict[str, Any]) -> None:
     print(f"{name}:")
     print(
@@ -251,6 +290,12 @@ def print_summary(name: str, m: dict[str, Any]) -> None:
             f"{m['impossible_partial']:.3f}, declined {m['impossible_refused']:.3f}"
         )
     print(f"  latency p50 {m['latency_p50_ms']:.1f} ms  p95 {m['latency_p95_ms']:.1f} ms")
+    if "followup_accuracy" in m:
+        print(
+            f"  follow-ups: {m['followup_right']}/{m['followup_turns']} turns right "
+            f"({m['followup_accuracy']:.3f}); asked alone {m['followup_alone_accuracy']:.3f}; "
+            f"{m['followup_reworded']} read as follow-ups"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,14 +307,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         embedder = make_embedder(IndexSettings().embedding_model)
         with tempfile.TemporaryDirectory(prefix="newsquote-eval-") as tmp:
+            turns: list[Turn] = []
             if args.gold:
-                records = run_gold(args, Path(tmp), embedder)
+                records, turns = run_gold(args, Path(tmp), embedder)
             else:
                 on_topic, off_topic, unanswerable = run_squad(args, Path(tmp), embedder)
                 records = on_topic + off_topic
             m = metrics(records)
             if not args.gold:
                 m.update(impossible_metrics(unanswerable))
+            if turns:
+                m |= followup_metrics(turns, records)
             curve = threshold_curve(records, THRESHOLDS)
     except ValidationError as exc:
         print(f"error: {describe_settings_error(exc)}", file=sys.stderr)
@@ -280,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     args.reports.mkdir(parents=True, exist_ok=True)
     threshold = default_threshold()
     markdown = report_markdown(name, m, curve, threshold)
+    if turns:
+        markdown += "\n" + "\n".join(followup_markdown(m, turns))
     markdown += "\n" + "\n".join(misses_markdown(records))
     (args.reports / f"{name}.md").write_text(markdown, encoding="utf-8")
     plot(curve, threshold, args.reports / f"{name}.png", f"Threshold sweep: {name}")

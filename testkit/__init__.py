@@ -6,5 +6,9 @@
   contract, with its small articles;
 - ``polling``: run the real python-telegram-bot ``Application`` by long polling inside an
   event loop;
-- ``synthetic``: write a synthetic news corpus of distinct sentences.
+- ``synthetic``: write a synthetic news corpus of distinct sentences;
+- ``news_site``: realistic article pages (navigation, ads, comments, JSON-LD) and their feeds
+  in every RSS and Atom flavour;
+- ``local_web``: a local web site on 127.0.0.1 (pytest-httpserver) serving them with ETag and
+  Last-Modified, for the fetch tests and ``benchmarks.bench_fetch``.
 """

@@ -367,6 +367,7 @@ class FakeBotAPI:
         self._query_ids = itertools.count(1)
         self._known_queries: set[str] = set()
         self._faults: dict[str, list[_Fault]] = {}
+        self.files: dict[str, bytes] = {}  # file_id -> content, for getFile and downloads
         self._new_update = asyncio.Event()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -377,6 +378,7 @@ class FakeBotAPI:
     async def __aenter__(self) -> FakeBotAPI:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -522,6 +524,27 @@ class FakeBotAPI:
         message = self.make_message(self.group_chat(chat_id), text, user_id, reply_to=reply_to)
         return self.push_update({"message": message})
 
+    def push_private_document(
+        self,
+        file_name: str,
+        content: bytes,
+        user_id: int = 1001,
+        mime_type: str = "application/octet-stream",
+        size: int | None = None,
+    ) -> dict[str, Any]:
+        """A user sends the bot a file (``size``: what Telegram reports, if not its length)."""
+        file_id = f"doc-{len(self.files) + 1}"
+        self.files[file_id] = content
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content) if size is None else size,
+        }
+        message = self.make_message(self.private_chat(user_id), None, user_id, document=document)
+        return self.push_update({"message": message})
+
     def push_inline_query(self, query: str, user_id: int = 1001) -> dict[str, Any]:
         """A user types ``@bot query`` somewhere."""
         query_id = str(next(self._query_ids) + 10_000)
@@ -554,7 +577,12 @@ class FakeBotAPI:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
-        params = await _read_params(request)
+        try:
+            params = await _read_params(request)
+        except ConnectionResetError:
+            # The bot hung up before its request was whole (it cancelled a "typing…" it no
+            # longer needed): the request never arrived, as at Telegram, and it is no error.
+            return _error(499, "client closed the request")
         call = Call(method, params)
         self.calls.append(call)
         faults = self._faults.get(method.lower())
@@ -729,6 +757,26 @@ class FakeBotAPI:
             if start is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(start)):
                 raise BadRequest("START_PARAM_INVALID")
         return True
+
+    async def _m_getfile(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            raise BadRequest("invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """``GET /file/bot<token>/documents/<file_id>``: a file's content, as Telegram serves it."""
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return _error(404, "Not Found")
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     async def _m_close(self, params: dict[str, Any]) -> Any:
         return True

@@ -14,7 +14,9 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from index.smalltalk import REPLIES, classify
 from index.types import (
     Answer,
     Article,
@@ -23,6 +25,9 @@ from index.types import (
     SearchUnavailableError,
     SourceRef,
 )
+
+if TYPE_CHECKING:
+    from index.conversation import Conversation
 
 _GLACIER_CLAUSES = [
     f"station {n} on the tongue of the Morteratsch glacier recorded meltwater runoff of "
@@ -100,9 +105,6 @@ _STOP = frozenset(
         "your me my much many about tell please said there than that ",
     )
 )
-_GREETINGS = frozenset({"hi", "hello", "hey", "howdy", "good morning", "good evening", "hallo"})
-_THANKS = frozenset({"thanks", "thank you", "thx", "cheers", "thanks a lot", "thank you so much"})
-_HELP = frozenset({"help", "?", "what can you do"})
 
 
 def stems(text: str) -> set[str]:
@@ -153,15 +155,67 @@ class FakeQA:
         self.slow_seconds = slow_seconds
         self._sentences = [s for a in self._articles for s in split_sentences(a)]
         self.questions: list[str] = []
+        self.resolved: list[str] = []
+        """Every question as it was answered (follow-ups as read against their context)."""
         self.closed = False
+        self.warmed = False
         self._lock = threading.Lock()
 
     # -- the QuestionAnswerer protocol
 
-    def answer(self, question: str) -> Answer:
-        """Answer by word overlap; magic words misbehave (see the module docstring)."""
+    def answer(self, question: str, context: Conversation | None = None) -> Answer:
+        """Answer by word overlap; magic words misbehave (see the module docstring).
+
+        With a ``context`` the question is read as ``index.conversation`` reads it (the real
+        follow-up logic), and the turn is remembered.
+        """
         with self._lock:
             self.questions.append(question)
+        if context is None or self._small_talk(question) is not None:
+            return self._answer(question)
+        followup = context.resolve(question)
+        answer = self._answer(followup.resolved)
+        answer = Answer(
+            question,
+            answer.answered,
+            answer.quotes,
+            answer.reason,
+            answer.kind,
+            resolved=followup.resolved if followup.rewritten else None,
+        )
+        context.remember(followup, answer)
+        return answer
+
+    def compare(self, topic: str) -> Answer:
+        """The best overlapping sentence of each article, and the articles without one."""
+        found = self._answer(topic)
+        best: dict[str, Quote] = {}
+        for quote in found.quotes:
+            best.setdefault(quote.article_id, quote)
+        missing = tuple(
+            SourceRef(a.id, a.title, a.url, a.published, a.source)
+            for a in self._articles
+            if a.id not in best
+        )
+        if not best:
+            return found
+        return Answer(topic, True, tuple(best.values()), kind="comparison", missing=missing)
+
+    def warm_up(self) -> None:
+        """Mark warmed (the bot calls this before it takes updates)."""
+        self.warmed = True
+
+    @staticmethod
+    def _small_talk(question: str) -> Answer | None:
+        """Greetings, thanks, goodbyes, help and nothing, as the real ``QA`` tells them."""
+        kind = classify(question)
+        if kind is None:
+            return None
+        return Answer(question, False, reason=REPLIES[kind], kind=kind)
+
+    def _answer(self, question: str) -> Answer:
+        with self._lock:
+            self.resolved.append(question)
         text = " ".join(question.split())
         lowered = text.lower().strip(" !.?,")
         if "chroma-down" in lowered:
@@ -170,14 +224,9 @@ class FakeQA:
             raise RuntimeError("boom: the fake question answerer failed on purpose")
         if "slowpoke" in lowered:
             time.sleep(self.slow_seconds)
-        if not lowered:
-            return Answer(question, False, reason="The question is empty.", kind="empty")
-        if lowered in _GREETINGS:
-            return Answer(question, False, reason="A greeting, not a question.", kind="greeting")
-        if lowered in _THANKS:
-            return Answer(question, False, reason="Thanks, not a question.", kind="thanks")
-        if lowered in _HELP:
-            return Answer(question, False, reason="A request for help.", kind="help")
+        small = self._small_talk(question)
+        if small is not None:
+            return small
         wanted = stems(text)
         needed = min(2, len(wanted))
         scored = []
@@ -234,14 +283,24 @@ class FakeQA:
         for article in self._articles:
             if article.id == sentence.article.id:
                 continue
-            if any(
-                len(mine & stems(other.text)) >= 4
+            same = [
+                other
                 for other in self._sentences
-                if other.article.id == article.id
-            ):
+                if other.article.id == article.id and len(mine & stems(other.text)) >= 4
+            ]
+            if same:
+                other = same[0]
                 also.append(
                     SourceRef(
-                        article.id, article.title, article.url, article.published, article.source
+                        article.id,
+                        article.title,
+                        article.url,
+                        article.published,
+                        article.source,
+                        text=other.text,
+                        paragraph=other.paragraph,
+                        start=other.start,
+                        end=other.end,
                     )
                 )
         article = sentence.article

@@ -153,11 +153,16 @@ def test_a_fact_in_both_seed_articles_cites_both(seed_qa: QA) -> None:
 
 @pytest.mark.slow
 def test_most_seed_answers_are_corroborated(seed_qa: QA) -> None:
-    """The two seed articles report one event, so most top quotes name the other article."""
+    """The two seed articles report one event, so many top quotes name the other article, each
+    with a sentence of its own that gives the quote's answer (6 of 14 when this was written:
+    an article is credited only where it states the fact itself)."""
     answerable = [g for g in load_gold(SEED_GOLD) if g.answerable]
     answers = [seed_qa.answer(g.question) for g in answerable]
     corroborated = [a for a in answers if a.quotes and a.quotes[0].also_in]
-    assert len(corroborated) >= len(answers) // 2
+    assert len(corroborated) >= len(answers) // 3
+    for answer in corroborated:
+        for ref in answer.quotes[0].also_in:
+            assert ref.text and ref.article_id != answer.quotes[0].article_id, ref
 
 
 @pytest.mark.slow
@@ -217,13 +222,18 @@ def test_to_dict_has_the_documented_shape(seed_qa: QA) -> None:
         "title",
         "url",
         "published",
+        "source",
         "paragraph",
         "start",
         "end",
         "score",
         "also_in",
+        "also_published",
     }
-    assert all(set(ref) == {"article_id", "title"} for ref in quote["also_in"])
+    article = {"article_id", "title", "source", "published", "url"}
+    assert all(set(ref) == article for ref in quote["also_published"])
+    sentence = {"text", "paragraph", "start", "end"}
+    assert all(set(ref) == article | sentence for ref in quote["also_in"])
 
 
 @pytest.mark.slow

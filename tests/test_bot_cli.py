@@ -56,7 +56,7 @@ def test_console_answers_each_line_and_exits_at_end_of_input(tmp_path: Path) -> 
     out = stdout.getvalue()
     assert out.startswith(f"> {BRIDGE_QUOTE}")
     assert "— Harbour Bridge reopens after repairs <https://news.example.com/" in out
-    assert "Indexed articles (4)\n1. Harbour Bridge reopens after repairs" in out
+    assert "Indexed articles (4)\n1. Alpine Post, 20 May 2024 — Glacier report" in out
     assert "Not in the coverage." in out
     assert "Sorry, something went wrong" in out
     assert "Search is temporarily unavailable" in out
@@ -68,7 +68,7 @@ def test_console_answers_each_line_and_exits_at_end_of_input(tmp_path: Path) -> 
 def test_console_sources_take_a_page_number() -> None:
     extra = [Article(id=f"b{n}", title=f"Brief {n}", body="Short.") for n in range(5, 26)]
     qa = FakeQA(articles=[*ARTICLES, *extra])
-    assert respond(qa, "/sources").startswith("Indexed articles (25), page 1 of 3\n1. Harbour")
+    assert respond(qa, "/sources").startswith("Indexed articles (25), page 1 of 3\n1. Alpine")
     assert respond(qa, "/sources 2").startswith("Indexed articles (25), page 2 of 3\n11. Brief")
     assert respond(qa, "/sources last").startswith("Indexed articles (25), page 1 of 3")
 

@@ -98,13 +98,21 @@ def test_private_question_gets_a_quoted_cited_answer(tmp_path: Path) -> None:
         assert call.text.startswith(f"<blockquote>{BRIDGE_QUOTE}</blockquote>\n— <a href=")
         assert "#:~:text=The%20Harbour%20Bridge%20reopened" in call.text
         plain = call.plain()
-        assert "Harbour Bridge reopens after repairs · City Herald · ¶1 · 1 Mar 2024 [1]" in plain
-        assert "Sources\n1. Harbour Bridge reopens after repairs" in plain
+        assert "— City Herald, 1 Mar 2024 · ¶1" in plain
+        assert "Sources\n• City Herald, 1 Mar 2024 — Harbour Bridge reopens after repairs" in plain
         assert button_data(call.result).startswith("more:")
         typing = fake.calls_of("sendChatAction", chat_id=ALICE)
         assert typing and typing[0].params["action"] == "typing" and typing[0].at <= call.at
         assert fake.calls_of("deleteWebhook")
-        assert [c["command"] for c in fake.commands] == ["ask", "sources", "about", "help", "start"]
+        assert [c["command"] for c in fake.commands] == [
+            "ask",
+            "compare",
+            "sources",
+            "article",
+            "about",
+            "help",
+            "start",
+        ]
         assert qa.closed is False  # a QA passed in is the caller's to close
 
     run(scenario)
@@ -183,8 +191,8 @@ def test_commands(tmp_path: Path) -> None:
         assert "verbatim quotes" in start
         assert all(example in start for example in qa.example_questions(3))
         assert "/ask question" in help_ and "In groups" in help_ and f"@{BOT_USERNAME}" in help_
-        assert sources.startswith("Indexed articles (4)\n1. Harbour Bridge reopens after repairs")
-        assert "2. Council approves bridge budget — Town Crier, 10 Feb 2024" in sources
+        assert sources.startswith("Indexed articles (4)\n1. Alpine Post, 20 May 2024 — Glacier")
+        assert "4. Town Crier, 10 Feb 2024 — Council approves bridge budget" in sources
         source_call = fake.calls_of("sendMessage", chat_id=ALICE)[2]
         assert '<a href="https://news.example.com/2024/03/bridge-reopens">' in source_call.text
         assert "Articles: 4" in about and "Index built: 2024-06-01T12:00:00Z" in about
@@ -317,15 +325,15 @@ def test_sources_turn_pages_with_buttons(tmp_path: Path) -> None:
             fake.push_callback(first.result, "sources:2", user_id=ALICE)
             [second] = await fake.wait_for("editMessageText")
             await fake.wait_for("answerCallbackQuery")
-            fake.push_private_text("/sources 7", user_id=ALICE)  # past the end: the last page
+            fake.push_private_text("/sources 7", user_id=ALICE)  # past the end: how many there are
             [_, last] = await fake.wait_for("sendMessage", chat_id=ALICE, count=2)
-        assert first.plain().startswith("Indexed articles (25), page 1 of 3\n1. Harbour Bridge")
+        assert first.plain().startswith("Indexed articles (25), page 1 of 3\n1. Alpine Post")
         assert "10. Brief 10" in first.plain() and "11." not in first.plain()
         assert second.params["message_id"] == first.result["message_id"]
         assert second.plain().startswith("Indexed articles (25), page 2 of 3\n11. Brief 11")
         assert buttons(second.result) == {"‹ Previous": "sources:1", "Next ›": "sources:3"}
-        assert last.plain().startswith("Indexed articles (25), page 3 of 3\n21. Brief 21")
-        assert buttons(last.result) == {"‹ Previous": "sources:2"}
+        assert last.plain() == "There is no page 7: the list of sources has 3 pages."
+        assert "reply_markup" not in last.result
 
     run(scenario)
 
@@ -345,7 +353,7 @@ def test_long_answer_is_split_and_more_follows_up(tmp_path: Path) -> None:
         assert all(c.ok for c in fake.calls_of("sendMessage"))  # none rejected as too long
         assert all("reply_markup" not in c.result for c in parts[:-1])
         # split between paragraphs: each part is whole quotes with their citations
-        assert parts[0].plain().endswith("¶1 · 20 May 2024 [1]")
+        assert parts[0].plain().endswith("— Alpine Post, 20 May 2024 · ¶1")
         assert parts[1].plain().startswith("Also in the coverage\nPart 2: the glacier")
         assert more and more[0].plain().startswith("Context — Glacier report: the long read")
 

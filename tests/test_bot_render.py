@@ -94,12 +94,12 @@ def test_answer_shows_quote_citation_corroboration_and_sources() -> None:
     plain = checked(html)
     top = answer.quotes[0]
     assert html.startswith(f"<blockquote>{top.text}</blockquote>")
-    assert f'<a href="{top.link}"><b>{top.title}</b></a>' in html
+    assert f'<a href="{top.link}"><b>{top.source}</b></a>' in html
     assert "#:~:text=" in html
-    assert "¶2 · 1 Mar 2024" in plain
-    assert "Also reported by Council approves bridge budget [2]" in plain
-    assert "Sources\n1. Harbour Bridge reopens after repairs, City Herald, 1 Mar 2024" in plain
-    assert "2. Council approves bridge budget, Town Crier, 10 Feb 2024" in plain
+    assert "— City Herald, 1 Mar 2024 · ¶2" in plain
+    assert "Also reported by Town Crier" in plain
+    assert "Sources\n• City Herald, 1 Mar 2024 — Harbour Bridge reopens after repairs" in plain
+    assert "• Town Crier, 10 Feb 2024 — Council approves bridge budget" in plain
 
 
 def test_at_most_three_quotes_then_more_shows_paragraph_and_the_rest() -> None:
@@ -148,6 +148,8 @@ def test_every_kind_has_a_short_friendly_reply(kind: str) -> None:
         "refusal": "Not in the coverage.",
         "greeting": "Hello!",
         "thanks": "You're welcome!",
+        "goodbye": "Goodbye!",
+        "comparison": "because",  # a comparison with nothing to compare shows its reason
         "help": "How to use",
         "empty": "Send me a question",
         "unavailable": "temporarily unavailable",
@@ -211,8 +213,14 @@ def test_commands_render() -> None:
     start = checked(render.render_start(EXAMPLES, "newsquote_bot")[0])
     assert all(example in start for example in EXAMPLES) and "@newsquote_bot" in start
     sources = checked(render.render_sources(qa.articles())[0])
-    assert "Indexed articles (4)" in sources and "3. Storm <warning>" in sources
-    assert "4. Glacier report: the long read — Alpine Post, 20 May 2024" in sources
+    # Newest first; the outlet and date lead, the title follows (the title alone without one).
+    assert sources.splitlines() == [
+        "Indexed articles (4)",
+        "1. Alpine Post, 20 May 2024 — Glacier report: the long read",
+        '2. Storm <warning> & "floods" hit Riverside, 12 Apr 2024',
+        "3. City Herald, 1 Mar 2024 — Harbour Bridge reopens after repairs",
+        "4. Town Crier, 10 Feb 2024 — Council approves bridge budget",
+    ]
     about = checked(render.render_about(qa.info())[0])
     assert "Articles: 4" in about and "Model: fake-word-overlap" in about
     assert checked(render.render_sources([])[0]) == "No articles are indexed yet."
@@ -238,10 +246,12 @@ def test_sources_come_a_page_at_a_time() -> None:
     pages = [render.render_sources(articles, page) for page in (1, 2, 3)]
     assert all(len(chunks) == 1 for chunks in pages)
     first, second, last = (checked(chunks[0]) for chunks in pages)
-    assert first.startswith("Indexed articles (25), page 1 of 3\n1. Article 1 — Daily News")
-    assert "10. Article 10" in first and "11. Article 11" not in first
-    assert "11. Article 11" in second and "20. Article 20" in second
-    assert "21. Article 21" in last and "25. Article 25" in last
+    assert first.startswith(
+        "Indexed articles (25), page 1 of 3\n1. Daily News, 1 Mar 2024 — Article 1"
+    )
+    assert "10. Daily News, 1 Mar 2024 — Article 10" in first and "Article 11" not in first
+    assert "11. Daily News, 1 Mar 2024 — Article 11" in second and "— Article 20" in second
+    assert "21. Daily News, 1 Mar 2024 — Article 21" in last and "— Article 25" in last
     assert first.endswith("Other pages: /sources 1 … /sources 3")
     # Outside the list: the nearest page.
     assert render.render_sources(articles, 0) == pages[0]

@@ -31,6 +31,7 @@ from bot.settings import BotSettings
 from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
+from index.conversation import Conversation
 from index.text import clean_text
 from index.types import Answer
 from scripts import ask
@@ -215,10 +216,10 @@ def test_ask_batch_goes_on_when_one_question_fails(
     """A question that fails even alone gets its own answer; the ones after it are answered."""
 
     class Failing(QA):
-        def answer(self, question: str) -> Answer:
+        def answer(self, question: str, context: Conversation | None = None) -> Answer:
             if "explode" in question:
                 raise RuntimeError("the model failed on purpose")
-            return super().answer(question)
+            return super().answer(question, context)
 
     opened: list[QA] = []
 

@@ -33,6 +33,7 @@ from bot.app import build_application
 from bot.settings import BotSettings
 from index.batcher import QueryBatcher
 from index.config import IndexSettings
+from index.conversation import Conversation
 from index.embedder import HashingEmbedder
 from index.types import Answer, QuestionAnswerer
 from testkit.fake_bot_api import TOKEN, Call, FakeBotAPI
@@ -73,11 +74,19 @@ class RecordingQA:
         self.questions: list[str] = []
         self._lock = threading.Lock()
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, context: Conversation | None = None) -> Answer:
         """Record, then answer."""
         with self._lock:
             self.questions.append(question)
-        return self.qa.answer(question)
+        return self.qa.answer(question, context)
+
+    def compare(self, topic: str) -> Answer:
+        """Compare as the real one does."""
+        return self.qa.compare(topic)
+
+    def warm_up(self) -> None:
+        """Warm up the real one."""
+        self.qa.warm_up()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.qa, name)
@@ -136,7 +145,8 @@ def expected_replies(qa: QuestionAnswerer, questions: Sequence[str]) -> dict[str
     replies = {}
     for question in questions:
         answer = qa.answer(question)
-        chunks = render.render_answer(answer, [] if answer.answered else examples)
+        readable = render.source_numbers(qa.articles()) if answer.quotes else {}
+        chunks = render.render_answer(answer, [] if answer.answered else examples, readable)
         assert len(chunks) == 1, f"pick questions whose answers fit one message: {question!r}"
         replies[question] = chunks[0]
     assert len(set(replies.values())) == len(questions), "the replies must tell questions apart"

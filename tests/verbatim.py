@@ -10,7 +10,7 @@ from index.types import Answer
 def assert_verbatim(answer: Answer, bodies: Mapping[str, str], *, answered: bool = True) -> None:
     """Every quote of ``answer`` is an exact slice of its article's body (``bodies``: article id
     to body): ``text == body[start:end]``, not empty, no surrounding whitespace; and every
-    "also reported by" names another article of ``bodies``.
+    "also reported by" names another article of ``bodies``, its sentence an exact slice too.
 
     With ``answered`` (the default) the answer must also be answered, with at least one quote;
     ``answered=False`` accepts a declined answer too (it has no quotes to check).
@@ -21,5 +21,10 @@ def assert_verbatim(answer: Answer, bodies: Mapping[str, str], *, answered: bool
         assert quote.article_id in bodies, quote.article_id
         assert bodies[quote.article_id][quote.start : quote.end] == quote.text, quote
         assert quote.text and quote.text == quote.text.strip(), repr(quote.text)
-        for ref in quote.also_in:
+        for ref in (*quote.also_in, *quote.also_published):
             assert ref.article_id in bodies and ref.article_id != quote.article_id, ref
+            if ref.text is not None:  # the corroborating sentence, verbatim too
+                assert ref.start is not None and ref.end is not None, ref
+                assert bodies[ref.article_id][ref.start : ref.end] == ref.text, ref
+        copies = {ref.article_id for ref in quote.also_published}
+        assert copies.isdisjoint(ref.article_id for ref in quote.also_in), quote

@@ -1,0 +1,75 @@
+"""Time in answers: questions that ask for the latest state of things, and figures that differ.
+
+* :func:`asks_for_latest`: "What is the latest death toll?", "Is the bridge still closed?",
+  "How many tickets have been sold so far?" want the newest coverage first;
+* :func:`figures` and :func:`figures_differ`: two sentences that say the same thing with
+  different numbers ("rose to 45" against "at least 52 people") disagree; they are not
+  corroboration, and both are quoted with their dates;
+* :func:`newest_first`: the order in which eligible candidates are offered when the question
+  asks for the latest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+__all__ = ["asks_for_latest", "figures", "figures_differ", "newest_first", "published_key"]
+
+_LATEST = re.compile(
+    r"\b(?:latest|most\s+recent(?:ly)?|newest|now|nowadays|currently|current|still|so\s+far|"
+    r"to\s+date|as\s+of\s+(?:now|today)|up\s+to\s+now|today|this\s+week|any\s+more|anymore|"
+    r"yet|recent(?:ly)?|updated?)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
+    r"(?:\s*(thousand|million|billion|trillion|bn|m|k)\b)?(\s*(?:%|per\s*cent|percent))?",
+    re.IGNORECASE,
+)
+_SCALE = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6}
+_SCALE |= {"billion": 10**9, "bn": 10**9, "trillion": 10**12}
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def asks_for_latest(question: str) -> bool:
+    """Whether ``question`` asks for the most recent state of things."""
+    return _LATEST.search(question) is not None
+
+
+def figures(text: str) -> frozenset[str]:
+    """The numbers ``text`` states, normalised ("1,200" and "1.2 thousand" are "1200"; a
+    percentage keeps its sign: "5%"). Ordinal-looking words and digits inside words are not
+    figures."""
+    out: set[str] = set()
+    for match in _NUMBER.finditer(text):
+        whole, fraction, scale, percent = match.groups()
+        value = float(whole.replace(",", "") + (f".{fraction}" if fraction else ""))
+        if scale:
+            value *= _SCALE[scale.lower()]
+        number = f"{value:.6f}".rstrip("0").rstrip(".")
+        out.add(number + ("%" if percent else ""))
+    return frozenset(out)
+
+
+def figures_differ(a: str, b: str) -> bool:
+    """Whether two sentences both state figures and have none in common (a disagreement,
+    such as two outlets giving different tolls)."""
+    fa, fb = figures(a), figures(b)
+    return bool(fa) and bool(fb) and fa.isdisjoint(fb)
+
+
+def published_key(published: str | None) -> str:
+    """A sort key for a ``published`` value: the ISO day, or "" when unknown or not a date."""
+    if published and _ISO_DAY.match(published):
+        return published[:10]
+    return ""
+
+
+def newest_first(days: Sequence[str | None], scores: Sequence[float]) -> list[int]:
+    """Indices of candidates, newest article first (undated last), better score first within
+    a day."""
+    by_score = sorted(range(len(scores)), key=lambda i: -scores[i])
+    dated = [i for i in by_score if published_key(days[i])]
+    dated.sort(key=lambda i: published_key(days[i]), reverse=True)  # stable: score order stays
+    return dated + [i for i in by_score if not published_key(days[i])]

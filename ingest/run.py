@@ -1,0 +1,355 @@
+"""Fetch the sources of a feed list into the corpus folder: the work behind ``scripts.fetch``.
+
+1. Every source (a feed or a single page) is fetched; a feed gives its newest entries, at most
+   ``max_entries`` of them.
+2. Links are de-duplicated by canonical URL; every article page is fetched (conditionally,
+   when the corpus still holds the copy the remembered ETag / Last-Modified belong to), its
+   article extracted and written as ``<id>.md``.
+3. The state file is saved. Nothing that fails removes or damages an article already in the
+   corpus: every failure is one :class:`Skip` line in the :class:`FetchSummary`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.extract import ExtractionError, Page, extract_page
+from ingest.feeds import (
+    FEED_CONTENT_TYPES,
+    Feed,
+    FeedEntry,
+    FeedError,
+    looks_like_feed,
+    newest_first,
+    parse_feed,
+    read_feed_list,
+)
+from ingest.http import HTML_TYPES, FetchError, FetchPolicy, PoliteClient, Response, Validators
+from ingest.state import STATE_FILE, FetchState
+from ingest.urls import article_id, canonical_url
+from ingest.writer import article_path, remove_leftovers, write_page
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FetchOptions", "FetchSummary", "Fetcher", "Skip", "run_fetch"]
+
+SOURCE_TYPES = HTML_TYPES | FEED_CONTENT_TYPES
+REMOVED = "removed from the corpus by an admin; adding the URL by hand brings it back"
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Where articles go, and how much one run fetches."""
+
+    corpus_dir: Path
+    state_file: Path | None = None  # default: .fetch-state.json in the corpus folder
+    max_entries: int = 100  # per feed and run, newest first
+    workers: int = 8  # pages fetched at once (still at most policy.per_host per host)
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
+
+    def __post_init__(self) -> None:
+        if self.max_entries < 1 or self.workers < 1:
+            raise ValueError("max_entries and workers must be at least 1")
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A source, entry or page that gave no article this run, and why (one line)."""
+
+    url: str
+    reason: str
+
+
+@dataclass
+class FetchSummary:
+    """What a run did: counts for the summary line, and one line per skip or note."""
+
+    sources: int = 0
+    sources_read: int = 0
+    fetched: int = 0  # article pages downloaded (HTTP 200)
+    not_modified: int = 0  # article pages the server said were unchanged (HTTP 304)
+    new: list[str] = field(default_factory=list)  # article ids
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # read, but worth a line
+    seconds: float = 0.0
+
+    @property
+    def anything_read(self) -> bool:
+        """Whether any source answered (the run did something useful)."""
+        return self.sources_read > 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the corpus changed (a build has something to do)."""
+        return bool(self.new or self.updated)
+
+    def line(self) -> str:
+        """The one summary line."""
+        not_modified = f" ({self.not_modified} not modified)" if self.not_modified else ""
+        return (
+            f"Fetched {self.fetched} pages from {self.sources_read} of {self.sources} sources "
+            f"in {self.seconds:.1f} s: {len(self.new)} new, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged{not_modified}, {len(self.skipped)} skipped."
+        )
+
+    def lines(self) -> list[str]:
+        """The summary line, then one line per skip and per note."""
+        out = [self.line()]
+        out += [f"  skipped {s.url}: {s.reason}" for s in self.skipped]
+        out += [f"  note: {note}" for note in self.notes]
+        return out
+
+
+@dataclass(frozen=True)
+class _Job:
+    """An article page to fetch (or, for a page named in the list, already fetched)."""
+
+    url: str
+    entry: FeedEntry | None = None
+    feed_title: str | None = None
+    feed_url: str | None = None
+    response: Response | None = None
+
+
+@dataclass(frozen=True)
+class _Done:
+    """The outcome of one job in a worker: a page to write, a 304, or a skip."""
+
+    job: _Job
+    article_id: str
+    page: Page | None = None
+    validators: Validators = field(default_factory=Validators)
+    not_modified: bool = False
+    skip: str | None = None
+
+
+def run_fetch(feeds_file: Path, options: FetchOptions) -> FetchSummary:
+    """Fetch every source listed in ``feeds_file`` into ``options.corpus_dir``.
+
+    Raises:
+        FeedListError: the feed list is missing, unreadable or names nothing.
+    """
+    feed_list = read_feed_list(feeds_file)
+    with Fetcher(options) as fetcher:
+        summary = fetcher.fetch(feed_list.urls)
+    summary.skipped[:0] = [Skip(str(feeds_file), p) for p in feed_list.problems]
+    return summary
+
+
+class Fetcher:
+    """Fetches sources into one corpus folder; :meth:`fetch` may be called more than once."""
+
+    def __init__(
+        self,
+        options: FetchOptions,
+        *,
+        client: PoliteClient | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.options = options
+        self.corpus = Path(options.corpus_dir)
+        self.client = client or PoliteClient(options.policy)
+        self._own_client = client is None
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+
+    def fetch(self, urls: Sequence[str]) -> FetchSummary:
+        """Fetch ``urls`` (feeds or pages) and write their articles."""
+        started = time.perf_counter()
+        self.corpus.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(self.corpus)
+        state = FetchState.load(self.options.state_file or self.corpus / STATE_FILE)
+        summary = FetchSummary(sources=len(urls))
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="fetch") as pool:
+            sources = [pool.submit(self._read_source, url, state) for url in urls]
+            jobs: list[_Job] = []
+            for url, future in zip(urls, sources, strict=True):
+                jobs += self._collect(url, future, summary, state)
+            jobs = self._wanted(_unique(jobs, summary), state, summary)
+            pages = [pool.submit(self._fetch_page, job, state) for job in jobs]
+            self._write_all(pages, state, summary)
+        state.save()
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # ------------------------------------------------------------------ sources
+
+    def _read_source(self, url: str, state: FetchState) -> Response:
+        """GET a source, conditionally when what it gave last time is still at hand."""
+        remembered = state.get(url)
+        validators = None
+        if remembered is not None and (
+            remembered.feed is not None
+            or (
+                remembered.article_id is not None
+                and article_path(self.corpus, remembered.article_id).exists()
+            )
+        ):
+            validators = remembered.validators
+        return self.client.get(url, accept=SOURCE_TYPES, validators=validators)
+
+    def _collect(
+        self, url: str, future: Future[Response], summary: FetchSummary, state: FetchState
+    ) -> list[_Job]:
+        """The article jobs one source gives (none when it failed: one skip line).
+
+        A feed that answers 304 gives the entries taken from it last time: their pages are
+        still checked (conditionally), since a correction need not change the feed.
+        """
+        remembered = state.get(url)
+        try:
+            response = future.result()
+        except FetchError as exc:
+            known = remembered.article_id if remembered else None
+            summary.skipped.append(Skip(url, self._kept(str(exc), known or article_id(url))))
+            return []
+        summary.sources_read += 1
+        if response.not_modified and remembered is not None and remembered.feed is not None:
+            feed = remembered.feed
+            return [_Job(e.link, e, feed.title, url) for e in feed.entries]
+        if response.not_modified or not looks_like_feed(response.content_type, response.body):
+            return [_Job(url, response=response)]
+        try:
+            feed = parse_feed(response.body, response.final_url, response.content_type)
+        except FeedError as exc:
+            summary.skipped.append(Skip(url, str(exc)))
+            return []
+        entries, left_out = newest_first(feed.entries, self.options.max_entries)
+        state.remember(url, response.validators, feed=Feed(url, feed.title, entries))
+        if feed.problem:
+            summary.notes.append(f"{url}: {feed.problem}; read {len(feed.entries)} entries")
+        if left_out:
+            summary.notes.append(
+                f"{url}: {left_out} older entries not fetched (at most "
+                f"{self.options.max_entries} a run, newest first)"
+            )
+        summary.skipped += [Skip(url, f"entry {problem}") for problem in feed.unusable]
+        return [_Job(e.link, e, feed.title, url) for e in entries]
+
+    # ------------------------------------------------------------------ pages
+
+    def _fetch_page(self, job: _Job, state: FetchState) -> _Done:
+        """Fetch and extract one article page (in a worker thread)."""
+        remembered = state.get(job.url)
+        known_id = remembered.article_id if remembered else None
+        guess = known_id or article_id(job.url)
+        try:
+            response = job.response
+            if response is None:
+                validators = None
+                if known_id and remembered and article_path(self.corpus, known_id).exists():
+                    validators = remembered.validators
+                response = self.client.get(job.url, accept=HTML_TYPES, validators=validators)
+            if response.not_modified:
+                if known_id is None:  # a 304 to a request without validators
+                    return _Done(job, "", skip="HTTP 304 Not Modified to an unconditional GET")
+                return _Done(job, known_id, validators=response.validators, not_modified=True)
+            if response.content_type not in HTML_TYPES:
+                raise FetchError(f"not an HTML page (content type {response.content_type})")
+            page = extract_page(
+                response.body,
+                canonical_url(response.final_url),
+                charset=response.charset,
+                entry=job.entry,
+                feed_title=job.feed_title,
+            )
+            return _Done(job, article_id(response.final_url), page, response.validators)
+        except FetchError as exc:
+            return _Done(job, guess, skip=str(exc))
+        except ExtractionError as exc:
+            return _Done(job, guess, skip=str(exc))
+        except Exception as exc:  # a bug or a library failure: one page must not stop the run
+            logger.exception("unexpected error while fetching %s", job.url)
+            return _Done(job, guess, skip=f"unexpected error: {type(exc).__name__}: {exc}")
+
+    def _write_all(
+        self, pages: list[Future[_Done]], state: FetchState, summary: FetchSummary
+    ) -> None:
+        """Write the pages in list order."""
+        written: dict[str, str] = {}  # article id -> the link that gave it
+        for future in pages:
+            done = future.result()
+            job = done.job
+            if done.skip is not None:
+                summary.skipped.append(Skip(job.url, self._kept(done.skip, done.article_id)))
+            elif done.not_modified:
+                summary.not_modified += 1
+                summary.unchanged.append(done.article_id)
+                state.remember(job.url, done.validators, done.article_id)
+            elif done.article_id in state.removed:
+                summary.fetched += 1
+                summary.skipped.append(Skip(job.url, REMOVED))
+            elif done.article_id in written:
+                first = written[done.article_id]
+                summary.fetched += 1
+                summary.skipped.append(Skip(job.url, f"same article as {first} (a redirect)"))
+            else:
+                summary.fetched += 1
+                written[done.article_id] = job.url
+                self._write(done, state, summary)
+
+    def _write(self, done: _Done, state: FetchState, summary: FetchSummary) -> None:
+        assert done.page is not None
+        stamp = self._now().replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        try:
+            result = write_page(self.corpus, done.article_id, done.page, stamp)
+        except OSError as exc:
+            summary.skipped.append(Skip(done.job.url, f"cannot write the article: {exc}"))
+            return
+        if result.outcome == "kept":
+            summary.skipped.append(Skip(done.job.url, result.reason or "kept the earlier copy"))
+            return
+        {"new": summary.new, "updated": summary.updated, "unchanged": summary.unchanged}[
+            result.outcome
+        ].append(done.article_id)
+        state.remember(done.job.url, done.validators, done.article_id)
+
+    @staticmethod
+    def _wanted(jobs: list[_Job], state: FetchState, summary: FetchSummary) -> list[_Job]:
+        """``jobs`` without the links to articles an admin removed."""
+        wanted = []
+        for job in jobs:
+            if state.removed and article_id(job.url) in state.removed:
+                summary.skipped.append(Skip(job.url, REMOVED))
+            else:
+                wanted.append(job)
+        return wanted
+
+    def _kept(self, reason: str, article: str) -> str:
+        """``reason``, saying so when the corpus keeps an earlier copy of the article."""
+        if article and article_path(self.corpus, article).exists():
+            return f"{reason}; the copy already in the corpus stays"
+        return reason
+
+
+def _unique(jobs: list[_Job], summary: FetchSummary) -> list[_Job]:
+    """``jobs`` without links to an article already listed (by canonical URL)."""
+    seen: dict[str, _Job] = {}
+    unique: list[_Job] = []
+    for job in jobs:
+        key = canonical_url(job.url)
+        first = seen.get(key)
+        if first is not None:
+            where = f" in {first.feed_url}" if first.feed_url else ""
+            summary.skipped.append(Skip(job.url, f"duplicate link (already listed{where})"))
+            continue
+        seen[key] = job
+        unique.append(job)
+    return unique
