@@ -255,6 +255,22 @@ def find_entities(texts: Sequence[str], batch_size: int = 256) -> list[tuple[Ent
     return out
 
 
+def entities_now(texts: Sequence[str]) -> list[tuple[Entity, ...]]:
+    """The entities of ``texts`` found at question time, for an index version built before
+    entities were stored: with the shared pipeline of :mod:`index.nlp` (the one follow-up
+    questions use), so a serving process holds one spaCy model, not two."""
+    from index.nlp import parse
+
+    return [
+        tuple(
+            (LABEL_KIND[e.label_], e.start_char, e.end_char)
+            for e in doc.ents
+            if e.label_ in LABEL_KIND
+        )
+        for doc in parse(texts)
+    ]
+
+
 def new_entity_kinds(
     text: str, entities: Iterable[Entity], question_stems: frozenset[str]
 ) -> frozenset[str]:

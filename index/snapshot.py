@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
-from index.entities import Entity, EntityTable, find_entities, model_id
+from index.entities import Entity, EntityTable, entities_now, model_id
 from index.errors import BUILD_HINT, one_line
 from index.syndication import Syndication
 from index.types import (
@@ -160,7 +160,7 @@ class Snapshot:
         """
         if self.entities is not None:
             return self.entities.row(row)
-        return find_entities([self.text(row)])[0]
+        return entities_now([self.text(row)])[0]
 
     def tokens(self, row: int) -> npt.NDArray[np.int32]:
         """The BM25 token ids of sentence ``row``."""

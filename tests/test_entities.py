@@ -144,7 +144,7 @@ def test_sentence_entities_are_stored_by_the_build_and_survive_an_incremental_bu
         raise AssertionError(f"the recogniser ran at question time on {texts!r}")
 
     monkeypatch.setattr(entities, "find_entities", forbidden)
-    monkeypatch.setattr("index.snapshot.find_entities", forbidden)
+    monkeypatch.setattr("index.snapshot.entities_now", forbidden)
     qa.snapshot(force=True)
     try:
         answer = qa.answer("When did Sergei Shoigu arrive in Pyongyang?")
