@@ -66,11 +66,13 @@ EVAL_DATA ?= data/eval
 
 eval: $(STAMP)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions.jsonl --corpus $(CORPUS_DIR)
+	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions_paraphrased.jsonl --corpus $(CORPUS_DIR)
+	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_unanswerable.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/conversations.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --squad $(EVAL_DATA)/squad2_dev_subset.json
 
 train: $(STAMP)
-	$(PY) -m scripts.train_ranker --squad $(EVAL_DATA)/squad2_dev_subset.json
+	$(PY) -m scripts.train_ranker --squad $(EVAL_DATA)/squad2_train_subset.json --dev $(EVAL_DATA)/squad2_dev_subset.json --compare index/ranker_weights.json
 
 # Every benchmark the README quotes. bench_scale runs the two sizes with the real model (some
 # minutes); all of its sizes: `make bench BENCH_SCALE_SIZES=1e3,1e4,1e5,1e6` (1-1.5 hours).

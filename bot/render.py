@@ -165,7 +165,8 @@ def answer_spans(
         return comparison_spans(answer, readable)
     if not (answer.answered and answer.quotes):
         return notice_spans(answer, examples)
-    spans = _read_as(answer) + quote_spans(answer.quotes[0])
+    spans = partial_spans(answer) if answer.kind == "partial" else []
+    spans += _read_as(answer) + quote_spans(answer.quotes[0])
     further = answer.quotes[1:SHOWN_QUOTES]
     if further:
         spans += [Span("\n\n"), Span(wording.ALSO_IN_COVERAGE, (BOLD,))]
@@ -219,6 +220,12 @@ def _not_mentioned(missing: Sequence[SourceRef]) -> list[Span]:
         if ref.source:
             spans.append(Span(f" ({shorten(ref.source, 60)})"))
     return spans
+
+
+def partial_spans(answer: Answer) -> list[Span]:
+    """What a partial answer says before its quotes (its ``reason``): the coverage gives no
+    <kind of fact> in answer to “question”. The closest it says:"""
+    return [Span((answer.reason or wording.CLOSEST) + "\n")]
 
 
 def notice_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:

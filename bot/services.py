@@ -138,7 +138,7 @@ class BotServices:
         self.answer_kinds[kind] += 1
         if kind == "unavailable":
             self.search_down_since = self.search_down_since or time.time()
-        elif kind in ("answer", "comparison", "refusal"):
+        elif kind in ("answer", "partial", "comparison", "refusal"):
             self.search_down_since = None
 
     def close(self) -> None:

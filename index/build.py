@@ -28,6 +28,7 @@ import numpy.typing as npt
 from index.articles import CorpusLoad, Skipped, load_corpus
 from index.config import IndexSettings, check_embedding_model
 from index.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
+from index.entities import Entity, EntityTable, model_id, sentence_entities
 from index.errors import one_line, storage_problem
 from index.sentences import split_sentences
 from index.syndication import SYNDICATION_FILE, find_copies, load_signatures, save_signatures
@@ -242,6 +243,8 @@ def _with_unreadable(
 def _is_noop(plan: _Plan, previous: Manifest | None, settings: IndexSettings, full: bool) -> bool:
     if full or previous is None or not _compatible(previous, settings):
         return False
+    if previous.entities != model_id():
+        return False
     current = {a.id: a.content_hash for a in plan.articles}
     return current == {k: v.hash for k, v in previous.articles.items()}
 
@@ -433,6 +436,7 @@ def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
     text_chars = sum(len(a.body) + len(a.title) for a in plan.articles)
     written = _write_vectors(ctx, rows, flat, text_chars)
     table = _write_table(ctx.folder, plan.articles, per_article, flat)
+    _write_entities(ctx, rows, flat)
     _write_syndication(ctx, plan.articles)
     name = _write_collection(ctx, plan.articles, table, flat, written)
     manifest = _write_manifest(ctx, plan, rows, written.dimension, name)
@@ -615,6 +619,34 @@ def _write_table(
     return table
 
 
+def _write_entities(ctx: BuildContext, rows: RowPlan, flat: list[Sentence]) -> None:
+    """Entities: each sentence's named entities (``entities.npz``), copied like its vector
+    from the served version when the text is the same, found by the recogniser otherwise."""
+    reuse: list[tuple[Entity, ...] | None] = [None] * rows.total
+    old = _old_entities(ctx.served)
+    if old is not None:
+        for old_lo, old_hi, new_lo in rows.blocks:
+            for k in range(old_hi - old_lo):
+                reuse[new_lo + k] = old.row(old_lo + k)
+        for old_row, new_row in rows.copies:
+            reuse[new_row] = old.row(old_row)
+    sentence_entities([s.text for s in flat], reuse).save(ctx.folder)
+
+
+def _old_entities(served: Served | None) -> EntityTable | None:
+    """The served version's entities, when they are readable and from the same recogniser."""
+    if served is None:
+        return None
+    try:
+        old = EntityTable.load(served.folder)
+    except (OSError, ValueError, KeyError) as exc:
+        logger.info("cannot reuse the entities of %s (%s)", served.manifest.build_id, exc)
+        return None
+    if old.model != model_id() or len(old) != served.manifest.sentences:
+        return None
+    return old
+
+
 def _write_syndication(ctx: BuildContext, articles: list[Article]) -> None:
     """Syndication: which articles are copies of one story (wire copy, reprints), by
     near-duplicate text; the served version's MinHash signatures are reused."""
@@ -675,6 +707,7 @@ def _write_manifest(
         skipped=[{"path": s.path, "reason": s.reason} for s in plan.skipped],
         embedded_now=len(rows.to_embed),
         reused=rows.total - len(rows.to_embed),
+        entities=model_id(),
         files=checksum_files(ctx.folder),
     )
     manifest.save(ctx.folder)

@@ -18,6 +18,9 @@
 6. a question asking for the latest ("latest", "now", "still", "so far") takes its first quote
    from the newest article among the candidates scoring at least :data:`RECENCY_MARGIN` of
    the best.
+7. when the question asks for a kind of fact (a date, a figure, a person: see
+   :func:`index.entities.wanted`) and no quote names one, the answer is ``partial``: it says
+   plainly that the coverage gives none, then gives the closest quotes.
 
 A follow-up question (a :class:`~index.conversation.Followup` that leans on the last turn)
 prefers the last answer's article among candidates nearly as good, never repeats the last quote
@@ -37,6 +40,7 @@ import numpy.typing as npt
 from index import wording
 from index.config import IndexSettings
 from index.conversation import Followup, QuotePlace
+from index.entities import new_entity_kinds
 from index.extract import quote_rows
 from index.features import Query, answer_type
 from index.features import mentions as typed_mentions
@@ -85,7 +89,29 @@ def compose(
         quote = selection.take(int(pool.rows[idx]), score, first=not quotes)
         if quote is not None:
             quotes.append(quote)
+    asked = pool.query.wanted
+    if (
+        settings.partial_answers
+        and asked is not None
+        and asked.accepts
+        and not any(holds_kind(snap, lo, hi, pool.query) for lo, hi in selection.spans)
+    ):
+        reason = wording.partial_reason(asked.kind, question)
+        return Answer(question, answered=True, quotes=tuple(quotes), reason=reason, kind="partial")
     return Answer(question=question, answered=True, quotes=tuple(quotes), kind="answer")
+
+
+def holds_kind(snap: Snapshot, lo: int, hi: int, query: Query) -> bool:
+    """Whether rows ``lo``..``hi`` name an entity of the kind the question asks for, one the
+    question does not name itself ("When ...?": a date; "Who ...?": a person)."""
+    asked = query.wanted
+    if asked is None:
+        return True
+    for row in range(lo, hi + 1):
+        kinds = new_entity_kinds(snap.text(row), snap.sentence_entities(row), query.stems)
+        if kinds & asked.accepts:
+            return True
+    return False
 
 
 def ranking(snap: Snapshot, pool: Pool, followup: Followup | None = None) -> npt.NDArray[np.int64]:
@@ -154,6 +180,7 @@ class _Selection:
     threshold: float
     question: str
     covered: set[int] = field(default_factory=set)  # rows quoted, or cited in ``also_in``
+    spans: list[tuple[int, int]] = field(default_factory=list)  # the rows of each quote taken
     seen_words: set[int] = field(default_factory=set)  # BM25 ids the question and quotes used
     quoted: list[tuple[int, int]] = field(default_factory=list)  # (article, row) of each quote
     vectors: npt.NDArray[np.float32] = field(init=False)  # aligned with ``pool.rows``
@@ -186,6 +213,7 @@ class _Selection:
         self.covered.update(range(lo, hi + 1))
         self.covered.update(r for r, _ in also)
         self.seen_words |= text_words
+        self.spans.append((lo, hi))
         self.quoted.append((int(self.snap.table.article[row]), row))
         copies = self.copies(row)
         return make_quote(self.snap, lo, hi, score, [ref for _, ref in also], copies)

@@ -82,6 +82,10 @@ class IndexSettings(BaseSettings):
         description="Quote two adjacent sentences when the question's words are split "
         "between them.",
     )
+    partial_answers: bool = Field(
+        True,
+        description="Say so when no quote holds the kind of fact asked for (a date, a figure).",
+    )
     max_quotes: int = Field(
         3, ge=1, le=5, description="The best quote and up to this many - 1 more."
     )

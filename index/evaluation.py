@@ -33,6 +33,9 @@ from index.snapshot import Snapshot
 from index.text import normalise_question
 from index.types import Answer, Article
 
+SEARCHED = ("answer", "partial", "refusal")
+"""The kinds of answer that searched the index (the others are small talk or errors)."""
+
 
 @dataclass(frozen=True, slots=True)
 class GoldQuestion:
@@ -159,7 +162,7 @@ def ask_all(qa: QA, questions: Sequence[GoldQuestion]) -> list[Record]:
         seconds = time.perf_counter() - started
         pool = None
         top_text = answer.quotes[0].text if answer.quotes else ""
-        if answer.kind in ("answer", "refusal"):
+        if answer.kind in SEARCHED:
             pool = qa.candidates(normalise_question(gold.question), snapshot)
             if not top_text and len(pool.rows):
                 lo, hi = qa.quote_rows(snapshot, int(pool.ranked()[0]), pool.query)
@@ -212,6 +215,15 @@ def metrics(records: Sequence[Record], ks: Sequence[int] = (1, 3, 5, 10)) -> dic
     )
     out["refusal_recall"] = share((not r.answer.answered for r in declinable), len(declinable))
     out["declinable"] = len(declinable)
+    # partial: the asked kind of fact is missing from every quote (right for a question the
+    # coverage cannot answer, wrong for one it can)
+    out["partial_answerable"] = share((r.answer.kind == "partial" for r in answerable), n)
+    out["partial_declinable"] = share(
+        (r.answer.kind == "partial" for r in declinable), len(declinable)
+    )
+    out["partial_or_refused"] = share(
+        (r.answer.kind in ("partial", "refusal") for r in declinable), len(declinable)
+    )
     ranked = [(r, r.pool.ranked()) for r in answerable if r.pool is not None]
     for k in ks:
         out[f"recall@{k}"] = share(
@@ -230,7 +242,7 @@ def metrics(records: Sequence[Record], ks: Sequence[int] = (1, 3, 5, 10)) -> dic
         out[f"{name}_top3"] = share(
             (any(contains(t, r.gold.answers) for t in r.rows_text(o[:3])) for r, o in orders), n
         )
-    latencies = [r.seconds * 1000 for r in records if r.answer.kind in ("answer", "refusal")]
+    latencies = [r.seconds * 1000 for r in records if r.answer.kind in SEARCHED]
     out["latency_p50_ms"] = percentile(latencies, 50)
     out["latency_p95_ms"] = percentile(latencies, 95)
     out["latency_mean_ms"] = statistics.fmean(latencies) if latencies else math.nan

@@ -24,9 +24,10 @@ def quote_rows(snap: Snapshot, row: int, query: Query | None = None) -> tuple[in
     lo, hi = cohesive_rows(snap, row)
     if query is not None and lo == hi == row and len(query.token_ids):
         lo, hi = _split_question(snap, row, query, para_lo, para_hi)
-    if int(snap.table.end[hi]) - int(snap.table.start[lo]) > MAX_QUOTE_CHARS:
-        return row, row
-    return lo, hi
+    for first, last in ((lo, hi), (lo, row), (row, row)):
+        if int(snap.table.end[last]) - int(snap.table.start[first]) <= MAX_QUOTE_CHARS:
+            return first, last
+    return row, row
 
 
 def _split_question(

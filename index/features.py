@@ -15,11 +15,14 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from index import places
 from index.cohesion import cohesive_rows
+from index.entities import Entity, Wanted, new_entity_kinds, wanted
 from index.snapshot import Snapshot
 from index.text import tokenize, words
 
@@ -46,6 +49,9 @@ FEATURES: tuple[str, ...] = (
     "dense_unit",  # cosine of question and that unit
     "leans",  # 1 when the sentence leans on or leads into a neighbour
     "surface",  # share of the question's surface words (stop words too) in the sentence
+    "kind_match",  # the question asks for a kind of entity and the sentence names a new one
+    "kind_miss",  # it asks for one and the sentence names none
+    "unknown",  # idf share of the question's words that no sentence uses (same for every row)
 )
 
 # ----------------------------------------------------------------------------- answer types
@@ -133,6 +139,7 @@ class RowInfo:
     words: frozenset[str]
     cohesive: tuple[int, int]
     found: dict[str, tuple[Mention, ...]]  # filled per answer type on first use
+    entities: tuple[Entity, ...]
 
     def mentions(self, kind: str) -> tuple[Mention, ...]:
         """The dates, numbers or names in the sentence (computed once per kind)."""
@@ -151,7 +158,11 @@ def row_info(snapshot: Snapshot, row: int) -> RowInfo:
     if info is None:
         text = snapshot.text(row)
         info = RowInfo(
-            text=text, words=frozenset(words(text)), cohesive=cohesive_rows(snapshot, row), found={}
+            text=text,
+            words=frozenset(words(text)),
+            cohesive=cohesive_rows(snapshot, row),
+            found={},
+            entities=snapshot.sentence_entities(row),
         )
         if len(snapshot.row_cache) >= ROW_CACHE_LIMIT:
             snapshot.row_cache.clear()
@@ -174,24 +185,21 @@ class Query:
     bigrams: frozenset[tuple[int, int]]  # adjacent pairs of the question's vocabulary ids
     aliases: dict[int, int]  # vocabulary ids of related word forms -> the question's id
     kind: str | None
+    wanted: Wanted | None
     unknown_weight: float  # idf-like weight of question words the corpus never uses
 
 
 def make_query(snapshot: Snapshot, text: str, vector: np.ndarray) -> Query:
     """Prepare ``text`` (already normalised) and its embedding for :func:`feature_matrix`."""
+    vocab = snapshot.vocab
     stems = tokenize(text)
-    ids = sorted({snapshot.vocab[t] for t in stems if t in snapshot.vocab})
-    seq = [snapshot.vocab.get(t, -1) for t in stems]
+    known = _with_place_stand_ins(snapshot, stems) if USE_PLACES else stems
+    ids = sorted({vocab[t] for t in known if t in vocab})
+    seq = [vocab.get(t, -1) for t in known]
     bigrams = frozenset((a, b) for a, b in itertools.pairwise(seq) if a >= 0 and b >= 0)
     token_ids = np.asarray(ids, dtype=np.int64)
     weights = snapshot.idf[token_ids] if len(ids) else np.zeros(0, dtype=np.float32)
-    unknown = {t for t in stems if t not in snapshot.vocab}
-    aliases = {
-        alias: snapshot.vocab[t]
-        for t in set(stems)
-        if t in snapshot.vocab
-        for alias in related_forms(snapshot, t)
-    }
+    unknown = {t for t in known if t not in vocab}
     # A word no sentence uses is as rare as can be: weigh it like a word used once.
     rare = float(np.log1p((len(snapshot) - 0.5) / 1.5)) if len(snapshot) else 1.0
     return Query(
@@ -201,10 +209,59 @@ def make_query(snapshot: Snapshot, text: str, vector: np.ndarray) -> Query:
         weights=np.asarray(weights, dtype=np.float64),
         stems=frozenset(stems),
         bigrams=bigrams,
-        aliases=aliases,
+        aliases=_aliases(snapshot, known, set(ids)),
         kind=answer_type(text),
+        wanted=wanted(text),
         unknown_weight=rare * len(unknown),
     )
+
+
+USE_PLACES = True
+
+
+def _aliases(snapshot: Snapshot, stems: list[str], question_ids: set[int]) -> dict[int, int]:
+    """Vocabulary ids that count as one of the question's words: related word forms
+    (russia/russian) and, for a place, its country's other names (Moscow: Russia, Russian).
+    A word the question uses itself is never an alias of another."""
+    vocab = snapshot.vocab
+    aliases: dict[int, int] = {}
+    for stem in sorted(set(stems)):
+        if stem in vocab:
+            for alias in related_forms(snapshot, stem):
+                if alias not in question_ids:
+                    aliases.setdefault(alias, vocab[stem])
+    if USE_PLACES:
+        for phrase, others in places.related(stems).items():
+            anchor = next((vocab[w] for w in reversed(phrase) if w in vocab), None)
+            if anchor is None:
+                continue
+            for word in sorted(places.phrase_words(others)):
+                if word in vocab and vocab[word] not in question_ids:
+                    aliases.setdefault(vocab[word], anchor)
+    return aliases
+
+
+def _with_place_stand_ins(snapshot: Snapshot, stems: list[str]) -> list[str]:
+    """``stems`` with each place the corpus never names replaced by a name of the same country
+    that it does use (the most common): "Moscow" asked of coverage that only says "Russia"."""
+    vocab = snapshot.vocab
+    out = list(stems)
+    for phrase, others in places.related(stems).items():
+        if any(w in vocab for w in phrase):
+            continue
+        used = [w for w in places.phrase_words(others) if w in vocab]
+        if not used:
+            continue
+        stand_in = max(sorted(used), key=lambda w: _document_frequency(snapshot, w))
+        start = next(i for i in range(len(out)) if tuple(out[i : i + len(phrase)]) == phrase)
+        out[start : start + len(phrase)] = [stand_in]
+    return out
+
+
+def _document_frequency(snapshot: Snapshot, word: str) -> int:
+    indptr = snapshot.bm25.scores["indptr"]
+    t = snapshot.vocab[word]
+    return int(indptr[t + 1]) - int(indptr[t])
 
 
 MIN_SHARED_PREFIX = 5
@@ -252,6 +309,9 @@ def neighbours(snapshot: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return prev, nxt
 
 
+Hits = dict[int, float]
+"""The question's words (vocabulary ids) a text holds, each with the weight it earns."""
+
 COLUMN: dict[str, int] = {name: i for i, name in enumerate(FEATURES)}
 """The column of each feature in a feature matrix."""
 
@@ -286,6 +346,7 @@ class Candidates:
     qset: set[int]
     total: float  # the question's whole weight, words the corpus never uses included
     infos: list[RowInfo]
+    hit_cache: dict[int, Hits] = field(default_factory=dict)
 
     def ids(self, row: int) -> set[int]:
         """The token ids of ``row``, related word forms mapped to the question's."""
@@ -293,9 +354,38 @@ class Candidates:
         aliases = self.query.aliases
         return {aliases.get(t, t) for t in found} if aliases else set(found)
 
-    def share(self, ids: set[int]) -> float:
-        """The share of the question's weight that ``ids`` cover."""
-        return sum(self.qweight[t] for t in ids & self.qset) / self.total
+    def hits(self, tokens: Iterable[int]) -> Hits:
+        """The question's words among ``tokens``, each with the weight it earns: its idf, or,
+        when found through an alias (a related form, another name of a place), at most the
+        alias's own idf: "Pyongyang" found as the common "Korea" earns what "Korea" is worth."""
+        out: Hits = {}
+        for t in tokens:
+            weight = self.qweight.get(t)
+            if weight is None:
+                q = self.query.aliases.get(t)
+                if q is None:
+                    continue
+                weight, t = min(self.qweight[q], float(self.snapshot.idf[t])), q
+            if weight > out.get(t, 0.0):
+                out[t] = weight
+        return out
+
+    def row_hits(self, row: int) -> Hits:
+        """:meth:`hits` of one row (computed once)."""
+        found = self.hit_cache.get(row)
+        if found is None:
+            found = self.hit_cache[row] = self.hits(self.snapshot.tokens(row).tolist())
+        return found
+
+    def share(self, *found: Hits) -> float:
+        """The share of the question's weight that the hits cover together."""
+        if len(found) == 1:
+            return sum(found[0].values()) / self.total
+        merged: Hits = {}
+        for hits in found:
+            for t, weight in hits.items():
+                merged[t] = max(weight, merged.get(t, 0.0))
+        return sum(merged.values()) / self.total
 
     def unit_cosine(self, lo: int, hi: int) -> float:
         """Cosine of the question and the mean vector of rows ``lo`` to ``hi - 1``."""
@@ -390,33 +480,32 @@ def coverage(c: Candidates, out: Columns) -> None:
     paragraph and its article title."""
     n = len(c.rows)
     cov, ctx_cov, para_cov, title_cov = (np.zeros(n) for _ in range(4))
-    para_cache: dict[int, set[int]] = {}
+    para_cache: dict[int, Hits] = {}
     for i, row in enumerate(c.rows.tolist()):
         if c.total <= 0:
             break
-        own = c.ids(row)
+        own = c.row_hits(row)
         cov[i] = c.share(own)
-        ctx = set(own)
-        for other in (int(c.prev[i]), int(c.nxt[i])):
-            if other >= 0:
-                ctx.update(c.ids(other))
-        ctx_cov[i] = c.share(ctx)
+        around = [c.row_hits(other) for other in (int(c.prev[i]), int(c.nxt[i])) if other >= 0]
+        ctx_cov[i] = c.share(own, *around)
         lo = int(c.snapshot.para_lo[row])
         if lo not in para_cache:
-            para_cache[lo] = _paragraph_ids(c, lo, int(c.snapshot.para_hi[row]))
+            para_cache[lo] = _paragraph_hits(c, lo, int(c.snapshot.para_hi[row]))
         para_cov[i] = c.share(para_cache[lo])
-        title_cov[i] = c.share(_title_ids(c, row))
+        title_cov[i] = c.share(c.hits(_title_ids(c, row)))
     out["cov"] = cov
     out["cov_ctx"] = ctx_cov
     out["cov_para"] = para_cov
     out["cov_title"] = title_cov
     out["cov_gap"] = cov - cov.max()
+    # The same for every candidate, so it cannot reorder them: it tells the calibrated score how
+    # much of the question the corpus has no word for ("Who is the president of *France*?").
+    out["unknown"] = np.full(n, c.query.unknown_weight / c.total if c.total > 0 else 0.0)
 
 
-def _paragraph_ids(c: Candidates, lo: int, hi: int) -> set[int]:
-    snap, aliases = c.snapshot, c.query.aliases
-    found = snap.token_ids[snap.token_indptr[lo] : snap.token_indptr[hi]]
-    return {aliases.get(int(t), int(t)) for t in set(found.tolist())}
+def _paragraph_hits(c: Candidates, lo: int, hi: int) -> Hits:
+    snap = c.snapshot
+    return c.hits(set(snap.token_ids[snap.token_indptr[lo] : snap.token_indptr[hi]].tolist()))
 
 
 def _title_ids(c: Candidates, row: int) -> set[int]:
@@ -454,14 +543,11 @@ def cohesion(c: Candidates, out: Columns) -> None:
     for i, (row, info) in enumerate(zip(c.rows.tolist(), c.infos, strict=True)):
         lo, hi = info.cohesive
         if lo == hi:
-            cov_unit[i] = c.share(c.ids(row)) if c.total > 0 else 0.0
+            cov_unit[i] = c.share(c.row_hits(row)) if c.total > 0 else 0.0
             dense_unit[i] = dense[i]
             continue
         leans[i] = 1.0
-        unit: set[int] = set()
-        for r in range(lo, hi + 1):
-            unit |= c.ids(r)
-        cov_unit[i] = c.share(unit) if c.total > 0 else 0.0
+        cov_unit[i] = c.share(*(c.row_hits(r) for r in range(lo, hi + 1))) if c.total > 0 else 0.0
         dense_unit[i] = c.unit_cosine(lo, hi + 1)
     out["cov_unit"] = cov_unit
     out["dense_unit"] = dense_unit
@@ -478,5 +564,28 @@ def answer_kind(c: Candidates, out: Columns) -> None:
     out["type_miss"] = [0.0 if f else 1.0 for f in found]
 
 
-FAMILIES = (meaning, paragraph_meaning, retrieval, coverage, wording, cohesion, answer_kind)
+def entity_kind(c: Candidates, out: Columns) -> None:
+    """Does the sentence name an entity of the kind the question asks for (a person, a place,
+    a date ...) that the question does not already name?"""
+    asked = c.query.wanted
+    if asked is None or not asked.accepts:
+        return
+    found = [
+        bool(new_entity_kinds(info.text, info.entities, c.query.stems) & asked.accepts)
+        for info in c.infos
+    ]
+    out["kind_match"] = [1.0 if f else 0.0 for f in found]
+    out["kind_miss"] = [0.0 if f else 1.0 for f in found]
+
+
+FAMILIES = (
+    meaning,
+    paragraph_meaning,
+    retrieval,
+    coverage,
+    wording,
+    cohesion,
+    answer_kind,
+    entity_kind,
+)
 """The feature families, in the order they run (``cohesion`` reads ``dense``)."""

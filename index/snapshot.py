@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
+from index.entities import Entity, EntityTable, entities_now, model_id
 from index.errors import BUILD_HINT, one_line
 from index.syndication import Syndication
 from index.types import (
@@ -67,6 +68,7 @@ class Snapshot:
     collection: Collection
     para_lo: npt.NDArray[np.int64]  # first row of each sentence's paragraph
     para_hi: npt.NDArray[np.int64]  # one past the last row of each sentence's paragraph
+    entities: EntityTable | None = None  # None: a version built before entities were stored
     syndication: Syndication = field(default_factory=Syndication)
     """Which articles are copies of one story (wire copy, reprints), the earliest first."""
     row_cache: dict[int, RowInfo] = field(default_factory=dict, repr=False)
@@ -150,6 +152,16 @@ class Snapshot:
         article = self.articles[int(self.table.article[row])]
         return article.body[int(self.table.start[row]) : int(self.table.end[row])]
 
+    def sentence_entities(self, row: int) -> tuple[Entity, ...]:
+        """The named entities of sentence ``row``, as the build found them.
+
+        A version built before the build stored them (or by another recogniser) has them found
+        now, one sentence at a time; the next build stores them.
+        """
+        if self.entities is not None:
+            return self.entities.row(row)
+        return entities_now([self.text(row)])[0]
+
     def tokens(self, row: int) -> npt.NDArray[np.int32]:
         """The BM25 token ids of sentence ``row``."""
         return self.token_ids[self.token_indptr[row] : self.token_indptr[row + 1]]
@@ -213,6 +225,7 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
         store.close()
         raise IndexNotFoundError(f"cannot open the vector store of {build_id}: {exc}") from exc
     para_lo, para_hi = _paragraph_bounds(table)
+    entities = _load_entities(folder, len(table))
     return Snapshot(
         manifest=manifest,
         index_dir=index_dir,
@@ -229,8 +242,22 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
         collection=collection,
         para_lo=para_lo,
         para_hi=para_hi,
+        entities=entities,
         syndication=Syndication.load(folder),
     )
+
+
+def _load_entities(folder: Path, rows: int) -> EntityTable | None:
+    """The version's stored entities, or None (with a warning) when they cannot be used."""
+    try:
+        table = EntityTable.load(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("index %s has no usable entities (%s); rebuild it", folder.name, exc)
+        return None
+    if len(table) != rows or table.model != model_id():
+        logger.warning("the entities of index %s do not fit it; rebuild it", folder.name)
+        return None
+    return table
 
 
 def _load_bm25(folder: Path) -> tuple[bm25s.BM25, dict[str, int]]:

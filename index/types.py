@@ -204,6 +204,7 @@ class Quote:
 
 AnswerKind = Literal[
     "answer",
+    "partial",
     "comparison",
     "refusal",
     "greeting",
@@ -213,6 +214,8 @@ AnswerKind = Literal[
     "empty",
     "unavailable",
 ]
+"""``partial``: the question asks for a kind of fact (a date, a figure, a name) that no quote
+holds; ``reason`` says so plainly and the quotes are the closest the coverage comes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ Layout of an index folder::
         articles.jsonl         the articles (every quote is sliced from their bodies)
         sentences.npz          per sentence: article row, paragraph, index, start, end
         tokens.npz             per sentence: BM25 token ids (CSR), for lexical features
+        entities.npz           per sentence: named entities, kind and span (CSR; index.entities)
         embeddings.npy         float32 (sentences x dimension), L2-normalised
         bm25/                  the bm25s index over the same sentences
         chroma/                the embedded chromadb store (absent with a Chroma server)
@@ -108,6 +109,7 @@ class Manifest:
     skipped: list[dict[str, str]] = field(default_factory=list)
     embedded_now: int = 0
     reused: int = 0
+    entities: str = ""  # the recogniser that found the sentences' entities ("": none stored)
     files: dict[str, FileCheck] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 

@@ -53,6 +53,32 @@ def refusal_reason(total: int, titles: Sequence[str]) -> str:
     )
 
 
+ASKED_KIND_NOUN: dict[str, str] = {
+    "person": "name",
+    "place": "place",
+    "organisation": "organisation",
+    "date": "date",
+    "number": "figure",
+    "event": "event or title",
+    "group": "nationality or group",
+}
+"""How a partial answer names the kind of fact asked for (``index.entities`` kinds)."""
+CLOSEST = "The closest it says:"
+PARTIAL = "The coverage gives no {noun} in answer to {{}}."
+"""How a partial answer begins; ``{}`` holds the question (in quotes)."""
+
+
+def partial_lead(kind: str) -> str:
+    """:data:`PARTIAL` for ``kind`` (an ``index.entities`` kind), the question left as ``{}``."""
+    return PARTIAL.format(noun=ASKED_KIND_NOUN.get(kind, "answer"))
+
+
+def partial_reason(kind: str, question: str) -> str:
+    """The reason of a partial answer: no quote holds the kind of fact the question asks for."""
+    asked = f"“{question}”" if question else NOT_FOUND_UNQUOTED
+    return partial_lead(kind).format(asked) + " " + CLOSEST
+
+
 # --------------------------------------------------------------------------- quotes and citations
 
 ALSO_IN_COVERAGE = "Also in the coverage"

@@ -76,6 +76,8 @@ def format_text(answer: Answer) -> str:
         lines += [wording.COMPARE_TITLE.format(f"“{answer.resolved or answer.question}”"), ""]
     elif answer.resolved:
         lines += [wording.READ_AS.format(answer.resolved), ""]
+    if answer.kind == "partial" and answer.reason:
+        lines += [answer.reason, ""]
     for n, quote in enumerate(answer.quotes):
         if n and not comparing:
             lines.append("")

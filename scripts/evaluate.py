@@ -90,11 +90,13 @@ def run_gold(
 
 def run_squad(
     args: argparse.Namespace, workdir: Path, embedder: Embedder
-) -> tuple[list[Record], list[Record]]:
-    """Records of the answerable questions, and of the same questions asked off-topic."""
-    articles, answerable, _ = load_squad(args.squad)
+) -> tuple[list[Record], list[Record], list[Record]]:
+    """Records of the answerable questions, of the same questions asked off-topic, and of the
+    unanswerable ("impossible") questions asked of the index with their article."""
+    articles, answerable, impossible = load_squad(args.squad)
     settings = build_temp_index(articles, workdir, "all", embedder)
     on_topic = ask_all(QA(settings, embedder=embedder), answerable)
+    unanswerable = ask_all(QA(settings, embedder=embedder), impossible)
     off_topic: list[Record] = []
     for article in articles:
         others = [a for a in articles if a.id != article.id]
@@ -105,7 +107,19 @@ def run_squad(
             GoldQuestion(g.question, (), g.article) for g in answerable if g.article == article.id
         ]
         off_topic += ask_all(QA(without, embedder=embedder), questions)
-    return on_topic, off_topic
+    return on_topic, off_topic, unanswerable
+
+
+def impossible_metrics(records: Sequence[Record]) -> dict[str, float]:
+    """How SQuAD's unanswerable questions were met, asked of the index with their article:
+    partial (the asked kind of fact is missing, said so), declined, or answered plainly."""
+    n = len(records)
+    kinds = [r.answer.kind for r in records]
+    return {
+        "impossible": float(n),
+        "impossible_partial": kinds.count("partial") / n if n else 0.0,
+        "impossible_refused": kinds.count("refusal") / n if n else 0.0,
+    }
 
 
 def report_markdown(
@@ -132,6 +146,9 @@ def report_markdown(
         f"| answered (answerable questions) | {m['answered']:.3f} |",
         f"| refusal precision | {m['refusal_precision']:.3f} |",
         f"| refusal recall | {m['refusal_recall']:.3f} |",
+        f"| partial (answerable questions: wrongly) | {m['partial_answerable']:.3f} |",
+        f"| partial or declined (must-decline questions) | {m['partial_or_refused']:.3f} |",
+        *_impossible_rows(m),
         *[f"| {k} of the answering sentence | {m[k]:.3f} |" for k in m if k.startswith("recall@")],
         f"| latency p50 | {m['latency_p50_ms']:.1f} ms |",
         f"| latency p95 | {m['latency_p95_ms']:.1f} ms |",
@@ -151,6 +168,16 @@ def report_markdown(
     return "\n".join(lines)
 
 
+def _impossible_rows(m: dict[str, Any]) -> list[str]:
+    if not m.get("impossible"):
+        return []
+    return [
+        f"| on-topic unanswerable (SQuAD impossible, {m['impossible']:.0f}): partial | "
+        f"{m['impossible_partial']:.3f} |",
+        f"| ... declined | {m['impossible_refused']:.3f} |",
+    ]
+
+
 def misses_markdown(records: Sequence[Record], limit: int = 40) -> list[str]:
     """The questions the bot got wrong: what it quoted first, or what it should have declined."""
     wrong = []
@@ -168,8 +195,9 @@ def misses_markdown(records: Sequence[Record], limit: int = 40) -> list[str]:
                 got = f"first: {_cell(shown[0])}"
             wrong.append(f"| {_cell(r.gold.question)} | {_cell(r.gold.answers[0])} | {got} |")
         elif r.answer.answered:
+            how = "partial (said so)" if r.answer.kind == "partial" else "answered"
             wrong.append(
-                f"| {_cell(r.gold.question)} | (must decline) | answered: {_cell(shown[0])} |"
+                f"| {_cell(r.gold.question)} | (must decline) | {how}: {_cell(shown[0])} |"
             )
     if not wrong:
         return ["No misses.", ""]
@@ -252,6 +280,15 @@ def print_summary(name: str, m: dict[str, Any]) -> None:
         f"  baselines top-1/top-3: BM25 {m['bm25_top1']:.3f}/{m['bm25_top3']:.3f}  dense "
         f"{m['dense_top1']:.3f}/{m['dense_top3']:.3f}  RRF {m['rrf_top1']:.3f}/{m['rrf_top3']:.3f}"
     )
+    print(
+        f"  partial: answerable {m['partial_answerable']:.3f}; must-decline partial or declined "
+        f"{m['partial_or_refused']:.3f}"
+    )
+    if m.get("impossible"):
+        print(
+            f"  SQuAD impossible ({m['impossible']:.0f}, own article indexed): partial "
+            f"{m['impossible_partial']:.3f}, declined {m['impossible_refused']:.3f}"
+        )
     print(f"  latency p50 {m['latency_p50_ms']:.1f} ms  p95 {m['latency_p95_ms']:.1f} ms")
     if "followup_accuracy" in m:
         print(
@@ -274,9 +311,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.gold:
                 records, turns = run_gold(args, Path(tmp), embedder)
             else:
-                on_topic, off_topic = run_squad(args, Path(tmp), embedder)
+                on_topic, off_topic, unanswerable = run_squad(args, Path(tmp), embedder)
                 records = on_topic + off_topic
             m = metrics(records)
+            if not args.gold:
+                m.update(impossible_metrics(unanswerable))
             if turns:
                 m |= followup_metrics(turns, records)
             curve = threshold_curve(records, THRESHOLDS)

@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Fit the answer ranker's weights: ``python -m scripts.train_ranker --squad FILE``.
 
-Data: a SQuAD-format file. Its contexts are indexed (one article per title); every answerable
-question gives a pool of scored candidates, labelled by whether the sentence contains a gold
-answer. Off-topic examples come from asking each article's questions of an index that holds
-only the *other* articles: every candidate there is a negative, which teaches the model what
-"the coverage doesn't say" looks like.
+Data: a SQuAD-format training file (``make train`` uses ``data/eval/squad2_train_subset.json``,
+ten articles none of which is in the dev subset). Its contexts are indexed (one article per
+title); every answerable question gives a pool of candidates scored by the production path,
+labelled by whether the sentence contains a gold answer. Off-topic examples come from asking
+each article's questions of an index that holds only the *other* articles: every candidate
+there is a negative, which teaches the model what "the coverage doesn't say" looks like.
 
-The model is a logistic regression over :data:`index.features.FEATURES` (few, general
-features, so it transfers to other corpora). Before writing the weights, the script reports a
-leave-one-article-out check: trained on all but one article, tested on the held-out one.
-The answer threshold is chosen on the training data to maximise the share of answerable
-questions answered correctly plus the share of off-topic questions declined.
+The model is a logistic model over :data:`index.features.FEATURES` (few, general features, so
+it transfers to other corpora), fitted listwise (see :func:`fit`). Before writing the weights
+the script reports a leave-one-article-out check over the training articles: trained on all
+but one, tested on the held-out one. ``--dev FILE`` also reports the figures on a validation
+file, which is never fitted on. The answer threshold is chosen on the training data to
+maximise the share of answerable questions answered correctly plus the share of off-topic
+questions declined.
+
+Temporary indexes and every text's embedding are kept in ``--cache`` (see
+:mod:`scripts.pools`), so a second run costs seconds, not the minutes of the first.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,53 +33,75 @@ import numpy as np
 
 from index.answer import QA
 from index.embedder import make_embedder
-from index.evaluation import GoldQuestion, build_temp_index, contains, load_squad
+from index.evaluation import GoldQuestion, contains
 from index.extract import quote_text
 from index.features import FEATURES
 from index.ranker import WEIGHTS_FILE, Ranker
-from index.text import normalise_question
+from index.retrieve import Pool
+from index.snapshot import Snapshot
+from scripts.pools import CachedEmbedder, QuestionSet, pools, squad_sets
 
 logger = logging.getLogger("scripts.train_ranker")
+
+DEFAULT_CACHE = Path("var/train-cache")
 
 
 @dataclass
 class Group:
-    """The candidates of one question: features, labels, and what the top quote would say."""
+    """The candidates of one question: features, labels, and what each quote would say."""
 
     article: str
-    features: np.ndarray
-    labels: np.ndarray
+    gold: GoldQuestion
+    pool: Pool
+    labels: np.ndarray  # the candidate sentence contains a gold answer
     answerable: bool
-    texts: list[str]
-    answers: tuple[str, ...]
+    texts: list[str]  # the quote each candidate would give
+    qa: QA
+    snapshot: Snapshot
+
+    @property
+    def features(self) -> np.ndarray:
+        return self.pool.features
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        return self.gold.answers
 
 
-def collect(qa: QA, questions: list[GoldQuestion], answerable: bool) -> list[Group]:
+def collect(qa: QA, questions: Sequence[GoldQuestion], answerable: bool) -> list[Group]:
     """Score every question's candidates with ``qa`` and label them."""
     snap = qa.snapshot()
     groups = []
-    for gold in questions:
-        pool = qa.candidates(normalise_question(gold.question), snap)
+    for gold, pool in zip(questions, pools(qa, questions, snap), strict=True):
         texts = []
         for row in pool.rows.tolist():
             lo, hi = qa.quote_rows(snap, row, pool.query)
             texts.append(quote_text(snap, lo, hi))
+        rows = pool.rows.tolist()
         if answerable:
-            labels = np.array([contains(snap.text(r), gold.answers) for r in pool.rows.tolist()])
+            labels = np.array([contains(snap.text(r), gold.answers) for r in rows], dtype=bool)
         else:
-            labels = np.zeros(len(pool.rows), dtype=bool)
-        groups.append(
-            Group(gold.article or "", pool.features, labels, answerable, texts, gold.answers)
-        )
+            labels = np.zeros(len(rows), dtype=bool)
+        groups.append(Group(gold.article or "", gold, pool, labels, answerable, texts, qa, snap))
     return groups
 
 
-def fit(groups: list[Group], c: float, objective: str = "listwise") -> Ranker:
+def collect_sets(sets: Sequence[QuestionSet], embedder: CachedEmbedder) -> list[Group]:
+    """The groups of every question set (answerable on topic, or off topic)."""
+    groups: list[Group] = []
+    for s in sets:
+        groups += collect(QA(s.settings, embedder=embedder), s.questions, s.answerable)
+    embedder.save()
+    return groups
+
+
+def fit(groups: Sequence[Group], c: float, objective: str = "listwise") -> Ranker:
     """Fit weights on ``groups``; the result scores the probability that a quote answers.
 
     ``listwise``: a softmax over each question's candidates (the answer sentence should come
-    first), then a one-feature logistic calibration of the top score against whether the top
-    quote is right (off-topic questions: never), so the score doubles as a confidence.
+    first), then a logistic calibration of the top score and the question's ``unknown`` share
+    against whether the top quote is right (off-topic questions: never), so the score doubles
+    as a confidence.
     ``pointwise``: one logistic regression over all candidates.
     """
     from sklearn.linear_model import LogisticRegression
@@ -86,149 +114,317 @@ def fit(groups: list[Group], c: float, objective: str = "listwise") -> Ranker:
         return Ranker(model.coef_[0].astype(np.float64), float(model.intercept_[0]))
 
     weights = _fit_listwise([g for g in groups if g.answerable and g.labels.any()], c)
+    # Calibration: the top score, and the question's share of words the corpus never uses
+    # (a column constant within a question, so the listwise fit gives it no weight).
+    unknown = FEATURES.index("unknown")
     tops, right = [], []
     for g in groups:
         if len(g.features) == 0:
             continue
         z = g.features @ weights
         best = int(np.argmax(z))
-        tops.append(z[best])
+        tops.append((z[best], g.features[best, unknown]))
         right.append(bool(g.answerable and contains(g.texts[best], g.answers)))
     calib = LogisticRegression(C=100.0, max_iter=1000)
-    calib.fit(np.asarray(tops).reshape(-1, 1), np.asarray(right, dtype=int))
-    a, b = float(calib.coef_[0][0]), float(calib.intercept_[0])
-    return Ranker(weights * a, b)
+    calib.fit(np.asarray(tops), np.asarray(right, dtype=int))
+    a, u = (float(v) for v in calib.coef_[0])
+    weights = weights * a
+    weights[unknown] += u
+    return Ranker(weights, float(calib.intercept_[0]))
 
 
-def _fit_listwise(groups: list[Group], c: float) -> np.ndarray:
+def _fit_listwise(groups: Sequence[Group], c: float) -> np.ndarray:
     """Weights maximising the softmax probability of the answer sentences, L2-regularised."""
     from scipy.optimize import minimize
-    from scipy.special import logsumexp
 
     # Standardise, so the penalty treats a feature with a small spread (cosines differ by
     # hundredths) like one with a large spread; the scale is folded back into the weights.
-    stacked = np.vstack([g.features for g in groups])
-    scale = stacked.std(axis=0)
+    x = np.vstack([g.features for g in groups])
+    scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    feats = [g.features / scale for g in groups]
-    pos = [g.labels.astype(bool) for g in groups]
-    dim = feats[0].shape[1]
+    x = x / scale
+    pos = np.concatenate([g.labels for g in groups]).astype(bool)
+    sizes = np.array([len(g.labels) for g in groups])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    member = np.repeat(np.arange(len(groups)), sizes)
     penalty = 1.0 / (c * len(groups))
 
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total = 0.0
-        grad = np.zeros(dim)
-        for x, p in zip(feats, pos, strict=True):
-            z = x @ w
-            lse_all = logsumexp(z)
-            lse_pos = logsumexp(z[p])
-            total += lse_all - lse_pos
-            soft_all = np.exp(z - lse_all)
-            soft_pos = np.zeros_like(z)
-            soft_pos[p] = np.exp(z[p] - lse_pos)
-            grad += x.T @ (soft_all - soft_pos)
-        n = len(feats)
-        return total / n + penalty * float(w @ w), grad / n + 2 * penalty * w
+    def log_sum_exp(z: np.ndarray) -> np.ndarray:
+        """Per group, log of the sum of exp(z) (-inf where z is -inf throughout)."""
+        top = np.maximum.reduceat(z, starts)
+        safe = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            return safe + np.log(np.add.reduceat(np.exp(z - safe[member]), starts))
 
-    result = minimize(loss, np.zeros(dim), jac=True, method="L-BFGS-B")
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ w
+        lse_all = log_sum_exp(z)
+        lse_pos = log_sum_exp(np.where(pos, z, -np.inf))
+        soft_all = np.exp(z - lse_all[member])
+        soft_pos = np.where(pos, np.exp(z - lse_pos[member]), 0.0)
+        n = len(groups)
+        total = float((lse_all - lse_pos).sum()) / n + penalty * float(w @ w)
+        return total, x.T @ (soft_all - soft_pos) / n + 2 * penalty * w
+
+    result = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B")
     return np.asarray(result.x, dtype=np.float64) / scale
 
 
-def evaluate(ranker: Ranker, groups: list[Group], threshold: float) -> dict[str, float]:
-    """Top-1/top-3 accuracy on answerable groups, refusal recall on off-topic ones."""
+def evaluate(ranker: Ranker, groups: Sequence[Group], threshold: float) -> dict[str, float]:
+    """What ``make eval`` reports, from the same composition of quotes as the bot.
+
+    top-1: the first quote of the answer contains a gold answer (a declined answerable
+    question counts as wrong); top-3: one of the answer's quotes does; ``ranked_top1``: the
+    best candidate's quote does, whatever the threshold; ``off_declined``: off-topic
+    questions declined.
+    """
     on = [g for g in groups if g.answerable]
     off = [g for g in groups if not g.answerable]
-    top1 = top3 = answered_right = 0
+    top1 = top3 = ranked = 0
     for g in on:
+        quotes = _quotes(ranker, g, threshold)
+        top1 += bool(quotes) and contains(quotes[0], g.answers)
+        top3 += any(contains(q, g.answers) for q in quotes[:3])
         scores = ranker.score(g.features)
-        order = np.argsort(-scores, kind="stable")
-        if len(order) and contains(g.texts[order[0]], g.answers):
-            top1 += 1
-            if scores[order[0]] >= threshold:
-                answered_right += 1
-        if any(contains(g.texts[i], g.answers) for i in order[:3]):
-            top3 += 1
+        ranked += len(scores) > 0 and contains(g.texts[int(np.argmax(scores))], g.answers)
     declined = sum(
         1 for g in off if len(g.features) == 0 or ranker.score(g.features).max() < threshold
     )
     return {
         "top1": top1 / len(on) if on else 0.0,
         "top3": top3 / len(on) if on else 0.0,
-        "answered_right": answered_right / len(on) if on else 0.0,
+        "ranked_top1": ranked / len(on) if on else 0.0,
         "off_declined": declined / len(off) if off else 0.0,
+        "answerable": float(len(on)),
+        "off_topic": float(len(off)),
     }
 
 
-def choose_threshold(ranker: Ranker, groups: list[Group]) -> float:
+def _quotes(ranker: Ranker, g: Group, threshold: float) -> list[str]:
+    """The quotes the bot would give with ``ranker`` and ``threshold``."""
+    g.pool.scores = ranker.score(g.features)
+    qa = g.qa
+    saved, qa.threshold = qa.threshold, threshold
+    try:
+        answer = qa.compose(g.gold.question, g.snapshot, g.pool)
+    finally:
+        qa.threshold = saved
+    return [q.text for q in answer.quotes]
+
+
+def choose_threshold(ranker: Ranker, groups: Sequence[Group]) -> float:
     """The threshold maximising answered-right + off-topic-declined on ``groups``."""
-    best, best_t = -1.0, 0.5
+    on = [g for g in groups if g.answerable and len(g.features)]
+    off = [g for g in groups if not g.answerable and len(g.features)]
+    right_scores = []
+    for g in on:
+        scores = ranker.score(g.features)
+        best = int(np.argmax(scores))
+        if contains(g.texts[best], g.answers):
+            right_scores.append(float(scores[best]))
+    off_scores = np.array([float(ranker.score(g.features).max()) for g in off])
+    right = np.array(right_scores)
+    best_value, best_t = -1.0, 0.5
     for t in np.round(np.arange(0.05, 0.96, 0.01), 2):
-        m = evaluate(ranker, groups, float(t))
-        value = m["answered_right"] + m["off_declined"]
-        if value > best + 1e-9:
-            best, best_t = value, float(t)
+        value = (right >= t).sum() / max(len(on), 1) + (off_scores < t).sum() / max(len(off), 1)
+        if value > best_value + 1e-9:
+            best_value, best_t = float(value), float(t)
     return best_t
+
+
+def leave_one_out(
+    groups: Sequence[Group],
+    articles: Sequence[str],
+    c: float,
+    objective: str,
+    threshold: float | None = None,
+) -> list[tuple[str, dict[str, float], float]]:
+    """Per training article: fitted on the others, threshold chosen on them (or the given
+    one), tested on it."""
+    out = []
+    for article in articles:
+        train = [g for g in groups if g.article != article]
+        test = [g for g in groups if g.article == article]
+        if not train or not test:
+            continue
+        ranker = fit(train, c, objective)
+        t = threshold if threshold is not None else choose_threshold(ranker, train)
+        out.append((article, evaluate(ranker, test, t), t))
+    return out
+
+
+def pooled(results: Sequence[tuple[str, dict[str, float], float]]) -> dict[str, float]:
+    """Leave-one-out figures over all held-out questions (weighted by question count)."""
+    out: dict[str, float] = {}
+    for key in ("top1", "top3", "ranked_top1"):
+        n = sum(m["answerable"] for _, m, _ in results)
+        out[key] = sum(m[key] * m["answerable"] for _, m, _ in results) / n if n else 0.0
+    n_off = sum(m["off_topic"] for _, m, _ in results)
+    out["off_declined"] = (
+        sum(m["off_declined"] * m["off_topic"] for _, m, _ in results) / n_off if n_off else 0.0
+    )
+    return out
+
+
+ABLATIONS = ("entities", "places", "followers", "unknown")
+DEV_THRESHOLDS = (0.15, 0.2, 0.25, 0.3)
+"""The few thresholds compared on dev (choosing among them is all dev is used for)."""
+
+
+def ablate(names: Sequence[str]) -> None:
+    """Switch additions off before pools are collected (places, leaning followers)."""
+    from index import cohesion, features
+
+    if "places" in names:
+        features.USE_PLACES = False
+    if "followers" in names:
+        cohesion.FOLLOWERS = False
+
+
+def without_features(groups: list[Group], names: Sequence[str]) -> list[Group]:
+    """Switched-off features (``entities``: the entity-kind ones) are zero everywhere."""
+    cols = []
+    if "entities" in names:
+        cols += [FEATURES.index("kind_match"), FEATURES.index("kind_miss")]
+    if "unknown" in names:
+        cols.append(FEATURES.index("unknown"))
+    for g in groups:
+        g.pool.features[:, cols] = 0.0
+    return groups
+
+
+def compare_without(
+    name: str,
+    groups: list[Group],
+    dev: list[Group],
+    articles: Sequence[str],
+    args: argparse.Namespace,
+) -> None:
+    """Refit and report (held out, dev) with ``name``'s features zeroed, then restore them."""
+    saved = [g.pool.features.copy() for g in [*groups, *dev]]
+    try:
+        without_features([*groups, *dev], [name])
+        p = pooled(leave_one_out(groups, articles, args.c, args.objective, args.threshold))
+        print(
+            f"\nWithout {name}: held out top-1 {p['top1']:.3f}, top-3 {p['top3']:.3f}, ranked "
+            f"top-1 {p['ranked_top1']:.3f}, off-topic declined {p['off_declined']:.3f}"
+        )
+        ranker = fit(groups, args.c, args.objective)
+        threshold = choose_threshold(ranker, groups)
+        if dev:
+            for t in sorted({threshold, *DEV_THRESHOLDS}):
+                report(f"dev without {name}", ranker, dev, t)
+    finally:
+        for g, f in zip([*groups, *dev], saved, strict=True):
+            g.pool.features = f
+
+
+def report(name: str, ranker: Ranker, groups: Sequence[Group], threshold: float) -> None:
+    """One line of :func:`evaluate`'s figures."""
+    m = evaluate(ranker, groups, threshold)
+    print(
+        f"  {name}, threshold {threshold:.2f}: top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f}, "
+        f"ranked top-1 {m['ranked_top1']:.3f}, off-topic declined {m['off_declined']:.3f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--squad", type=Path, required=True, help="SQuAD-format JSON file")
-    parser.add_argument("--workdir", type=Path, help="keep the temporary indexes here")
+    parser.add_argument("--squad", type=Path, required=True, help="SQuAD-format training file")
+    parser.add_argument("--dev", type=Path, help="SQuAD-format file to report on (not fitted)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="indexes, embeddings")
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE, help="weights file to write")
     parser.add_argument("--c", type=float, default=0.1, help="inverse regularisation strength")
     parser.add_argument(
         "--objective", choices=("listwise", "pointwise"), default="listwise", help="training loss"
     )
+    parser.add_argument("--no-loo", action="store_true", help="skip the leave-one-out check")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        help="use this answer threshold (one chosen on dev among a few) instead of the one "
+        "that maximises answered-right plus declined on the training data",
+    )
+    parser.add_argument(
+        "--compare", type=Path, help="also report these weights (with their threshold)"
+    )
+    parser.add_argument(
+        "--also-without",
+        action="append",
+        default=[],
+        choices=("entities", "unknown"),
+        help="also report a fit with these features zeroed (same pools)",
+    )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=ABLATIONS,
+        help="switch an addition off (features stay, as zeros or as before it)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="report, do not write weights")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
-    articles, answerable, _ = load_squad(args.squad)
-    embedder = make_embedder("all-MiniLM-L6-v2")
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = args.workdir or Path(tmp)
-        everything = build_temp_index(articles, workdir, "all", embedder)
-        groups = collect(QA(everything, embedder=embedder), answerable, True)
-        for article in articles:
-            others = [a for a in articles if a.id != article.id]
-            if not others:
-                continue
-            settings = build_temp_index(others, workdir, f"without-{article.id}", embedder)
-            off_topic = [g for g in answerable if g.article == article.id]
-            groups += collect(QA(settings, embedder=embedder), off_topic, False)
-
+    embedder = CachedEmbedder(make_embedder("all-MiniLM-L6-v2"), args.cache / "embeddings.npz")
+    ablate(args.without)
+    sets = squad_sets(args.squad, args.cache, embedder)
+    groups = without_features(collect_sets(sets, embedder), args.without)
+    articles = list(dict.fromkeys(g.article for g in groups))
     print(
         f"{sum(g.answerable for g in groups)} answerable and "
-        f"{sum(not g.answerable for g in groups)} off-topic questions; "
-        f"{sum(len(g.labels) for g in groups)} candidates"
+        f"{sum(not g.answerable for g in groups)} off-topic questions over {len(articles)} "
+        f"articles; {sum(len(g.labels) for g in groups)} candidates"
     )
-    print("\nLeave one article out (train on the others, test on it):")
-    print("| held out | top-1 | top-3 | answered right | off-topic declined | threshold |")
-    print("|---|---|---|---|---|---|")
-    for article in articles:
-        train = [g for g in groups if g.article != article.id]
-        test = [g for g in groups if g.article == article.id]
-        if not train or not test:
-            continue
-        ranker = fit(train, args.c, args.objective)
-        t = choose_threshold(ranker, train)
-        m = evaluate(ranker, test, t)
+    if not args.no_loo:
+        print("\nLeave one article out (fitted on the others, tested on it):")
+        print("| held out | questions | top-1 | top-3 | off-topic declined | threshold |")
+        print("|---|---:|---:|---:|---:|---:|")
+        results = leave_one_out(groups, articles, args.c, args.objective, args.threshold)
+        for article, m, t in results:
+            print(
+                f"| {article} | {m['answerable']:.0f} | {m['top1']:.3f} | {m['top3']:.3f} "
+                f"| {m['off_declined']:.3f} | {t:.2f} |"
+            )
+        p = pooled(results)
         print(
-            f"| {article.id} | {m['top1']:.3f} | {m['top3']:.3f} | {m['answered_right']:.3f} "
-            f"| {m['off_declined']:.3f} | {t:.2f} |"
+            f"| all held out | {sum(m['answerable'] for _, m, _ in results):.0f} | "
+            f"{p['top1']:.3f} | {p['top3']:.3f} | {p['off_declined']:.3f} | |"
         )
+        print(f"(held out, ranked top-1 whatever the threshold: {p['ranked_top1']:.3f})")
 
     ranker = fit(groups, args.c, args.objective)
-    threshold = choose_threshold(ranker, groups)
+    threshold = args.threshold if args.threshold is not None else choose_threshold(ranker, groups)
     m = evaluate(ranker, groups, threshold)
     print(
-        f"\nAll data: top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f}, answered right "
-        f"{m['answered_right']:.3f}, off-topic declined {m['off_declined']:.3f}, "
-        f"threshold {threshold:.2f}"
+        f"\nAll training data: top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f}, off-topic declined "
+        f"{m['off_declined']:.3f}, threshold {threshold:.2f}"
     )
     for name, w in zip(FEATURES, ranker.weights, strict=True):
-        print(f"  {name:12s} {w:+.3f}")
-    print(f"  {'bias':12s} {ranker.bias:+.3f}")
+        print(f"  {name:14s} {w:+.3f}")
+    print(f"  {'bias':14s} {ranker.bias:+.3f}")
+    dev: list[Group] = []
+    if args.dev is not None:
+        dev = without_features(
+            collect_sets(squad_sets(args.dev, args.cache, embedder), embedder), args.without
+        )
+        print(f"\nDev ({args.dev.name}, not fitted on):")
+        for t in sorted({threshold, *DEV_THRESHOLDS}):
+            report(
+                "retrained" + (" (threshold from training)" if t == threshold else ""),
+                ranker,
+                dev,
+                t,
+            )
+    if args.compare is not None:
+        old = Ranker.load(args.compare)
+        t = old.threshold or 0.5
+        print(f"\nCompared: {args.compare} (threshold {t:.2f}), same pools:")
+        report("training articles", old, groups, t)
+        if dev:
+            report("dev", old, dev, t)
+    for name in args.also_without:
+        compare_without(name, groups, dev, articles, args)
     if args.dry_run:
         return 0
     final = Ranker(ranker.weights, ranker.bias, threshold)

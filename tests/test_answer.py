@@ -39,13 +39,20 @@ ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "data" / "eval"
 SEED_GOLD = EVAL / "seed_questions.jsonl"
 SQUAD = EVAL / "squad2_dev_subset.json"
+PARAPHRASED = EVAL / "seed_questions_paraphrased.jsonl"
+UNANSWERABLE = EVAL / "seed_unanswerable.jsonl"
 
-# The evaluation gate: a little below the targets in the issue (0.80 / 0.93 on SQuAD; every
-# seed question right), so a real regression fails CI but run-to-run noise does not.
-GATE_SQUAD_TOP1 = 0.77
-GATE_SQUAD_TOP3 = 0.90
-GATE_SEED_TOP1 = 0.78
-GATE_OFF_TOPIC_DECLINED = 0.97
+# The evaluation gate: a little below the figures measured with the weights trained on the SQuAD
+# training subset (dev 0.829 / 0.935, off-topic declined 1.000; seed 13/14; paraphrased 21/28,
+# 2/28 wrongly partial; 7/14 unanswerable declined or partial), so a real regression fails CI
+# but run-to-run noise does not.
+GATE_SQUAD_TOP1 = 0.80
+GATE_SQUAD_TOP3 = 0.91
+GATE_SEED_TOP1 = 0.85
+GATE_OFF_TOPIC_DECLINED = 0.98
+GATE_PARAPHRASED_TOP1 = 0.68
+GATE_WRONGLY_PARTIAL = 0.15
+GATE_UNANSWERABLE_CAUGHT = 0.40
 
 needs_eval_data = pytest.mark.skipif(
     not SEED_GOLD.exists() or not SQUAD.exists(), reason="../shared/eval is not available"
@@ -106,6 +113,34 @@ def test_seed_answers_are_verbatim_and_off_topic_is_declined(seed_qa: QA) -> Non
     assert m["answered"] == 1.0
     assert m["top1"] >= GATE_SEED_TOP1, m
     assert m["top3"] == 1.0, m
+
+
+@pytest.mark.slow
+@needs_eval_data
+def test_off_topic_questions_sharing_an_ordinary_word_are_declined(seed_qa: QA) -> None:
+    """ "Which drone should I buy ...?", "What time does the Thanksgiving parade start?": one
+    word in common with the coverage is no reason to quote it."""
+    rows = [json.loads(line) for line in PARAPHRASED.read_text(encoding="utf-8").splitlines()]
+    off_topic = [r["question"] for r in rows if r.get("off_topic")]
+    assert len(off_topic) >= 10
+    answered = [q for q in off_topic if seed_qa.answer(q).answered]
+    assert answered == []
+
+
+@pytest.mark.slow
+@needs_eval_data
+def test_paraphrased_and_unanswerable_seed_questions_gate(seed_qa: QA) -> None:
+    """Questions phrased as people ask: a gate a little below the measured figures; on-topic
+    questions the articles cannot answer are declined or answered as ``partial``."""
+    bodies = {a.id: a.body for a in seed_qa.articles()}
+    records = ask_all(seed_qa, load_gold(PARAPHRASED))
+    for record in records:
+        assert_verbatim(record.answer, bodies, answered=False)
+    m = metrics(records)
+    assert m["top1"] >= GATE_PARAPHRASED_TOP1, m
+    assert m["partial_answerable"] <= GATE_WRONGLY_PARTIAL, m
+    unanswerable = metrics(ask_all(seed_qa, load_gold(UNANSWERABLE)))
+    assert unanswerable["partial_or_refused"] >= GATE_UNANSWERABLE_CAUGHT, unanswerable
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import markup, render
+from index import wording
 from index.types import Answer, AnswerKind, Article, IndexInfo, Quote, SourceRef
 from testkit.fake_bot_api import (
     EntityParseError,
@@ -24,6 +25,8 @@ from testkit.fake_qa import ARTICLES, EXAMPLES, FakeQA, quote_from
 
 HOSTILE = "<>&;\"'#/=ab \n\t\u200b😀\U0001f4a9é\u0301\ud7ff\x00\x1b\r"
 KINDS: tuple[AnswerKind, ...] = typing.get_args(AnswerKind)
+QUOTED_KINDS = ("answer", "partial")
+NOTICE_KINDS = tuple(k for k in KINDS if k not in QUOTED_KINDS)
 
 
 def checked(html: str) -> str:
@@ -135,7 +138,7 @@ def test_html_in_articles_and_questions_is_escaped() -> None:
     assert "“</blockquote><script>&amp;”" in plain
 
 
-@pytest.mark.parametrize("kind", KINDS[1:])
+@pytest.mark.parametrize("kind", NOTICE_KINDS)
 def test_every_kind_has_a_short_friendly_reply(kind: str) -> None:
     answer = Answer("hi there", False, reason="because", kind=kind)  # type: ignore[arg-type]
     [html] = render.render_answer(answer, EXAMPLES)
@@ -154,6 +157,23 @@ def test_every_kind_has_a_short_friendly_reply(kind: str) -> None:
     assert expected in plain
     if kind == "refusal":
         assert "/sources" in plain and EXAMPLES[0] in plain
+
+
+def test_partial_answer_says_what_is_missing_then_quotes_in_valid_html() -> None:
+    """A partial answer: the missing kind of fact said plainly, the question escaped, then
+    the closest quote, in HTML Telegram accepts; the terminal shows the same words."""
+    article = ARTICLES[0]
+    quote = quote_from(article, 0, article.body.index(".") + 1)
+    question = "What is the <b>range</b> & cost?"
+    reason = wording.partial_reason("number", question)
+    answer = Answer(question, True, quotes=(quote,), reason=reason, kind="partial")
+    [html] = render.render_answer(answer)
+    plain = checked(html)
+    assert plain.startswith("The coverage gives no figure in answer to “What is the <b>range")
+    assert plain.index(wording.CLOSEST) < plain.index(quote.text)
+    assert "&lt;b&gt;" in html
+    text = render.render_plain(answer)
+    assert "gives no figure" in text and quote.text in text
 
 
 def test_long_answer_is_split_between_quotes_and_words_keeping_quotes_intact() -> None:
@@ -317,9 +337,10 @@ def quotes(draw: st.DrawFn) -> Quote:
 def answers(draw: st.DrawFn) -> Answer:
     question = draw(text_st)
     kind = draw(st.sampled_from(KINDS))
-    if kind == "answer":
+    if kind in QUOTED_KINDS:
         found = draw(st.lists(quotes(), min_size=1, max_size=5))
-        return Answer(question, True, quotes=tuple(found))
+        reason = wording.partial_reason("number", question) if kind == "partial" else None
+        return Answer(question, True, quotes=tuple(found), reason=reason, kind=kind)
     return Answer(question, False, reason=draw(text_st) or "no", kind=kind)
 
 

@@ -140,5 +140,5 @@ def test_very_long_questions_get_valid_replies(hostile_qa: QA, question: str) ->
 def test_questions_that_match_hostile_articles_render_safely(hostile_qa: QA) -> None:
     for question in ("What did the council agree?", "What was the vote?", "Who waited?"):
         answer = hostile_qa.answer(question)
-        assert answer.kind in {"answer", "refusal"}
+        assert answer.kind in {"answer", "partial", "refusal"}
         _check_replies(hostile_qa, question)
