@@ -539,6 +539,26 @@ def _parse_text(text: str, path: Path, rel: str) -> Article:
     return Article(id=shown(path.stem), title=title, body=body, path=rel)
 
 
+def html_fields(html: str | bytes, url: str | None = None) -> dict[str, Any] | None:
+    """trafilatura's main text and metadata of a page (None: it found no main text), the one
+    way the corpus loader and the fetcher read HTML. Broken markup raises what trafilatura or
+    lxml raise."""
+    document = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        # No guessing dates from copyright lines and the like: a date must be declared.
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
+    if document is None:
+        return None
+    return document if isinstance(document, dict) else document.as_dict()
+
+
 def _parse_html(data: bytes, path: Path, rel: str) -> Article:
     """The main text and metadata of an HTML page, through trafilatura."""
     html: str | bytes
@@ -552,21 +572,11 @@ def _parse_html(data: bytes, path: Path, rel: str) -> Article:
         except UnicodeDecodeError:
             html = data  # a legacy encoding: trafilatura reads the declared charset
     try:
-        document = trafilatura.bare_extraction(
-            html,
-            with_metadata=True,
-            include_comments=False,
-            include_tables=True,
-            include_images=False,
-            include_links=False,
-            # No guessing dates from copyright lines and the like: a date must be declared.
-            date_extraction_params={"extensive_search": False, "original_date": True},
-        )
+        fields = html_fields(html)
     except Exception as exc:  # trafilatura/lxml raise many kinds of errors on broken markup
         raise ArticleError(f"cannot parse HTML: {type(exc).__name__}: {exc}") from None
-    if document is None:
+    if fields is None:
         raise ArticleError("empty body (no main text found in the HTML)")
-    fields: dict[str, Any] = document if isinstance(document, dict) else document.as_dict()
     title = _clean_title(fields.get("title"), "HTML")
     if title is None:
         raise ArticleError("missing title (no <title>, og:title or <h1> in the HTML)")

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import trafilatura
-
+from index.articles import html_fields
 from index.types import NewsQuoteError
 from ingest.feeds import FeedEntry
 from ingest.urls import host_of
@@ -91,22 +90,9 @@ def _decode(html: bytes, charset: str | None) -> str | bytes:
 
 def _extract(html: str | bytes, url: str) -> dict[str, Any]:
     try:
-        document = trafilatura.bare_extraction(
-            html,
-            url=url,
-            with_metadata=True,
-            include_comments=False,
-            include_tables=True,
-            include_images=False,
-            include_links=False,
-            # No guessing dates from copyright lines and the like: a date must be declared.
-            date_extraction_params={"extensive_search": False, "original_date": True},
-        )
+        return html_fields(html, url) or {}
     except Exception as exc:  # trafilatura/lxml raise many kinds of errors on broken markup
         raise ExtractionError(f"cannot parse the HTML ({type(exc).__name__})") from None
-    if document is None:
-        return {}
-    return document if isinstance(document, dict) else document.as_dict()
 
 
 def _body(text: str, title: str | None) -> str:
