@@ -31,7 +31,8 @@ from index.build import build_index
 from index.config import IndexSettings
 from index.embedder import make_embedder
 from index.evaluation import load_gold, percentile
-from testkit.first_answer import OFFLINE, ROOT, Start, one_start
+from testkit import OFFLINE
+from testkit.first_answer import ROOT, Start, one_start
 
 
 def seed_index(workdir: Path) -> Path:

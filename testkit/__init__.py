@@ -12,3 +12,13 @@
 - ``local_web``: a local web site on 127.0.0.1 (pytest-httpserver) serving them with ETag and
   Last-Modified, for the fetch tests and ``benchmarks.bench_fetch``.
 """
+
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+    "PYTHONUNBUFFERED": "1",
+}
+"""The environment of a child process (the bot, a script) run by a test or a benchmark: no
+download, no telemetry, output as it comes."""

@@ -17,17 +17,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from testkit import OFFLINE
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = 1001
-OFFLINE = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-    "PYTHONUNBUFFERED": "1",
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,16 +8,9 @@ from pathlib import Path
 
 from bot.settings import BotSettings
 from index.config import IndexSettings
+from testkit import OFFLINE
 
 ROOT = Path(__file__).resolve().parents[1]
-
-OFFLINE = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-    "PYTHONUNBUFFERED": "1",
-}
 
 
 def setting_names() -> frozenset[str]:
