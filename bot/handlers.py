@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -481,38 +481,18 @@ def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Fetch and index the article at ``/add URL`` (admins only)."""
-    message = update.effective_message
-    if message is None:
-        return
-    if not _is_admin(update, context):
-        await _reply(update, [render.admin_only_notice()])
-        return
-    url = addressing.command_argument(message, context.args or [])
-    if not url:
-        await _reply(update, [render.add_usage_notice()])
-        return
-    services = _services(context)
-    async with _typing(update.effective_chat):
-        reply = await services.coverage.add_url(url, services.run)
-    await _reply(update, [render.coverage_notice(reply)])
+    url = await _admin_argument(update, context, render.add_usage_notice)
+    if url is not None:
+        services = _services(context)
+        await _coverage_change(update, lambda: services.coverage.add_url(url, services.run))
 
 
 async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Delete the article ``/remove ID`` (or URL) from the coverage (admins only)."""
-    message = update.effective_message
-    if message is None:
-        return
-    if not _is_admin(update, context):
-        await _reply(update, [render.admin_only_notice()])
-        return
-    target = addressing.command_argument(message, context.args or [])
-    if not target:
-        await _reply(update, [render.remove_usage_notice()])
-        return
-    services = _services(context)
-    async with _typing(update.effective_chat):
-        reply = await services.coverage.remove(target, services.run)
-    await _reply(update, [render.coverage_notice(reply)])
+    target = await _admin_argument(update, context, render.remove_usage_notice)
+    if target is not None:
+        services = _services(context)
+        await _coverage_change(update, lambda: services.coverage.remove(target, services.run))
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -529,9 +509,36 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, [render.coverage_notice(too_large)])
         return
     services = _services(context)
-    async with _typing(update.effective_chat):
+
+    async def add_sent() -> CoverageReply:
         data = bytes(await (await sent.get_file()).download_as_bytearray())
-        reply = await services.coverage.add_document(sent.file_name, data, services.run)
+        return await services.coverage.add_document(sent.file_name, data, services.run)
+
+    await _coverage_change(update, add_sent)
+
+
+async def _admin_argument(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: Callable[[], str]
+) -> str | None:
+    """The argument of an admin's command; None, after saying why, when the sender is no
+    admin or gave none."""
+    message = update.effective_message
+    if message is None:
+        return None
+    if not _is_admin(update, context):
+        await _reply(update, [render.admin_only_notice()])
+        return None
+    argument = addressing.command_argument(message, context.args or [])
+    if not argument:
+        await _reply(update, [usage()])
+        return None
+    return argument
+
+
+async def _coverage_change(update: Update, change: Callable[[], Awaitable[CoverageReply]]) -> None:
+    """Make an admin's change to the coverage, "typing…" meanwhile, and say how it went."""
+    async with _typing(update.effective_chat):
+        reply = await change()
     await _reply(update, [render.coverage_notice(reply)])
 
 
