@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from index.errors import (
 )
 from index.text import clean_text
 from index.types import Answer, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
+from scripts.startup import start
 
 logger = logging.getLogger("scripts.ask")
 
@@ -181,12 +181,7 @@ def _fail(failure: Failure) -> int:
 def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     """Answer the question(s); print text or JSON; return the exit status."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    start(logging.INFO if args.verbose else logging.ERROR)
     try:
         settings = _settings(args)
     except ValidationError as exc:

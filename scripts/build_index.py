@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from index.errors import (
     storage_problem,
 )
 from index.types import NewsQuoteError, SearchUnavailableError, StorageError
+from scripts.startup import start
 
 logger = logging.getLogger("scripts.build_index")
 
@@ -66,12 +66,7 @@ def _progress(enabled: bool) -> Any:
 def main(argv: list[str] | None = None) -> int:
     """Run one build; print the summary; return the exit status."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    start(logging.DEBUG if args.verbose else logging.WARNING)
     overrides: dict[str, Any] = {}
     if args.corpus is not None:
         overrides["corpus_dir"] = args.corpus

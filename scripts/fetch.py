@@ -28,6 +28,7 @@ from index.types import NewsQuoteError
 from ingest.feeds import FeedListError
 from ingest.http import USER_AGENT, FetchPolicy
 from ingest.run import FetchOptions, FetchSummary, run_fetch
+from scripts.startup import start
 
 logger = logging.getLogger("scripts.fetch")
 
@@ -105,12 +106,7 @@ def _nothing_read(summary: FetchSummary) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Fetch, print the summary, build; return the exit status."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    start(logging.DEBUG if args.verbose else logging.WARNING)
     feeds = args.feeds or os.environ.get("FEEDS_FILE")
     if not feeds:
         print("error: give --feeds FILE or set FEEDS_FILE", file=sys.stderr)
