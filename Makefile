@@ -72,7 +72,7 @@ eval: $(STAMP)
 	$(PY) -m scripts.evaluate --squad $(EVAL_DATA)/squad2_dev_subset.json
 
 train: $(STAMP)
-	$(PY) -m scripts.train_ranker --squad $(EVAL_DATA)/squad2_train_subset.json --dev $(EVAL_DATA)/squad2_dev_subset.json --compare index/ranker_weights.json
+	$(PY) -m scripts.train_ranker --squad $(EVAL_DATA)/squad2_train_subset.json --dev $(EVAL_DATA)/squad2_dev_subset.json --compare index/rank/ranker_weights.json
 
 # Every benchmark the README quotes. bench_scale runs the two sizes with the real model (some
 # minutes); all of its sizes: `make bench BENCH_SCALE_SIZES=1e3,1e4,1e5,1e6` (1-1.5 hours).

@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from index.answer import QA
-from index.build import build_index
 from index.config import IndexSettings
-from index.embedder import make_embedder
-from index.evaluation import build_temp_index, load_gold, load_squad, percentile
+from index.qa import QA
+from index.store.build import build_index
+from index.store.embedder import make_embedder
+from scripts.evaluation import build_temp_index, load_gold, load_squad, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "data" / "eval"

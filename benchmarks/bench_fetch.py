@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from index.build import build_index
 from index.config import IndexSettings
+from index.store.build import build_index
 from ingest.extract import extract_page
 from ingest.http import FetchPolicy
 from ingest.run import FetchOptions, FetchSummary, run_fetch

@@ -27,10 +27,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from index.build import build_index
 from index.config import IndexSettings
-from index.embedder import make_embedder
-from index.evaluation import load_gold, percentile
+from index.store.build import build_index
+from index.store.embedder import make_embedder
+from scripts.evaluation import load_gold, percentile
 from testkit import OFFLINE
 from testkit.first_answer import ROOT, Start, one_start
 

@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.config import DEFAULT_MODEL
 from testkit.synthetic import write_synthetic_corpus
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 # --------------------------------------------------------------------------- the worker
 
@@ -64,9 +64,9 @@ def _timed(run: Any) -> dict[str, float]:
 
 def _worker(args: argparse.Namespace) -> dict[str, Any]:
     """One round: load the model, then (a) one ``encode`` call and (b) ``build_index``."""
-    from index.build import build_index
     from index.config import IndexSettings
-    from index.embedder import SentenceTransformerEmbedder
+    from index.store.build import build_index
+    from index.store.embedder import SentenceTransformerEmbedder
 
     texts: list[str] = json.loads(Path(args.texts).read_text(encoding="utf-8"))
     started = time.perf_counter()
@@ -84,8 +84,8 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
             show_progress_bar=False,
         )
 
-    from index.build import embed_order
-    from index.embedder import default_embed_workers
+    from index.store.build import embed_order
+    from index.store.embedder import default_embed_workers
 
     workers = default_embed_workers()
 
@@ -187,8 +187,8 @@ def _cli(cwd: Path, corpus: Path, index: Path, model: str) -> Process:
 
 def _sentence_texts(corpus: Path, max_chars: int) -> list[str]:
     """Exactly the sentences a build of ``corpus`` embeds, in corpus order."""
-    from index.articles import load_corpus
-    from index.sentences import split_sentences
+    from index.corpus.articles import load_corpus
+    from index.corpus.sentences import split_sentences
 
     load = load_corpus(corpus)
     return [s.text for a in load.articles for s in split_sentences(a, max_chars=max_chars)]
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sentences must be at least 10 and --repeat at least 1")
 
     from index.config import IndexSettings
-    from index.embedder import SentenceTransformerEmbedder
+    from index.store.embedder import SentenceTransformerEmbedder
 
     batch = args.batch_size or SentenceTransformerEmbedder(args.model).batch_size
     max_chars = IndexSettings(_env_file=None).max_sentence_chars

@@ -21,7 +21,7 @@ fixed (open-loop) arrival rate. It prints a Markdown table:
   plus one chroma query, and ``qa.answer()`` alone.
 
 Knobs (each is one experiment): ``--no-batcher`` (one question embedding at a time under a
-plain lock, as ``QA.embed`` did before it used index/batcher.py), ``--max-batch``,
+plain lock, as ``QA.embed`` did before it used index/store/batcher.py), ``--max-batch``,
 ``--batch-wait-ms``,
 ``--rate-limiter app|ptb|off`` (the app's MessageRateLimiter, PTB's AIORateLimiter with
 typing indicators left out of the 30 messages/s; PTB's plain AIORateLimiter, which counts them,
@@ -53,7 +53,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from index.evaluation import percentile
+from scripts.evaluation import percentile
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parents[1] / "data" / "eval" / "seed_questions.jsonl"
 FALLBACK_QUESTIONS = (

@@ -7,9 +7,9 @@ For each size N (sentences) this benchmark
    Zipf-distributed words from a real English vocabulary plus made-up rare words, named
    people, places and organisations, numbers and dates, topics per article, several paragraphs
    per article, ~25 words per sentence) and ~200 varied questions about it;
-2. builds the index with the real :func:`index.build.build_index` in a fresh subprocess
+2. builds the index with the real :func:`index.store.build.build_index` in a fresh subprocess
    (build throughput, a per-phase breakdown, peak RSS);
-3. opens it with the real :class:`index.answer.QA` in another fresh subprocess (RSS after
+3. opens it with the real :class:`index.qa.QA` in another fresh subprocess (RSS after
    opening and after the questions) and answers every question ``--rounds`` times, warm, with
    ``QA.answer``: p50/p95 of the total and of each stage of ``answer.timings``;
 4. records the index size on disk, per part.
@@ -48,8 +48,9 @@ from typing import Any
 
 import numpy as np
 
+from index.config import DEFAULT_MODEL
+
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 SYNTHETIC_MODEL = "synthetic-bow-384"
 DIMENSION = 384
 STAGES = ("embed", "bm25", "chroma", "score", "compose", "total")
@@ -99,8 +100,8 @@ def _pseudo_word(rng: random.Random, syllables: int) -> str:
 
 def _model_words() -> list[str]:
     """Whole English words from the bundled model's WordPiece vocabulary (rough frequency order)."""
-    from index.embedder import resolve_model_path
-    from index.text import STOPWORDS
+    from index.corpus.text import STOPWORDS
+    from index.store.embedder import resolve_model_path
 
     vocab = Path(resolve_model_path(DEFAULT_MODEL)) / "vocab.txt"
     out = []
@@ -352,7 +353,7 @@ class SyntheticEmbedder:
     def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         from scipy import sparse
 
-        from index.text import tokenize
+        from index.corpus.text import tokenize
 
         tokens = [tokenize(t) or ["<empty>"] for t in texts]
         flat = [t for ts in tokens for t in ts]
@@ -440,7 +441,7 @@ def _timed_wrapper(module: Any, name: str, phases: dict[str, float]) -> None:
 
 def _make_embedder(kind: str, threads: int, query_model: bool = True) -> Any:
     """The real model, or the synthetic stand-in (with the real model for questions)."""
-    from index.embedder import make_embedder
+    from index.store.embedder import make_embedder
 
     real = make_embedder(DEFAULT_MODEL) if kind == "real" or query_model else None
     embedder = real if kind == "real" else SyntheticEmbedder(real=real)
@@ -467,8 +468,8 @@ def _settings(corpus: Path | None, index: Path, model: str) -> Any:
 
 def worker_build(args: argparse.Namespace) -> dict[str, Any]:
     """Build the index from scratch; throughput, phases and peak memory of this process."""
-    import index.build as build
-    from index.versions import IndexDir
+    import index.store.build as build
+    from index.store.versions import IndexDir
 
     model = DEFAULT_MODEL if args.embedder == "real" else SYNTHETIC_MODEL
     embedder = _make_embedder(args.embedder, args.torch_threads, query_model=False)
@@ -507,9 +508,9 @@ def worker_build(args: argparse.Namespace) -> dict[str, Any]:
 def worker_measure(args: argparse.Namespace) -> dict[str, Any]:
     """Open the index, answer every question ``rounds`` times; latency and memory."""
     before_import = _rss_mib()
-    from index.answer import QA
-    from index.evaluation import percentile
-    from index.versions import IndexDir
+    from index.qa import QA
+    from index.store.versions import IndexDir
+    from scripts.evaluation import percentile
 
     manifest = IndexDir(Path(args.index)).current_manifest()
     assert manifest is not None
@@ -596,8 +597,8 @@ def worker_profile(args: argparse.Namespace) -> dict[str, Any]:
     import io
     import pstats
 
-    from index.answer import QA
-    from index.versions import IndexDir
+    from index.qa import QA
+    from index.store.versions import IndexDir
 
     manifest = IndexDir(Path(args.index)).current_manifest()
     assert manifest is not None

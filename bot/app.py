@@ -23,14 +23,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import handlers, wording
 from bot.addressing import AddressedToBot, CommandForThisBot
 from bot.health import HealthServer
 from bot.ordering import ChatOrderedUpdateProcessor
 from bot.services import OWNS_QA_KEY, QA_KEY, SERVICES_KEY, BotServices, get_services
 from bot.settings import BotSettings
-from index import open_index, wording
-from index.types import QuestionAnswerer
+from index import QuestionAnswerer, open_index
 
 logger = logging.getLogger(__name__)
 

@@ -12,15 +12,15 @@ import logging
 import sys
 from typing import TextIO
 
-from bot import render
+from bot import render, wording
 from bot.markup import to_plain
 from bot.settings import BotSettings
-from index import open_index, wording
-from index.conversation import Conversation
+from bot.wording import PROMPT
+from index import QuestionAnswerer, open_index
+from index.corpus.text import clean_text
+from index.dialogue.conversation import Conversation
 from index.errors import EXIT_OK, describe
-from index.text import clean_text
-from index.types import NewsQuoteError, QuestionAnswerer, SearchUnavailableError
-from index.wording import PROMPT
+from index.types import NewsQuoteError, SearchUnavailableError
 
 logger = logging.getLogger(__name__)
 

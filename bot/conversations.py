@@ -3,7 +3,8 @@
 A private chat is one conversation. In a group every question that does not reply to the bot
 starts a conversation of its own, and a reply to one of the bot's answers (or to a question of
 the thread) continues that thread's conversation. What a follow-up means is decided by
-:mod:`index.conversation`; this module only keeps the :class:`~index.conversation.Conversation`
+:mod:`index.dialogue.conversation`; this module only keeps the
+:class:`~index.dialogue.conversation.Conversation`
 objects, a bounded number of them, the least recently used forgotten first.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from index.conversation import FOLLOWUP_MINUTES, Conversation
+from index.dialogue.conversation import FOLLOWUP_MINUTES, Conversation
 
 ThreadKey = tuple[int, int]
 """(chat id, message id of the question that started the thread); 0 for a private chat."""

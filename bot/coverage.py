@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
 from bot.settings import BotSettings
-from index.articles import load_file
+from index.corpus.articles import load_file
 from index.types import Article, ArticleError, NewsQuoteError
 from ingest.coverage import Added, Removed, add_document, add_url, remove_article
 from ingest.run import FetchOptions, FetchSummary

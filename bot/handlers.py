@@ -25,15 +25,14 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import addressing, render
+from bot import addressing, render, wording
 from bot.access import RateDecision
 from bot.conversations import ThreadKey
 from bot.coverage import CoverageReply
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
-from index import wording
-from index.conversation import Conversation
-from index.text import clean_text
+from index.corpus.text import clean_text
+from index.dialogue.conversation import Conversation
 from index.types import Answer, SearchUnavailableError
 from ingest.coverage import MAX_DOCUMENT_BYTES
 

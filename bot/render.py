@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
+from bot import wording
 from bot.markup import (
     BOLD,
     EXPANDABLE,
@@ -26,9 +27,8 @@ from bot.markup import (
     shorten,
     to_plain,
 )
-from index import wording
-from index.conversation import FOLLOWUP_MINUTES
-from index.recency import published_key
+from index.dialogue.conversation import FOLLOWUP_MINUTES
+from index.rank.recency import published_key
 from index.types import Answer, Article, IndexInfo, Quote, SourceRef
 
 if TYPE_CHECKING:

@@ -25,7 +25,8 @@ from bot.access import AccessPolicy, RateLimiter
 from bot.conversations import ChatContexts
 from bot.coverage import CoverageService
 from bot.settings import BotSettings
-from index.types import Answer, QuestionAnswerer
+from index import QuestionAnswerer
+from index.types import Answer
 
 logger = logging.getLogger(__name__)
 

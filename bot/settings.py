@@ -18,7 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.config import IndexSettings, describe_settings_error
-from index.conversation import FOLLOWUP_MINUTES
+from index.dialogue.conversation import FOLLOWUP_MINUTES
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,17 @@
 This package never imports ``telegram`` or ``bot``.
 """
 
-from index.answer import QA, open_index
 from index.config import IndexSettings
+from index.qa import QA, QuestionAnswerer, open_index
 from index.types import Answer, Article, Quote, SourceRef
 
-__all__ = ["QA", "Answer", "Article", "IndexSettings", "Quote", "SourceRef", "open_index"]
+__all__ = [
+    "QA",
+    "Answer",
+    "Article",
+    "IndexSettings",
+    "QuestionAnswerer",
+    "Quote",
+    "SourceRef",
+    "open_index",
+]

@@ -9,6 +9,8 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_MODEL_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
+"""The bundled model answers to these names; anything else is handed to sentence-transformers."""
 _HASHING_RE = re.compile(r"hashing-(\d+)")
 
 
@@ -122,8 +124,6 @@ def check_embedding_model(name: str) -> str | None:
     model, the test model ``hashing-N``, a folder holding a sentence-transformers model, or a
     model already in the local Hugging Face cache.
     """
-    from index.embedder import BUNDLED_MODEL_NAMES  # imports nothing heavy
-
     if name in BUNDLED_MODEL_NAMES:
         return None
     if hashing := _HASHING_RE.fullmatch(name):

@@ -1,7 +1,6 @@
 """Core data objects and errors shared by every part of the project.
 
-Everything else depends on this module; it depends on nothing but the standard library (the
-conversation type named in ``QuestionAnswerer.answer`` is imported for type checking only).
+Everything else depends on this module; it depends on nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -9,11 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 from urllib.parse import quote as url_quote
-
-if TYPE_CHECKING:
-    from index.conversation import Conversation
 
 
 class NewsQuoteError(Exception):
@@ -283,46 +279,3 @@ class IndexInfo:
     articles: int
     sentences: int
     backend: str
-
-
-@runtime_checkable
-class QuestionAnswerer(Protocol):
-    """What the bot and the scripts need from an opened index (see ``index.open_index``)."""
-
-    def answer(self, question: str, context: Conversation | None = None) -> Answer:
-        """Answer one question with verbatim quotes, or say why not. Thread-safe.
-
-        With a ``context`` (one chat's conversation), a follow-up question is read against
-        the chat's last turn, and the turn is remembered for the next question.
-        """
-        ...
-
-    def compare(self, topic: str) -> Answer:
-        """What each article says about ``topic``: the best quote of each article that
-        addresses it, and the articles that do not (``kind == "comparison"``)."""
-        ...
-
-    def warm_up(self) -> None:
-        """Load every model and answer one question, so the first user waits no longer than
-        the hundredth."""
-        ...
-
-    def articles(self) -> list[Article]:
-        """Every indexed article, in a stable order (for /sources)."""
-        ...
-
-    def info(self) -> IndexInfo:
-        """Size and origin of the index being served (for /about)."""
-        ...
-
-    def paragraph(self, article_id: str, paragraph: int) -> str:
-        """The full text of one paragraph of an article (for the "More" button)."""
-        ...
-
-    def example_questions(self, n: int = 3) -> list[str]:
-        """A few questions the corpus can answer (for /start)."""
-        ...
-
-    def close(self) -> None:
-        """Release models, files and connections."""
-        ...

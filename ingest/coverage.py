@@ -16,7 +16,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.articles import HTML_SUFFIXES, MARKDOWN_SUFFIXES, TEXT_SUFFIXES, load_corpus, load_file
+from index.corpus.articles import (
+    HTML_SUFFIXES,
+    MARKDOWN_SUFFIXES,
+    TEXT_SUFFIXES,
+    load_corpus,
+    load_file,
+)
 from index.types import Article, ArticleError, NewsQuoteError
 from ingest.run import Fetcher, FetchOptions, FetchSummary
 from ingest.state import STATE_FILE, FetchState

@@ -2,7 +2,7 @@
 feed entry that linked to it.
 
 The body is the page's main text, one paragraph per block, paragraphs separated by a blank
-line (the shape :mod:`index.articles` reads back from the Markdown file). Navigation, ads,
+line (the shape :mod:`index.corpus.articles` reads back from the Markdown file). Navigation, ads,
 comments and scripts are left out by trafilatura; a page with too little text (a paywall, a
 script-only page) is an :class:`ExtractionError`, never an empty article.
 """
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from index.articles import html_fields
+from index.corpus.articles import html_fields
 from index.types import NewsQuoteError
 from ingest.feeds import FeedEntry
 from ingest.urls import host_of

@@ -17,7 +17,7 @@ The file is ``<corpus>/<id>.md``::
     Second paragraph.
 
 Values are written by ``yaml.safe_dump``, which quotes any text YAML would read as something
-else (``yes``, ``2024``, ``null``), so :mod:`index.articles` reads back exactly what was
+else (``yes``, ``2024``, ``null``), so :mod:`index.corpus.articles` reads back exactly what was
 written. A write goes to a hidden temporary file in the same folder, is flushed to disk and
 renamed over the article: a reader (or a kill -9) never sees half a file, and the loader never
 reads a leftover temporary file, which the next run deletes.

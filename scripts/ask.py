@@ -29,9 +29,11 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from index import wording
+from bot import wording
+from index import QuestionAnswerer
 from index.config import IndexSettings
-from index.conversation import Conversation
+from index.corpus.text import clean_text
+from index.dialogue.conversation import Conversation
 from index.errors import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -42,8 +44,7 @@ from index.errors import (
     one_line,
     search_unavailable,
 )
-from index.text import clean_text
-from index.types import Answer, NewsQuoteError, QuestionAnswerer, SearchUnavailableError
+from index.types import Answer, NewsQuoteError, SearchUnavailableError
 from scripts.startup import start
 
 logger = logging.getLogger("scripts.ask")
@@ -124,7 +125,7 @@ def read_questions(path: str, stdin: TextIO) -> Iterator[BatchLine]:
     ``conversation`` key.
 
     Never fails on a line's content: text that is not valid UTF-8 (or a JSON escape of a lone
-    surrogate) is cleaned by :func:`index.text.clean_text`, and a line that is not a question
+    surrogate) is cleaned by :func:`index.corpus.text.clean_text`, and a line that is not a question
     (invalid JSON, no ``question`` string, a ``conversation`` that is not a string or number)
     comes with its ``problem``.
     """
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     if args.batch and args.batch != "-" and not Path(args.batch).is_file():
         return _fail(Failure(f"error: cannot read {args.batch}: no such file", EXIT_BAD_INPUT))
 
-    from index.answer import open_index
+    from index.qa import open_index
 
     try:
         qa = open_index(settings)

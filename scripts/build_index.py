@@ -21,7 +21,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from index.build import BuildReport, build_index
 from index.config import IndexSettings
 from index.errors import (
     EXIT_BAD_INPUT,
@@ -31,6 +30,7 @@ from index.errors import (
     one_line,
     storage_problem,
 )
+from index.store.build import BuildReport, build_index
 from index.types import NewsQuoteError, SearchUnavailableError, StorageError
 from scripts.startup import start
 

@@ -32,10 +32,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from index.answer import QA
 from index.config import IndexSettings, describe_settings_error
-from index.embedder import Embedder, make_embedder
-from index.evaluation import (
+from index.qa import QA
+from index.store.embedder import Embedder, make_embedder
+from index.types import NewsQuoteError
+from scripts.evaluation import (
     GoldQuestion,
     Record,
     Turn,
@@ -49,7 +50,6 @@ from index.evaluation import (
     metrics,
     threshold_curve,
 )
-from index.types import NewsQuoteError
 
 logger = logging.getLogger("scripts.evaluate")
 
@@ -75,7 +75,7 @@ def run_gold(
     """Records of the gold questions asked alone, and turns of those asked in conversation."""
     questions = load_gold(args.gold)
     if args.corpus is not None:
-        from index.articles import load_corpus
+        from index.corpus.articles import load_corpus
 
         articles = load_corpus(args.corpus).articles
         settings = build_temp_index(articles, workdir, "gold", embedder)
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def default_threshold() -> float:
     """The answer threshold the bot uses (ANSWER_MIN_CONFIDENCE, else the trained one)."""
-    from index.ranker import Ranker
+    from index.rank.ranker import Ranker
 
     value = IndexSettings().answer_min_confidence
     return value if value is not None else (Ranker.load().threshold or 0.5)

@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(settings: IndexSettings) -> int:
-    from index.build import build_index  # numpy and friends: only when a build runs
+    from index.store.build import build_index  # numpy and friends: only when a build runs
 
     try:
         report = build_index(settings)

@@ -1,7 +1,7 @@
 """Candidate pools of gold questions, cheap to recompute: for training and studying the ranker.
 
 Fitting the ranker needs every training question's candidates scored by the production path
-(:meth:`index.answer.QA.candidates`), asked of an index of all the articles (answerable) and of
+(:meth:`index.qa.QA.candidates`), asked of an index of all the articles (answerable) and of
 indexes without each article in turn (off-topic). With the real model on two busy cores,
 building those indexes and embedding thousands of questions takes many minutes, while what
 changes from one experiment to the next is the features. So a cache folder keeps:
@@ -23,20 +23,20 @@ from pathlib import Path
 
 import numpy as np
 
-from index.answer import QA
 from index.config import IndexSettings
-from index.embedder import Embedder
-from index.evaluation import GoldQuestion, build_temp_index, load_squad
-from index.retrieve import Pool
-from index.snapshot import Snapshot
-from index.text import normalise_question
+from index.corpus.text import normalise_question
+from index.qa import QA
+from index.rank.retrieve import Pool
+from index.store.embedder import Embedder
+from index.store.snapshot import Snapshot
 from index.types import Article
+from scripts.evaluation import GoldQuestion, build_temp_index, load_squad
 
 logger = logging.getLogger(__name__)
 
 
 class CachedEmbedder:
-    """An :class:`~index.embedder.Embedder` that remembers every vector by its text.
+    """An :class:`~index.store.embedder.Embedder` that remembers every vector by its text.
 
     The cache is an ``.npz`` file (texts and vectors) read at start and written by
     :meth:`save`; misses go to the wrapped embedder in one call.

@@ -8,7 +8,7 @@ labelled by whether the sentence contains a gold answer. Off-topic examples come
 each article's questions of an index that holds only the *other* articles: every candidate
 there is a negative, which teaches the model what "the coverage doesn't say" looks like.
 
-The model is a logistic model over :data:`index.features.FEATURES` (few, general features, so
+The model is a logistic model over :data:`index.rank.features.FEATURES` (few, general features, so
 it transfers to other corpora), fitted listwise (see :func:`fit`). Before writing the weights
 the script reports a leave-one-article-out check over the training articles: trained on all
 but one, tested on the held-out one. ``--dev FILE`` also reports the figures on a validation
@@ -31,14 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index.answer import QA
-from index.embedder import make_embedder
-from index.evaluation import GoldQuestion, contains
-from index.extract import quote_text
-from index.features import FEATURES
-from index.ranker import WEIGHTS_FILE, Ranker
-from index.retrieve import Pool
-from index.snapshot import Snapshot
+from index.qa import QA
+from index.rank.features import FEATURES
+from index.rank.quoting import quote_text
+from index.rank.ranker import WEIGHTS_FILE, Ranker
+from index.rank.retrieve import Pool
+from index.store.embedder import make_embedder
+from index.store.snapshot import Snapshot
+from scripts.evaluation import GoldQuestion, contains
 from scripts.pools import CachedEmbedder, QuestionSet, pools, squad_sets
 
 logger = logging.getLogger("scripts.train_ranker")
@@ -273,7 +273,7 @@ DEV_THRESHOLDS = (0.15, 0.2, 0.25, 0.3)
 
 def ablate(names: Sequence[str]) -> None:
     """Switch additions off before pools are collected (places, leaning followers)."""
-    from index import cohesion, features
+    from index.rank import cohesion, features
 
     if "places" in names:
         features.USE_PLACES = False

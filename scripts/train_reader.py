@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import random
 import shutil
@@ -73,7 +72,7 @@ def _squad_articles(path: Path) -> list[dict[str, Any]]:
 
 def _split(context: str) -> list[tuple[int, int]]:
     """Sentence spans of one SQuAD paragraph, by the index's own splitter."""
-    from index.sentences import split_sentences
+    from index.corpus.sentences import split_sentences
     from index.types import Article
 
     article = Article(id="p", title="p", body=context)
@@ -88,9 +87,7 @@ def _answer_sentence(spans: Sequence[tuple[int, int]], start: int, end: int) -> 
     return None
 
 
-def article_groups(
-    item: dict[str, Any], negatives: int, rng: random.Random
-) -> Iterator[Group]:
+def article_groups(item: dict[str, Any], negatives: int, rng: random.Random) -> Iterator[Group]:
     """The groups of one SQuAD article (see the module docstring)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -119,15 +116,17 @@ def article_groups(
             hit = _answer_sentence(spans, start, start + len(text))
             if hit is None:
                 continue
-            holds = {
-                i for i, (_, t) in enumerate(sentences) if text.lower() in t.lower()
-            } | {first + hit}
+            holds = {i for i, (_, t) in enumerate(sentences) if text.lower() in t.lower()} | {
+                first + hit
+            }
             near = [first + i for i in range(len(spans)) if first + i not in holds]
             rng.shuffle(near)
             chosen = near[:same_paragraph]
             scores = (matrix @ vectorizer.transform([qa["question"]]).T).toarray().ravel()
             ranked = [
-                int(i) for i in np.argsort(-scores, kind="stable") if i not in holds and i not in chosen
+                int(i)
+                for i in np.argsort(-scores, kind="stable")
+                if i not in holds and i not in chosen
             ]
             pool = ranked[: 3 * negatives]
             rng.shuffle(pool)
@@ -174,12 +173,15 @@ def load_model(path: str) -> tuple[Any, Any]:
 
 
 def encode(tokenizer: Any, questions: Sequence[str], texts: Sequence[str], device: str) -> Any:
+    """The pairs as model input, padded to a multiple of 16 word pieces (few distinct shapes,
+    so the CPU kernels prepared for one shape are reused)."""
     batch = tokenizer(
         list(questions),
         list(texts),
         padding=True,
         truncation="longest_first",
         max_length=MAX_TOKENS,
+        pad_to_multiple_of=16,
         return_tensors="pt",
     )
     return {k: v.to(device) for k, v in batch.items()}
@@ -230,6 +232,105 @@ def _autocast(device: str, bf16: bool) -> Any:
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
 
 
+def plan_batches(groups: Sequence[Group], size: int, epochs: int, seed: int) -> list[list[int]]:
+    """Every step's groups, all epochs, the same on every run (so a resume goes on exactly).
+
+    Each epoch shuffles the groups, then sorts each run of 64 batches by length and shuffles
+    the batches again: a batch holds pairs of similar length (little padding) while the order
+    stays random.
+    """
+    rng = random.Random(seed)
+    length = [max(len(t) for t in g.texts) + len(g.question) for g in groups]
+    plan: list[list[int]] = []
+    for _ in range(epochs):
+        order = list(range(len(groups)))
+        rng.shuffle(order)
+        block = size * 64
+        for lo in range(0, len(order), block):
+            chunk = sorted(order[lo : lo + block], key=length.__getitem__)
+            batches = [chunk[i : i + size] for i in range(0, len(chunk), size)]
+            rng.shuffle(batches)
+            plan.extend(batches)
+    return plan
+
+
+@dataclass
+class _Trainer:
+    """The model, its optimiser and schedule, and the step reached."""
+
+    model: Any
+    tokenizer: Any
+    optimizer: Any
+    schedule: Any
+    params: list[Any]
+    step: int = 0
+
+    @classmethod
+    def start(cls, total: int, lr: float, device: str) -> _Trainer:
+        import torch
+        from transformers import get_linear_schedule_with_warmup
+
+        tokenizer, model = load_model(_model_path())
+        model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+        model.to(device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+        schedule = get_linear_schedule_with_warmup(optimizer, max(1, total // 20), total)
+        return cls(model, tokenizer, optimizer, schedule, params)
+
+    def resume(self, path: Path, config: TrainConfig, device: str) -> None:
+        import torch
+
+        state = torch.load(path, map_location=device, weights_only=False)
+        if state["config"] != asdict(config):
+            raise SystemExit(
+                f"{path} was trained with other arguments ({state['config']}); "
+                "use another --work folder or the same arguments"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.step = int(state["step"])
+
+    def save(self, work: Path, config: TrainConfig) -> None:
+        _save_checkpoint(
+            work,
+            {
+                "config": asdict(config),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "schedule": self.schedule.state_dict(),
+                "step": self.step,
+            },
+        )
+
+    def train_step(
+        self, batch: Sequence[Group], pointwise: float, device: str, bf16: bool
+    ) -> float:
+        """One optimiser step on ``batch``; the loss."""
+        import torch
+
+        size = len(batch[0].texts)
+        enc = encode(self.tokenizer, *group_batch(batch), device)
+        with _autocast(device, bf16):
+            logits = self.model(**enc).logits.float().view(len(batch), size)
+        target = torch.zeros(len(batch), dtype=torch.long, device=device)
+        loss = torch.nn.functional.cross_entropy(logits, target)
+        if pointwise:
+            labels = torch.zeros_like(logits)
+            labels[:, 0] = 1.0
+            loss = loss + pointwise * torch.nn.functional.binary_cross_entropy_with_logits(
+                logits, labels
+            )
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.optimizer.step()
+        self.schedule.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        return float(loss.detach())
+
+
 def train(
     config: TrainConfig,
     groups: list[Group],
@@ -242,87 +343,49 @@ def train(
     curve_every: int = 0,
 ) -> Path:
     """Train (or go on training) and save the fp32 model under ``work/model``."""
-    import torch
-    from transformers import get_linear_schedule_with_warmup
-
     work.mkdir(parents=True, exist_ok=True)
-    tokenizer, model = load_model(_model_path())
-    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    model.to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
-    per_epoch = math.ceil(len(groups) / config.batch_questions)
-    total = per_epoch * config.epochs
-    schedule = get_linear_schedule_with_warmup(optimizer, max(1, total // 20), total)
-    step = 0
-    ckpt = _checkpoint_path(work)
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
-        if state["config"] != asdict(config):
-            raise SystemExit(
-                f"{ckpt} was trained with other arguments ({state['config']}); "
-                "use another --work folder or the same arguments"
-            )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        step = int(state["step"])
-        logger.info("resumed at step %d of %d", step, total)
-    model.train()
-    bce = torch.nn.BCEWithLogitsLoss()
-    size = 1 + config.negatives
-    target = torch.zeros(config.batch_questions, dtype=torch.long, device=device)
-    labels = torch.zeros(size, device=device)
-    labels[0] = 1.0
-    last_save = time.monotonic()
-    started, done_pairs, running = time.monotonic(), 0, 0.0
-    while step < total:
-        epoch, i = divmod(step, per_epoch)
-        order = list(range(len(groups)))
-        if epoch:
-            random.Random(config.seed + epoch).shuffle(order)
-        batch = [groups[j] for j in order[i * config.batch_questions : (i + 1) * config.batch_questions]]
-        enc = encode(tokenizer, *group_batch(batch), device)
-        with _autocast(device, bf16):
-            logits = model(**enc).logits.float().view(len(batch), size)
-        loss = torch.nn.functional.cross_entropy(logits, target[: len(batch)])
-        if config.pointwise:
-            loss = loss + config.pointwise * bce(logits, labels.expand(len(batch), size))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        done_pairs += len(batch) * size
-        running = 0.98 * running + 0.02 * float(loss) if step > 1 else float(loss)
-        if step % 50 == 0 or step == total:
+    plan = plan_batches(groups, config.batch_questions, config.epochs, config.seed)
+    trainer = _Trainer.start(len(plan), config.lr, device)
+    if _checkpoint_path(work).exists():
+        trainer.resume(_checkpoint_path(work), config, device)
+        logger.info("resumed at step %d of %d", trainer.step, len(plan))
+    trainer.model.train()
+    last_save = started = time.monotonic()
+    done_pairs, running = 0, None
+    while trainer.step < len(plan):
+        batch = [groups[j] for j in plan[trainer.step]]
+        loss = trainer.train_step(batch, config.pointwise, device, bf16)
+        done_pairs += sum(len(g.texts) for g in batch)
+        running = loss if running is None else 0.98 * running + 0.02 * loss
+        step = trainer.step
+        if step % 50 == 0 or step == len(plan):
             rate = done_pairs / (time.monotonic() - started)
-            eta = (total - step) * config.batch_questions * size / max(rate, 1e-9)
+            left = sum(len(groups[j].texts) for b in plan[step:] for j in b) / max(rate, 1e-9)
             logger.info(
-                "step %d/%d loss %.4f  %.1f pairs/s  eta %.0f min", step, total, running, rate, eta / 60
+                "step %d/%d loss %.4f  %.1f pairs/s  eta %.0f min",
+                step,
+                len(plan),
+                running,
+                rate,
+                left / 60,
             )
         if curve and curve_every and step % curve_every == 0:
-            logger.info("step %d: top-1 on %d held-out training questions %.3f",
-                        step, len(curve), top1(_scores(model, tokenizer, curve, device)))
-            model.train()
-        if time.monotonic() - last_save > checkpoint_minutes * 60 or step == total:
-            _save_checkpoint(
-                work,
-                {
-                    "config": asdict(config),
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "step": step,
-                },
+            found = top1(_scores(trainer.model, trainer.tokenizer, curve, device))
+            logger.info(
+                "step %d: top-1 on %d held-out training questions %.3f", step, len(curve), found
             )
+            trainer.model.train()
+        if time.monotonic() - last_save > checkpoint_minutes * 60 or step == len(plan):
+            trainer.save(work, config)
             last_save = time.monotonic()
-    final = work / "model"
-    tmp = work / "model.tmp"
+    return _save_model(trainer, work)
+
+
+def _save_model(trainer: _Trainer, work: Path) -> Path:
+    final, tmp = work / "model", work / "model.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    model.cpu().save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    trainer.model.cpu().save_pretrained(tmp)
+    trainer.tokenizer.save_pretrained(tmp)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     logger.info("trained model saved in %s", final)
@@ -358,7 +421,9 @@ def export_onnx(model_dir: Path, out: Path) -> Path:
             dynamo=False,
         )
     int8 = out / "reader.onnx"
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"])
+    quantize_dynamic(
+        str(fp32), str(int8), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"]
+    )
     tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
     logger.info(
         "exported %s (%.1f MB int8; fp32 %.1f MB)",
@@ -391,7 +456,9 @@ def torch_scores(model_dir: Path, group_list: Sequence[Group], device: str) -> l
     return _scores(model, tokenizer, group_list, device)
 
 
-def _scores(model: Any, tokenizer: Any, group_list: Sequence[Group], device: str) -> list[np.ndarray]:
+def _scores(
+    model: Any, tokenizer: Any, group_list: Sequence[Group], device: str
+) -> list[np.ndarray]:
     import torch
 
     model.eval()
@@ -409,7 +476,7 @@ def _scores(model: Any, tokenizer: Any, group_list: Sequence[Group], device: str
 
 
 def onnx_scores(onnx_dir: Path, group_list: Sequence[Group]) -> list[np.ndarray]:
-    from index.reader import Reader  # noqa: PLC0415 - the product's own inference path
+    from index.rank.reader import Reader
 
     reader = Reader.load(onnx_dir)
     return [reader.score(g.question, list(g.texts)) for g in group_list]
@@ -435,8 +502,12 @@ def dev_groups(path: Path, negatives: int, seed: int) -> list[Group]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--train", type=Path, default=DEFAULT_TRAIN, help="SQuAD v1.0 training JSON")
-    p.add_argument("--holdout", type=Path, default=DEFAULT_HOLDOUT,
-                   help="SQuAD JSON whose articles are left out of training (the ranker's)")
+    p.add_argument(
+        "--holdout",
+        type=Path,
+        default=DEFAULT_HOLDOUT,
+        help="SQuAD JSON whose articles are left out of training (the ranker's)",
+    )
     p.add_argument("--dev", type=Path, default=DEFAULT_DEV, help="held-out SQuAD 2.0 dev JSON")
     p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="checkpoints and the fp32 model")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the int8 ONNX model goes")
@@ -450,10 +521,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help="cpu, cuda or auto")
     p.add_argument("--threads", type=int, default=None, help="torch threads on the CPU")
     p.add_argument("--checkpoint-minutes", type=float, default=10.0)
-    p.add_argument("--curve-every", type=int, default=1000,
-                   help="steps between top-1 checks on held-out training articles (0: none)")
-    p.add_argument("--dev-questions", type=int, default=2000,
-                   help="dev questions for the held-out figures (0: all)")
+    p.add_argument(
+        "--curve-every",
+        type=int,
+        default=1000,
+        help="steps between top-1 checks on held-out training articles (0: none)",
+    )
+    p.add_argument(
+        "--dev-questions",
+        type=int,
+        default=2000,
+        help="dev questions for the held-out figures (0: all)",
+    )
     p.add_argument("--skip-train", action="store_true", help="export and evaluate --work/model")
     return p.parse_args(argv)
 
@@ -463,32 +542,59 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = (
+        args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    )
     if args.threads:
         torch.set_num_threads(args.threads)
-    bf16 = device.startswith("cuda") or torch.backends.mkldnn.is_available() and _cpu_has_bf16()
+    bf16 = device.startswith("cuda") or (torch.backends.mkldnn.is_available() and _cpu_has_bf16())
     torch.manual_seed(args.seed)
     model_dir = args.work / "model"
     if not args.skip_train:
-        holdout = {item["title"] for item in _squad_articles(args.holdout)} if args.holdout.exists() else set()
+        holdout = (
+            {item["title"] for item in _squad_articles(args.holdout)}
+            if args.holdout.exists()
+            else set()
+        )
         articles = [a for a in _squad_articles(args.train) if a["title"] not in holdout]
         t0 = time.perf_counter()
         groups = make_groups(articles, args.negatives, args.seed, args.max_questions)
         logger.info(
             "%d training groups from %d articles (%d held out) in %.0f s; device %s, bf16 %s",
-            len(groups), len(articles), len(holdout), time.perf_counter() - t0, device, bf16,
+            len(groups),
+            len(articles),
+            len(holdout),
+            time.perf_counter() - t0,
+            device,
+            bf16,
         )
         config = TrainConfig(
-            train=str(args.train), holdout=str(args.holdout), max_questions=args.max_questions,
-            negatives=args.negatives, batch_questions=args.batch_questions, lr=args.lr,
-            epochs=args.epochs, pointwise=args.pointwise, seed=args.seed,
+            train=str(args.train),
+            holdout=str(args.holdout),
+            max_questions=args.max_questions,
+            negatives=args.negatives,
+            batch_questions=args.batch_questions,
+            lr=args.lr,
+            epochs=args.epochs,
+            pointwise=args.pointwise,
+            seed=args.seed,
         )
         curve = make_groups(
-            [a for a in _squad_articles(args.train) if a["title"] in holdout], args.negatives, args.seed, 400
+            [a for a in _squad_articles(args.train) if a["title"] in holdout],
+            args.negatives,
+            args.seed,
+            400,
         )
-        model_dir = train(config, groups, args.work, device=device, bf16=bf16,
-                          checkpoint_minutes=args.checkpoint_minutes, curve=curve,
-                          curve_every=args.curve_every)
+        model_dir = train(
+            config,
+            groups,
+            args.work,
+            device=device,
+            bf16=bf16,
+            checkpoint_minutes=args.checkpoint_minutes,
+            curve=curve,
+            curve_every=args.curve_every,
+        )
     export_onnx(model_dir, args.out)
     report(args, model_dir, device)
     return 0

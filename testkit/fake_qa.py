@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from index.smalltalk import REPLIES, classify
+from index.dialogue.smalltalk import REPLIES, classify
 from index.types import (
     Answer,
     Article,
@@ -27,7 +27,7 @@ from index.types import (
 )
 
 if TYPE_CHECKING:
-    from index.conversation import Conversation
+    from index.dialogue.conversation import Conversation
 
 _GLACIER_CLAUSES = [
     f"station {n} on the tongue of the Morteratsch glacier recorded meltwater runoff of "
@@ -166,7 +166,8 @@ class FakeQA:
     def answer(self, question: str, context: Conversation | None = None) -> Answer:
         """Answer by word overlap; magic words misbehave (see the module docstring).
 
-        With a ``context`` the question is read as ``index.conversation`` reads it (the real
+        With a ``context`` the question is read as ``index.dialogue.conversation`` reads it (the
+        real
         follow-up logic), and the turn is remembered.
         """
         with self._lock:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.embedder import HashingEmbedder
+from index.store.embedder import HashingEmbedder
 
 
 class CountingEmbedder:

@@ -18,11 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index import open_index
-from index.answer import QA
-from index.build import build_index
 from index.config import IndexSettings
-from index.embedder import make_embedder
-from index.evaluation import (
+from index.corpus.text import normalise_question
+from index.dialogue.smalltalk import classify
+from index.qa import QA
+from index.store.build import build_index
+from index.store.embedder import make_embedder
+from index.types import IndexNotFoundError
+from scripts.evaluation import (
     GoldQuestion,
     ask_all,
     build_temp_index,
@@ -30,9 +33,6 @@ from index.evaluation import (
     load_squad,
     metrics,
 )
-from index.smalltalk import classify
-from index.text import normalise_question
-from index.types import IndexNotFoundError
 from tests.verbatim import assert_verbatim
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Tests for index.articles: loading a corpus folder, with real files in tmp_path."""
+"""Tests for index.corpus.articles: loading a corpus folder, with real files in tmp_path."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from index.articles import CorpusLoad, Skipped, load_corpus, load_file
+from index.corpus.articles import CorpusLoad, Skipped, load_corpus, load_file
 from index.types import Article, ArticleError, CorpusError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -304,7 +304,7 @@ def test_hidden_files_and_folders_are_ignored(tmp_path: Path) -> None:
 def test_every_skip_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     _write(tmp_path / "a.pdf", b"%PDF")
     _write(tmp_path / "b.txt", b"")
-    with caplog.at_level(logging.WARNING, logger="index.articles"):
+    with caplog.at_level(logging.WARNING, logger="index.corpus.articles"):
         load = load_corpus(tmp_path)
     assert len(load.skipped) == 2
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

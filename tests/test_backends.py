@@ -1,10 +1,11 @@
 """One contract, two vector stores: embedded chromadb and a Chroma server (``chroma run``).
 
 Every test here runs twice, with ``CHROMA_HOST``/``CHROMA_PORT`` unset (the embedded store in
-each version folder, :class:`~index.vector_store.EmbeddedStore`) and set (a real ``chroma run``
-on a loopback port, shared by the session, :class:`~index.vector_store.ServerStore`; each
+each version folder, :class:`~index.store.vector_store.EmbeddedStore`) and set (a real ``chroma
+run``
+on a loopback port, shared by the session, :class:`~index.store.vector_store.ServerStore`; each
 test's collections carry a prefix of its own). The contract: the
-:class:`~index.vector_store.VectorStore` calls themselves; builds, incremental rebuilds and
+:class:`~index.store.vector_store.VectorStore` calls themselves; builds, incremental rebuilds and
 no-op runs; two versions kept, and the collections of removed versions deleted
 from the server; a failed or killed build leaves the served version answering;
 ``open_index(...).answer()`` quotes verbatim; an open QA follows a rebuild without a restart.
@@ -28,13 +29,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import index.answer as answer_module
-import index.build as build_module
-from index.answer import open_index
-from index.build import build_index
+import index.qa as answer_module
+import index.store.build as build_module
 from index.config import IndexSettings
-from index.types import Answer, IndexNotFoundError, SearchUnavailableError, StorageError
-from index.vector_store import (
+from index.qa import open_index
+from index.store.build import build_index
+from index.store.vector_store import (
     EmbeddedStore,
     ServerStore,
     VectorStore,
@@ -42,7 +42,8 @@ from index.vector_store import (
     collection_name,
     make_store,
 )
-from index.versions import MANIFEST_FILE, IndexDir, Manifest, SentenceTable, read_articles
+from index.store.versions import MANIFEST_FILE, IndexDir, Manifest, SentenceTable, read_articles
+from index.types import Answer, IndexNotFoundError, SearchUnavailableError, StorageError
 from testkit.synthetic import write_synthetic_corpus
 from tests.chroma_server import ChromaServer
 from tests.cli import build_cmd, clean_env
@@ -180,7 +181,7 @@ def same_answer(a: Answer, b: Answer) -> bool:
 
 
 def bodies_of(corpus: Path) -> dict[str, str]:
-    from index.articles import load_corpus
+    from index.corpus.articles import load_corpus
 
     return {a.id: a.body for a in load_corpus(corpus).articles}
 
@@ -524,7 +525,7 @@ def test_an_open_qa_follows_a_rebuild_without_restart(
 
 @pytest.fixture(scope="module")
 def real_embedder() -> Iterator[Any]:
-    from index.embedder import SentenceTransformerEmbedder
+    from index.store.embedder import SentenceTransformerEmbedder
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")

@@ -1,6 +1,6 @@
 """A conversation with the bot, end to end: the real python-telegram-bot Application against the
 fake Bot API, with the fake question answerer (word overlap) reading follow-ups through the real
-``index.conversation`` (spaCy: hence ``slow``).
+``index.dialogue.conversation`` (spaCy: hence ``slow``).
 
 Follow-ups in a private chat and in a group reply chain, /start forgetting, threaded replies,
 order under a burst, /compare, /article paging, "More" with the corroborating sentences, and

@@ -22,9 +22,9 @@ import pytest
 from bot.app import build_application
 from bot.settings import BotSettings
 from index import open_index
-from index.answer import QA
-from index.build import build_index
 from index.config import IndexSettings
+from index.qa import QA
+from index.store.build import build_index
 from ingest.urls import article_id
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
 from testkit.fake_qa import FakeQA

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from index.build import build_index
 from index.config import IndexSettings
-from index.embedder import make_embedder
-from index.evaluation import load_gold
+from index.store.build import build_index
+from index.store.embedder import make_embedder
+from scripts.evaluation import load_gold
 from testkit.first_answer import ROOT, one_start
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

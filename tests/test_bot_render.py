@@ -12,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import markup, render
-from index import wording
+from bot import markup, render, wording
 from index.types import Answer, AnswerKind, Article, IndexInfo, Quote, SourceRef
 from testkit.fake_bot_api import (
     EntityParseError,

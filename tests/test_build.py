@@ -1,4 +1,5 @@
-"""Tests for index.build: first and incremental builds, bad input, failures and the stored data.
+"""Tests for index.store.build: first and incremental builds, bad input, failures and the stored
+data.
 
 Real components throughout (loaders, splitter, bm25s, embedded chromadb) in ``tmp_path``; the
 fast tests embed with the deterministic ``hashing-64`` model, the ``slow`` ones with the real
@@ -17,15 +18,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-import index.build as build_module
-from index.articles import load_corpus
-from index.build import BuildReport, build_index
+import index.store.build as build_module
 from index.config import IndexSettings
-from index.embedder import HashingEmbedder, SentenceTransformerEmbedder
-from index.sentences import split_sentences
-from index.types import Article, CorpusError, Sentence, StorageError
-from index.vector_store import make_store
-from index.versions import (
+from index.corpus.articles import load_corpus
+from index.corpus.sentences import split_sentences
+from index.store.build import BuildReport, build_index
+from index.store.embedder import HashingEmbedder, SentenceTransformerEmbedder
+from index.store.vector_store import make_store
+from index.store.versions import (
     CURRENT_FILE,
     BuildLockedError,
     IndexDir,
@@ -33,6 +33,7 @@ from index.versions import (
     SentenceTable,
     read_articles,
 )
+from index.types import Article, CorpusError, Sentence, StorageError
 from tests.corpus import COUNCIL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder, ExplodingEmbedder, FailingEmbedder
 

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from index import open_index
-from index.build import build_index
 from index.config import IndexSettings
-from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.store.build import build_index
+from index.store.embedder import Embedder, SentenceTransformerEmbedder
+from index.store.versions import CURRENT_FILE, MANIFEST_FILE, IndexDir
 from index.types import Answer
-from index.versions import CURRENT_FILE, MANIFEST_FILE, IndexDir
 from testkit.synthetic import write_synthetic_corpus
 from tests.cli import build_cmd, clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.compare import comparison_topic
+from index.rank.compare import comparison_topic
 
 
 @pytest.mark.parametrize(

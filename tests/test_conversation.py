@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from index import nlp
-from index.conversation import (
+from index.corpus import nlp
+from index.dialogue.conversation import (
     Conversation,
     Followup,
     QuotePlace,
@@ -19,7 +19,7 @@ from index.conversation import (
     resolve,
     sibling_modifiers,
 )
-from index.mentions import mark_answer, mentions
+from index.dialogue.mentions import mark_answer, mentions
 from index.types import Answer, Quote
 
 pytestmark = pytest.mark.slow  # loading the spaCy model takes 5-10 s on a busy machine

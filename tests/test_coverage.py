@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from index.articles import load_corpus
+from index.corpus.articles import load_corpus
 from ingest.coverage import CoverageError, add_document, add_url, remove_article
 from ingest.http import FetchPolicy
 from ingest.run import FetchOptions, run_fetch

@@ -28,13 +28,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-import index.build as build_module
-import index.versions as versions_module
-from index.answer import QA, open_index
-from index.build import build_index
+import index.store.build as build_module
+import index.store.versions as versions_module
 from index.config import IndexSettings
+from index.qa import QA, open_index
+from index.store.build import build_index
+from index.store.versions import CURRENT_FILE, IndexDir, read_articles
 from index.types import DamagedIndexError, StorageError
-from index.versions import CURRENT_FILE, IndexDir, read_articles
 from scripts import build_index as build_cli
 from testkit.synthetic import write_synthetic_corpus
 from tests.chroma_server import ChromaServer
@@ -165,7 +165,7 @@ def test_a_running_qa_keeps_the_last_good_version(
             truncate(version(built) / "manifest.json")
         else:
             truncate(version(built) / "sentences.npz")
-        with caplog.at_level(logging.WARNING, logger="index.answer"):
+        with caplog.at_level(logging.WARNING, logger="index.qa"):
             for _ in range(3):
                 assert qa.snapshot(force=True).build_id == good
                 assert "reopened" in answers(qa)
@@ -350,7 +350,7 @@ def test_a_real_full_disk_is_one_line_and_the_served_version_keeps_answering(
         # With the estimate fooled, the disk fills up for real: an error, never a SIGBUS, and
         # the half-written version is removed (a child process: a SIGBUS would kill pytest).
         script = (
-            "import sys, index.build as b\n"
+            "import sys, index.store.build as b\n"
             "from scripts.build_index import main\n"
             "b.estimate_bytes = lambda *a, **k: 0\n"
             "sys.exit(main(sys.argv[1:]))\n"

@@ -12,13 +12,13 @@ from unittest import mock
 
 import pytest
 
-import index.syndication as syndication
-from index.answer import QA
-from index.build import build_index
+import index.store.syndication as syndication
 from index.config import IndexSettings
-from index.syndication import SYNDICATION_FILE, Syndication
+from index.qa import QA
+from index.store.build import build_index
+from index.store.syndication import SYNDICATION_FILE, Syndication
+from index.store.versions import IndexDir
 from index.types import Answer, Quote
-from index.versions import IndexDir
 from tests.corpus import write_article
 from tests.test_syndication import INDEPENDENT, WIRE
 from tests.verbatim import assert_verbatim

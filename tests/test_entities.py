@@ -13,15 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.entities as entities
-from index import places, wording
-from index.answer import QA
-from index.build import build_index
-from index.cohesion import cohesive_rows
+import index.store.entities as entities
+from index import wording
 from index.config import IndexSettings
-from index.entities import ENTITIES_FILE, EntityTable, find_entities, model_id, wanted
-from index.text import tokenize
-from index.versions import IndexDir
+from index.corpus.text import tokenize
+from index.qa import QA
+from index.rank import places
+from index.rank.cohesion import cohesive_rows
+from index.store.build import build_index
+from index.store.entities import ENTITIES_FILE, EntityTable, find_entities, model_id, wanted
+from index.store.versions import IndexDir
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
 from tests.verbatim import assert_verbatim
 
@@ -144,7 +145,7 @@ def test_sentence_entities_are_stored_by_the_build_and_survive_an_incremental_bu
         raise AssertionError(f"the recogniser ran at question time on {texts!r}")
 
     monkeypatch.setattr(entities, "find_entities", forbidden)
-    monkeypatch.setattr("index.snapshot.entities_now", forbidden)
+    monkeypatch.setattr("index.store.snapshot.entities_now", forbidden)
     qa.snapshot(force=True)
     try:
         answer = qa.answer("When did Sergei Shoigu arrive in Pyongyang?")

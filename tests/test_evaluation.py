@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from index.evaluation import contains, percentile
+from scripts.evaluation import contains, percentile
 
 
 def test_percentile_interpolates_between_the_nearest_ranks() -> None:

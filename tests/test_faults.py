@@ -34,22 +34,22 @@ from typing import Any
 import numpy as np
 import pytest
 
-import index.vector_store as vector_store_module
+import index.store.vector_store as vector_store_module
 from bot.console import run_console
 from bot.settings import BotSettings
-from index.answer import open_index
-from index.articles import load_corpus
-from index.build import build_index
 from index.config import IndexSettings
-from index.types import Answer, SearchUnavailableError
-from index.vector_store import add_vectors, make_store
-from index.versions import (
+from index.corpus.articles import load_corpus
+from index.qa import open_index
+from index.store.build import build_index
+from index.store.vector_store import add_vectors, make_store
+from index.store.versions import (
     CURRENT_FILE,
     MANIFEST_FILE,
     IndexDir,
     SentenceTable,
     read_articles,
 )
+from index.types import Answer, SearchUnavailableError
 from scripts import ask
 from tests.chroma_server import ChromaServer
 from tests.cli import clean_env

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.features as features
-import index.ranker as ranker_module
-from index.answer import QA
-from index.build import build_index
+import index.rank.features as features
+import index.rank.ranker as ranker_module
 from index.config import IndexSettings
-from index.ranker import Ranker
+from index.qa import QA
+from index.rank.ranker import Ranker
+from index.store.build import build_index
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
 
 QUESTIONS = (

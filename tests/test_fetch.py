@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from index.articles import load_corpus
+from index.corpus.articles import load_corpus
 from ingest.http import USER_AGENT, FetchPolicy
 from ingest.run import FetchOptions, FetchSummary, run_fetch
 from ingest.urls import article_id

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from index.answer import QA
-from index.build import build_index
 from index.config import IndexSettings
-from index.conversation import Conversation
-from index.embedder import make_embedder
-from index.evaluation import ask_conversations, load_gold
+from index.dialogue.conversation import Conversation
+from index.qa import QA
+from index.store.build import build_index
+from index.store.embedder import make_embedder
+from scripts.evaluation import ask_conversations, load_gold
 from tests.cli import ROOT, clean_env
 from tests.verbatim import assert_verbatim
 

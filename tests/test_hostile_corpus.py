@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.articles import CorpusLoad, Skipped, load_corpus
-from index.build import build_index
 from index.config import IndexSettings
+from index.corpus.articles import CorpusLoad, Skipped, load_corpus
+from index.store.build import build_index
+from index.store.versions import IndexDir, read_articles
 from index.types import Article
-from index.versions import IndexDir, read_articles
 from tests.cli import build_cmd, clean_env
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import markup, render
-from index.answer import QA
-from index.build import build_index
 from index.config import IndexSettings
+from index.qa import QA
+from index.store.build import build_index
 from testkit.fake_bot_api import check_message_text, utf16_len
 from tests.verbatim import assert_verbatim
 

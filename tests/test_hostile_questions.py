@@ -3,7 +3,8 @@
 A question with a lone surrogate or an invalid UTF-8 byte (from argv, stdin, a JSONL batch or a
 Telegram update) used to make the tokenizer refuse the model call it shared with other
 questions, so every question of that call failed. Now text is cleaned where it enters
-(:func:`index.text.clean_text`), the micro-batcher retries a failed shared call one question at
+(:func:`index.corpus.text.clean_text`), the micro-batcher retries a failed shared call one question
+at
 a time, and ``scripts.ask --batch`` answers every line, in order, whatever a line holds.
 
 ``TokenizerLikeEmbedder`` is the hashing model with the real tokenizer's strictness (one lone
@@ -28,11 +29,11 @@ from hypothesis import strategies as st
 
 from bot.app import build_application
 from bot.settings import BotSettings
-from index.answer import QA
-from index.build import build_index
 from index.config import IndexSettings
-from index.conversation import Conversation
-from index.text import clean_text
+from index.corpus.text import clean_text
+from index.dialogue.conversation import Conversation
+from index.qa import QA
+from index.store.build import build_index
 from index.types import Answer
 from scripts import ask
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
@@ -227,7 +228,7 @@ def test_ask_batch_goes_on_when_one_question_fails(
         opened.append(Failing(settings_))
         return opened[-1]
 
-    monkeypatch.setattr("index.answer.open_index", open_failing)
+    monkeypatch.setattr("index.qa.open_index", open_failing)
     stdin = io.StringIO(f"{GOOD[0]}\nexplode now\n{GOOD[1]}\n")
     status = ask.main(["--index", str(index_settings.index_dir), "--batch", "-"], stdin=stdin)
     out, err = capsys.readouterr()
@@ -344,7 +345,7 @@ def test_fuzz_concurrent_batches_answer_every_good_question(
 @pytest.mark.slow
 def test_fuzz_with_the_real_model(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The same with all-MiniLM-L6-v2, whose tokenizer really refuses lone surrogates."""
-    from index.embedder import make_embedder
+    from index.store.embedder import make_embedder
 
     base = tmp_path_factory.mktemp("real")
     real = IndexSettings(

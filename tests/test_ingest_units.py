@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.articles import load_corpus, load_file
+from index.corpus.articles import load_corpus, load_file
 from ingest.extract import ExtractionError, Page, extract_page
 from ingest.feeds import (
     FeedEntry,

@@ -31,11 +31,12 @@ import pytest
 from bot import render
 from bot.app import build_application
 from bot.settings import BotSettings
-from index.batcher import QueryBatcher
+from index import QuestionAnswerer
 from index.config import IndexSettings
-from index.conversation import Conversation
-from index.embedder import HashingEmbedder
-from index.types import Answer, QuestionAnswerer
+from index.dialogue.conversation import Conversation
+from index.store.batcher import QueryBatcher
+from index.store.embedder import HashingEmbedder
+from index.types import Answer
 from testkit.fake_bot_api import TOKEN, Call, FakeBotAPI
 from testkit.fake_qa import FakeQA
 from testkit.polling import polling

@@ -1,10 +1,10 @@
-"""Questions that ask for the latest, and figures that disagree (``index.recency``)."""
+"""Questions that ask for the latest, and figures that disagree (``index.rank.recency``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from index.recency import asks_for_latest, figures, figures_differ, newest_first
+from index.rank.recency import asks_for_latest, figures, figures_differ, newest_first
 
 
 @pytest.mark.parametrize(

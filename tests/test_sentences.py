@@ -1,4 +1,4 @@
-"""Tests for index.sentences: paragraphs and sentences with exact offsets."""
+"""Tests for index.corpus.sentences: paragraphs and sentences with exact offsets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.sentences import paragraph_spans, split_corpus, split_sentences
+from index.corpus.sentences import paragraph_spans, split_corpus, split_sentences
 from index.types import Article, Sentence
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.smalltalk import REPLIES, classify
+from index.dialogue.smalltalk import REPLIES, classify
 
 THANKS = [
     "thank you, that's helpful",

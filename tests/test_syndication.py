@@ -7,8 +7,8 @@ from unittest import mock
 
 import pytest
 
-import index.syndication as syndication
-from index.syndication import Syndication, body_key, find_copies, shingles
+import index.store.syndication as syndication
+from index.store.syndication import Syndication, body_key, find_copies, shingles
 from index.types import Article
 
 WIRE = (

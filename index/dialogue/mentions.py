@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from index.text import tokenize
+from index.corpus.text import tokenize
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token

@@ -1,6 +1,6 @@
 """Features of a candidate sentence for a question: meaning, words, context and answer type.
 
-Each candidate row gets one feature vector (:data:`FEATURES`); :mod:`index.ranker` turns it
+Each candidate row gets one feature vector (:data:`FEATURES`); :mod:`index.rank.ranker` turns it
 into the probability that the sentence answers the question. Context counts: a sentence is
 also judged by its neighbours, its paragraph and its article title, so "He said the talks went
 well" can be found by what surrounds it.
@@ -15,16 +15,17 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from index import places
-from index.cohesion import cohesive_rows
-from index.entities import Entity, Wanted, new_entity_kinds, wanted
-from index.snapshot import Snapshot
-from index.text import tokenize, words
+from index.corpus.text import tokenize, words
+from index.rank import places
+from index.rank.cohesion import cohesive_rows
+from index.store.entities import Entity, Wanted, new_entity_kinds, wanted
+from index.store.snapshot import Snapshot
 
 FEATURES: tuple[str, ...] = (
     "dense",  # cosine of question and sentence
@@ -150,11 +151,14 @@ class RowInfo:
 
 
 ROW_CACHE_LIMIT = 100_000
+_ROW_INFO: weakref.WeakKeyDictionary[Snapshot, dict[int, RowInfo]] = weakref.WeakKeyDictionary()
+"""Each loaded version's :class:`RowInfo` by row, forgotten with the version."""
 
 
 def row_info(snapshot: Snapshot, row: int) -> RowInfo:
     """The :class:`RowInfo` of ``row``, computed once per snapshot (the cache is bounded)."""
-    info = snapshot.row_cache.get(row)
+    cache = _ROW_INFO.setdefault(snapshot, {})
+    info = cache.get(row)
     if info is None:
         text = snapshot.text(row)
         info = RowInfo(
@@ -164,9 +168,9 @@ def row_info(snapshot: Snapshot, row: int) -> RowInfo:
             found={},
             entities=snapshot.sentence_entities(row),
         )
-        if len(snapshot.row_cache) >= ROW_CACHE_LIMIT:
-            snapshot.row_cache.clear()
-        snapshot.row_cache[row] = info
+        if len(cache) >= ROW_CACHE_LIMIT:
+            cache.clear()
+        cache[row] = info
     return info
 
 

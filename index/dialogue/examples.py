@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index import nlp
-from index.snapshot import Snapshot
+from index.corpus import nlp
+from index.store.snapshot import Snapshot
 from index.types import Answer
 
 if TYPE_CHECKING:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 
 from index import wording
-from index.compose import make_quote, quote_span
 from index.config import IndexSettings
-from index.retrieve import Pool
-from index.snapshot import Snapshot
+from index.rank.compose import make_quote, quote_span
+from index.rank.retrieve import Pool
+from index.store.snapshot import Snapshot
 from index.types import Answer, Quote, SourceRef
 
 __all__ = ["compare_coverage", "comparison_topic"]

@@ -1,7 +1,7 @@
 """Recognise messages that are not questions: greetings, thanks, requests for help, nothing.
 
 Only short messages that consist of such words qualify; "Hi, who led the delegation?" is a
-question (the greeting is stripped by :func:`index.text.normalise_question`).
+question (the greeting is stripped by :func:`index.corpus.text.normalise_question`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ stands alone:
   "And the other one?" (the other delegation the coverage names), "Why?", "Where was that?";
 * "else" asks for another quote than the last one, "next" for what follows it.
 
-A question with nothing to resolve ignores the context. Parsing is spaCy's (:mod:`index.nlp`);
+A question with nothing to resolve ignores the context. Parsing is spaCy's
+(:mod:`index.corpus.nlp`);
 it runs only when a question holds a word that might lean on the context (a pronoun, "other",
 "and ..." or very few words), and the last turn is parsed only then.
 """
@@ -27,8 +28,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from index import nlp
-from index.mentions import (
+from index.corpus import nlp
+from index.corpus.text import tokenize, words
+from index.dialogue.mentions import (
     PERSON_NOUNS,
     Kind,
     Mention,
@@ -37,7 +39,6 @@ from index.mentions import (
     mentions,
     salient,
 )
-from index.text import tokenize, words
 from index.types import Answer
 
 if TYPE_CHECKING:

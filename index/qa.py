@@ -4,22 +4,23 @@
 :class:`~index.types.Answer`. One question goes through :meth:`QA.answer`:
 
 1. small talk (greetings, thanks, help, nothing) gets a short reply, never a quote
-   (:mod:`index.smalltalk`);
+   (:mod:`index.dialogue.smalltalk`);
 2. the question is normalised (filler such as "please tell me" dropped,
-   :func:`index.text.normalise_question`);
-3. :func:`index.retrieve.candidates` embeds it, gathers candidate sentences (the dense top-k
+   :func:`index.corpus.text.normalise_question`);
+3. :func:`index.rank.retrieve.candidates` embeds it, gathers candidate sentences (the dense top-k
    from chroma, the BM25 top-k, and the neighbours of the best of both) and scores each with
-   :mod:`index.ranker` from :mod:`index.features`: a :class:`~index.retrieve.Pool`;
-4. :func:`index.compose.compose` quotes the best sentence (with the sentence it leans on), up
+   :mod:`index.rank.ranker` from :mod:`index.rank.features`: a :class:`~index.rank.retrieve.Pool`;
+4. :func:`index.rank.compose.compose` quotes the best sentence (with the sentence it leans on), up
    to two more when they add information, each with the other articles that report the same
    (``also_in``, with their own sentence); below the confidence threshold the answer is an
    honest "the coverage doesn't say".
 
 With a conversation (``qa.answer(question, context=conversation)``) a follow-up question is
-first read against the chat's last turn (:mod:`index.conversation`); a question that asks to
-compare the coverage gets :meth:`QA.compare` (:mod:`index.compare`).
+first read against the chat's last turn (:mod:`index.dialogue.conversation`); a question that asks
+to
+compare the coverage gets :meth:`QA.compare` (:mod:`index.rank.compare`).
 
-The QA answers from a :class:`~index.snapshot.Snapshot` of the version ``CURRENT`` points at,
+The QA answers from a :class:`~index.store.snapshot.Snapshot` of the version ``CURRENT`` points at,
 and swaps in a new one when a rebuild moves it (:meth:`QA.snapshot`), without a restart.
 Every quote is ``article.body[start:end]``: nothing is ever stitched, trimmed or reworded.
 """
@@ -31,24 +32,27 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from index import nlp, wording
-from index.batcher import QueryBatcher
-from index.compare import compare_coverage, comparison_topic
-from index.compose import compose, quote_span
+from index import wording
 from index.config import IndexSettings
-from index.conversation import Conversation, Followup, might_lean
-from index.embedder import Embedder, make_embedder
-from index.examples import ExampleQuestions
-from index.features import Query
-from index.ranker import Ranker
-from index.retrieve import Pool, candidates
-from index.smalltalk import REPLIES, classify
-from index.snapshot import Snapshot, open_snapshot
-from index.text import clean_text, normalise_question
+from index.corpus import nlp
+from index.corpus.text import clean_text, normalise_question
+from index.dialogue.conversation import Conversation, Followup, might_lean
+from index.dialogue.examples import ExampleQuestions
+from index.dialogue.smalltalk import REPLIES, classify
+from index.rank.compare import compare_coverage, comparison_topic
+from index.rank.compose import compose, quote_span
+from index.rank.features import Query
+from index.rank.ranker import Ranker
+from index.rank.retrieve import Pool, candidates
+from index.store.batcher import QueryBatcher
+from index.store.embedder import Embedder, make_embedder
+from index.store.snapshot import Snapshot, open_snapshot
+from index.store.versions import IndexDir
 from index.types import (
     Answer,
     Article,
@@ -57,7 +61,6 @@ from index.types import (
     IndexNotFoundError,
     SearchUnavailableError,
 )
-from index.versions import IndexDir
 
 logger = logging.getLogger(__name__)
 
@@ -103,10 +106,10 @@ class QA:
     def answer(self, question: str, context: Conversation | None = None) -> Answer:
         """Answer one question with verbatim quotes, or say why not. Thread-safe.
 
-        With a ``context`` (one chat's :class:`~index.conversation.Conversation`) a follow-up
-        is read against the chat's last turn ("And what did he give him?"), and this turn is
-        remembered for the next. A question that asks to compare the coverage ("How do the
-        reports differ on X?") gets :meth:`compare`.
+        With a ``context`` (one chat's :class:`~index.dialogue.conversation.Conversation`) a
+        follow-up is read against the chat's last turn ("And what did he give him?"), and this
+        turn is remembered for the next. A question that asks to compare the coverage ("How do
+        the reports differ on X?") gets :meth:`compare`.
         """
         started = time.perf_counter()
         text = clean_text(question)  # one malformed question must not fail a shared model call
@@ -127,7 +130,7 @@ class QA:
 
     def read(self, question: str, context: Conversation | None) -> Followup:
         """``question`` as it is to be answered given ``context`` (see
-        :func:`index.conversation.resolve`); the last answer's paragraph and article are
+        :func:`index.dialogue.conversation.resolve`); the last answer's paragraph and article are
         where a pronoun looks when the last turn itself names nothing that fits."""
         if context is None:
             return Followup(question, question)
@@ -178,7 +181,7 @@ class QA:
 
     def compare(self, topic: str, asked: str | None = None) -> Answer:
         """What each article says about ``topic``: its best quote when it addresses it, and
-        the articles that do not (``kind == "comparison"``, see :mod:`index.compare`)."""
+        the articles that do not (``kind == "comparison"``, see :mod:`index.rank.compare`)."""
         started = time.perf_counter()
         found = self._pool(asked or topic, normalise_question(topic))
         if isinstance(found, Answer):
@@ -203,7 +206,7 @@ class QA:
         return compose(question, snap, pool, self.settings, self.threshold, followup)
 
     def quote_rows(self, snap: Snapshot, row: int, query: Query | None = None) -> tuple[int, int]:
-        """The rows to quote for candidate ``row`` (see :func:`index.compose.quote_span`)."""
+        """The rows to quote for candidate ``row`` (see :func:`index.rank.compose.quote_span`)."""
         return quote_span(snap, row, query, self.settings)
 
     def embed(self, text: str) -> npt.NDArray[np.float32]:
@@ -325,7 +328,8 @@ class QA:
         return body[int(snap.table.start[rows[0]]) : int(snap.table.end[rows[-1]])]
 
     def example_questions(self, n: int = 3) -> list[str]:
-        """Questions the corpus answers (see :mod:`index.examples`), kept per index version."""
+        """Questions the corpus answers (see :mod:`index.dialogue.examples`), kept per index
+        version."""
         return self._examples.get(self.snapshot(), n)
 
     def close(self) -> None:
@@ -336,6 +340,49 @@ class QA:
                     snap.close()
             self._retired = []
             self._snapshot = None
+
+
+@runtime_checkable
+class QuestionAnswerer(Protocol):
+    """What the bot and the scripts need from an opened index (see ``index.open_index``)."""
+
+    def answer(self, question: str, context: Conversation | None = None) -> Answer:
+        """Answer one question with verbatim quotes, or say why not. Thread-safe.
+
+        With a ``context`` (one chat's conversation), a follow-up question is read against
+        the chat's last turn, and the turn is remembered for the next question.
+        """
+        ...
+
+    def compare(self, topic: str) -> Answer:
+        """What each article says about ``topic``: the best quote of each article that
+        addresses it, and the articles that do not (``kind == "comparison"``)."""
+        ...
+
+    def warm_up(self) -> None:
+        """Load every model and answer one question, so the first user waits no longer than
+        the hundredth."""
+        ...
+
+    def articles(self) -> list[Article]:
+        """Every indexed article, in a stable order (for /sources)."""
+        ...
+
+    def info(self) -> IndexInfo:
+        """Size and origin of the index being served (for /about)."""
+        ...
+
+    def paragraph(self, article_id: str, paragraph: int) -> str:
+        """The full text of one paragraph of an article (for the "More" button)."""
+        ...
+
+    def example_questions(self, n: int = 3) -> list[str]:
+        """A few questions the corpus can answer (for /start)."""
+        ...
+
+    def close(self) -> None:
+        """Release models, files and connections."""
+        ...
 
 
 def open_index(
@@ -356,4 +403,4 @@ def open_index(
     return QA(settings, embedder=embedder, ranker=ranker)
 
 
-__all__ = ["QA", "open_index"]
+__all__ = ["QA", "QuestionAnswerer", "open_index"]

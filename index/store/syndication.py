@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from index.text import words
+from index.corpus.text import words
 from index.types import Article
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ downloaded. Loading takes a second or more, so long-lived processes call :func:`
 start. spaCy does not promise that one pipeline may be called from several threads at once, so
 every call goes through :func:`parse`, which holds a lock.
 
-Used by :mod:`index.conversation` (follow-up questions); other features that need tags,
+Used by :mod:`index.dialogue.conversation` (follow-up questions); other features that need tags,
 dependencies or named entities should parse through here too, so there is one copy in memory.
 """
 

@@ -1,6 +1,6 @@
 """Micro-batching of question embeddings: questions that arrive together share one model call.
 
-A :class:`QueryBatcher` wraps an :class:`~index.embedder.Embedder` and offers the same
+A :class:`QueryBatcher` wraps an :class:`~index.store.embedder.Embedder` and offers the same
 ``embed_query(text) -> np.ndarray``. Callers on many threads hand in one question each; the
 first caller to find the model idle becomes the *leader*: it waits up to ``max_wait`` seconds
 for more questions (never longer than it takes to fill ``max_batch``), embeds them all with one
@@ -11,7 +11,7 @@ with ``max_wait=0``, and an idle bot pays nothing for the batching.
 There is no background thread: the work runs on the callers' threads, one model call at a time,
 which also keeps Hugging Face's fast tokenizers (not thread-safe) away from concurrent use.
 
-:class:`index.answer.QA` embeds every question through one of these (``QA.queries``).
+:class:`index.qa.QA` embeds every question through one of these (``QA.queries``).
 A lone question goes through the embedder's ``embed_query``; several go through ``embed`` in
 one call (the embedders here embed questions and sentences alike). When a shared call fails
 (one text the tokenizer refuses makes the whole call fail), each of its questions is embedded
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.embedder import Embedder
+from index.store.embedder import Embedder
 
 logger = logging.getLogger(__name__)
 

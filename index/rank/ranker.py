@@ -1,4 +1,4 @@
-"""The learned scorer: a logistic model over :data:`index.features.FEATURES`.
+"""The learned scorer: a logistic model over :data:`index.rank.features.FEATURES`.
 
 Its weights live in ``ranker_weights.json`` beside this module, written by
 ``python -m scripts.train_ranker`` (see that script for the data and the held-out check).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.features import FEATURES
+from index.rank.features import FEATURES
 
 WEIGHTS_FILE = Path(__file__).with_name("ranker_weights.json")
 

@@ -2,14 +2,14 @@
 
 "He said ...", "However, ...", "This ..." lean on the sentence before; "... is the following:"
 leads into the one after. Used both to score a sentence with the sentence it leans on
-(:mod:`index.features`) and to quote the two together (:mod:`index.extract`).
+(:mod:`index.rank.features`) and to quote the two together (:mod:`index.rank.quoting`).
 """
 
 from __future__ import annotations
 
 import re
 
-from index.snapshot import Snapshot
+from index.store.snapshot import Snapshot
 
 # A sentence opening with one of these leans on the sentence before it.
 DEPENDENT_OPENING = re.compile(

@@ -22,15 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from index.answer import QA
-from index.build import build_index
 from index.config import IndexSettings
-from index.conversation import Conversation
-from index.embedder import Embedder
-from index.extract import quote_text
-from index.retrieve import Pool
-from index.snapshot import Snapshot
-from index.text import normalise_question
+from index.corpus.text import normalise_question
+from index.dialogue.conversation import Conversation
+from index.qa import QA
+from index.rank.quoting import quote_text
+from index.rank.retrieve import Pool
+from index.store.build import build_index
+from index.store.embedder import Embedder
+from index.store.snapshot import Snapshot
 from index.types import Answer, Article
 
 SEARCHED = ("answer", "partial", "refusal")

@@ -17,16 +17,13 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
-from .text import tokenize
+from index.config import BUNDLED_MODEL_NAMES, DEFAULT_MODEL
+from index.corpus.text import tokenize
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 logger = logging.getLogger(__name__)
-
-# The bundled model answers to these names; anything else is handed to sentence-transformers.
-BUNDLED_MODEL_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
 
 @runtime_checkable

@@ -27,7 +27,7 @@ __all__ = [
 _WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 # A compact English stop list: function words only. Question words are stop words too: they
-# say what kind of answer is wanted (see ``index.features``), not what it is about.
+# say what kind of answer is wanted (see ``index.rank.features``), not what it is about.
 _STOPWORD_TEXT = """
     a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further

@@ -11,7 +11,8 @@ Layout of an index folder::
         articles.jsonl         the articles (every quote is sliced from their bodies)
         sentences.npz          per sentence: article row, paragraph, index, start, end
         tokens.npz             per sentence: BM25 token ids (CSR), for lexical features
-        entities.npz           per sentence: named entities, kind and span (CSR; index.entities)
+        entities.npz           per sentence: named entities, kind and span (CSR; see
+                               index.store.entities)
         embeddings.npy         float32 (sentences x dimension), L2-normalised
         bm25/                  the bm25s index over the same sentences
         chroma/                the embedded chromadb store (absent with a Chroma server)
@@ -21,7 +22,7 @@ POSIX), then deletes all but the last two versions. A version is checked against
 when it is opened (:func:`verify_version`): every file's size, and the SHA-256 of the files up
 to :data:`HASH_LIMIT` (the big memory-mapped ones, such as ``embeddings.npy``, by size only, so
 opening stays fast at any size). The vectors' side of a version (the ``chroma/`` folder, or a
-collection on a Chroma server named in the manifest) is :mod:`index.vector_store`'s business.
+collection on a Chroma server named in the manifest) is :mod:`index.store.vector_store`'s business.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class Manifest:
     built_at: str
     model: str
     dimension: int
-    backend: str  # "embedded" or "server" (see index.vector_store)
+    backend: str  # "embedded" or "server" (see index.store.vector_store)
     collection: str
     splitter: dict[str, int]
     articles: dict[str, ArticleEntry]

@@ -5,24 +5,24 @@
 1. below the confidence threshold, the answer is an honest refusal (:func:`refusal`: "the
    coverage doesn't say", and what the coverage is about);
 2. otherwise the best candidate is quoted, with the sentence before or after it when it does
-   not stand alone (:func:`quote_span`, see :mod:`index.extract`);
+   not stand alone (:func:`quote_span`, see :mod:`index.rank.quoting`);
 3. further quotes follow, best first, up to ``max_quotes`` in all, while they score at least
    ``further_quote_ratio`` of the best, add at least two new words and are not near-duplicates
    of a quote already taken; a sentence of another outlet that gives a different figure for
-   the same thing (:func:`index.recency.figures_differ`) is a disagreement and is quoted too;
+   the same thing (:func:`index.rank.recency.figures_differ`) is a disagreement and is quoted too;
 4. each quote carries ``also_in``: the other stories with a sentence of their own that
    reports the same and answers the question too (:meth:`_Selection.corroboration`), that
    sentence included so a reader can check it;
-5. syndicated copies (:mod:`index.syndication`: wire copy, reprints) are not corroboration:
+5. syndicated copies (:mod:`index.store.syndication`: wire copy, reprints) are not corroboration:
    the quote comes from the earliest copy, and the others are ``also_published``;
 6. a question asking for the latest ("latest", "now", "still", "so far") takes its first quote
    from the newest article among the candidates scoring at least :data:`RECENCY_MARGIN` of
    the best.
 7. when the question asks for a kind of fact (a date, a figure, a person: see
-   :func:`index.entities.wanted`) and no quote names one, the answer is ``partial``: it says
+   :func:`index.store.entities.wanted`) and no quote names one, the answer is ``partial``: it says
    plainly that the coverage gives none, then gives the closest quotes.
 
-A follow-up question (a :class:`~index.conversation.Followup` that leans on the last turn)
+A follow-up question (a :class:`~index.dialogue.conversation.Followup` that leans on the last turn)
 prefers the last answer's article among candidates nearly as good, never repeats the last quote
 when it asks for something else ("who else?"), and looks after the last quote when it asks
 what came next.
@@ -39,15 +39,15 @@ import numpy.typing as npt
 
 from index import wording
 from index.config import IndexSettings
-from index.conversation import Followup, QuotePlace
-from index.entities import new_entity_kinds
-from index.extract import quote_rows
-from index.features import Query, answer_type
-from index.features import mentions as typed_mentions
-from index.recency import asks_for_latest, figures_differ, newest_first
-from index.retrieve import Pool
-from index.snapshot import Snapshot
-from index.text import tokenize
+from index.corpus.text import tokenize
+from index.dialogue.conversation import Followup, QuotePlace
+from index.rank.features import Query, answer_type
+from index.rank.features import mentions as typed_mentions
+from index.rank.quoting import quote_rows
+from index.rank.recency import asks_for_latest, figures_differ, newest_first
+from index.rank.retrieve import Pool
+from index.store.entities import new_entity_kinds
+from index.store.snapshot import Snapshot
 from index.types import Answer, Quote, SourceRef
 
 PREFER_MARGIN = 0.05
@@ -166,7 +166,7 @@ def newest_candidates_first(
 def quote_span(
     snap: Snapshot, row: int, query: Query | None, settings: IndexSettings
 ) -> tuple[int, int]:
-    """The rows to quote for candidate ``row`` (see :func:`index.extract.quote_rows`)."""
+    """The rows to quote for candidate ``row`` (see :func:`index.rank.quoting.quote_rows`)."""
     return quote_rows(snap, row, query if settings.join_split_sentences else None)
 
 

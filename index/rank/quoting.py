@@ -9,9 +9,9 @@ a large share of what the question asks about that the sentence itself lacks).
 
 from __future__ import annotations
 
-from index.cohesion import cohesive_rows
-from index.features import Query
-from index.snapshot import Snapshot
+from index.rank.cohesion import cohesive_rows
+from index.rank.features import Query
+from index.store.snapshot import Snapshot
 
 MAX_QUOTE_CHARS = 700
 SPLIT_GAIN = 0.34

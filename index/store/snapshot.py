@@ -1,7 +1,7 @@
 """One loaded, read-only index version: articles, sentence table, vectors, BM25 and chroma.
 
 A :class:`Snapshot` never changes after loading; a rebuilt index is a new snapshot, swapped in
-by :class:`index.answer.QA` while the old one keeps serving the questions already under way.
+by :class:`index.qa.QA` while the old one keeps serving the questions already under way.
 The one exception is the handle on a Chroma server's collection: after a failed query it is
 re-opened, with a new client, by the next query (:meth:`Snapshot.live_collection`), so a server
 that comes back (even restored, with new collection ids) is used again without a restart.
@@ -20,18 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
-from index.entities import Entity, EntityTable, entities_now, model_id
 from index.errors import BUILD_HINT, one_line
-from index.syndication import Syndication
-from index.types import (
-    Article,
-    IndexNotFoundError,
-    NewsQuoteError,
-    SearchUnavailableError,
-    StorageError,
-)
-from index.vector_store import VectorStore, make_store
-from index.versions import (
+from index.store.entities import Entity, EntityTable, entities_now, model_id
+from index.store.syndication import Syndication
+from index.store.vector_store import VectorStore, make_store
+from index.store.versions import (
     IndexDir,
     Manifest,
     SentenceTable,
@@ -39,17 +32,22 @@ from index.versions import (
     read_articles,
     verify_version,
 )
+from index.types import (
+    Article,
+    IndexNotFoundError,
+    NewsQuoteError,
+    SearchUnavailableError,
+    StorageError,
+)
 
 if TYPE_CHECKING:
     import bm25s
     from chromadb.api.models.Collection import Collection
 
-    from index.features import RowInfo
-
 logger = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)  # one loaded version is one object: compared and hashed by identity
 class Snapshot:
     """Everything needed to answer from one index version."""
 
@@ -71,8 +69,6 @@ class Snapshot:
     entities: EntityTable | None = None  # None: a version built before entities were stored
     syndication: Syndication = field(default_factory=Syndication)
     """Which articles are copies of one story (wire copy, reprints), the earliest first."""
-    row_cache: dict[int, RowInfo] = field(default_factory=dict, repr=False)
-    """Per-row facts derived from the text (see ``index.features.row_info``), bounded."""
     _stale: bool = field(default=False, repr=False)
     _reopen_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -2,16 +2,16 @@
 
 :func:`candidates`, for a question already normalised:
 
-1. embeds it (``embed`` is the QA's :class:`~index.batcher.QueryBatcher`: questions asked
+1. embeds it (``embed`` is the QA's :class:`~index.store.batcher.QueryBatcher`: questions asked
    together share one model call);
 2. takes the ``k`` best sentences by BM25 (:func:`bm25_top_k`) and the ``k`` nearest by vector
    from chroma (:func:`dense_top_k`);
 3. adds the paragraph neighbours of the best few of both (:func:`with_neighbours`: a sentence
    can be found by what its neighbours say);
-4. describes every candidate with :func:`index.features.feature_matrix` and scores it with the
-   :class:`~index.ranker.Ranker`.
+4. describes every candidate with :func:`index.rank.features.feature_matrix` and scores it with the
+   :class:`~index.rank.ranker.Ranker`.
 
-:mod:`index.compose` then turns the pool into quotes.
+:mod:`index.rank.compose` then turns the pool into quotes.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
-from index.features import Query, feature_matrix, make_query
-from index.ranker import Ranker
-from index.snapshot import Snapshot
+from index.rank.features import Query, feature_matrix, make_query
+from index.rank.ranker import Ranker
+from index.store.snapshot import Snapshot
 from index.types import SearchUnavailableError
 
 Rows = npt.NDArray[np.int64]
@@ -42,7 +42,7 @@ class Pool:
 
     query: Query
     rows: Rows
-    features: npt.NDArray[np.float64]  # one row of index.features.FEATURES per candidate
+    features: npt.NDArray[np.float64]  # one row of index.rank.features.FEATURES per candidate
     scores: npt.NDArray[np.float64]  # the ranker's, aligned with ``rows``
     dense_order: Rows  # rows by chroma's order (the dense-only baseline)
     bm25_order: Rows  # rows by BM25 score (the BM25-only baseline)

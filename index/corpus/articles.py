@@ -40,7 +40,7 @@ import frontmatter
 import trafilatura
 import yaml
 
-from index.text import clean_text, shown
+from index.corpus.text import clean_text, shown
 from index.types import Article, ArticleError, CorpusError
 
 logger = logging.getLogger(__name__)
@@ -71,10 +71,10 @@ class CorpusLoad:
     ``skipped``: files and JSONL lines not loaded, with the reason. ``warnings``: articles loaded
     with a caveat (text that was not valid Unicode replaced). ``unreadable``: files and folders
     that could not be read at all (permissions, I/O errors): what they hold is unknown, so a
-    build keeps the articles it had from them (see ``index.build``).
+    build keeps the articles it had from them (see ``index.store.build``).
 
     Paths are relative to the corpus folder, ``/``-separated, with control characters and
-    undecodable bytes escaped (:func:`index.text.shown`), so they always fit on one line.
+    undecodable bytes escaped (:func:`index.corpus.text.shown`), so they always fit on one line.
     """
 
     articles: list[Article] = field(default_factory=list)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from functools import lru_cache
 
-from index.text import tokenize
+from index.corpus.text import tokenize
 
 logger = logging.getLogger(__name__)
 

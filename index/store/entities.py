@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from index.text import tokenize, words
+from index.corpus.text import tokenize, words
 
 # Answer kinds.
 PERSON = "person"
@@ -257,9 +257,9 @@ def find_entities(texts: Sequence[str], batch_size: int = 256) -> list[tuple[Ent
 
 def entities_now(texts: Sequence[str]) -> list[tuple[Entity, ...]]:
     """The entities of ``texts`` found at question time, for an index version built before
-    entities were stored: with the shared pipeline of :mod:`index.nlp` (the one follow-up
+    entities were stored: with the shared pipeline of :mod:`index.corpus.nlp` (the one follow-up
     questions use), so a serving process holds one spaCy model, not two."""
-    from index.nlp import parse
+    from index.corpus.nlp import parse
 
     return [
         tuple(

@@ -25,24 +25,15 @@ from typing import Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from index.articles import CorpusLoad, Skipped, load_corpus
 from index.config import IndexSettings, check_embedding_model
-from index.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
-from index.entities import Entity, EntityTable, model_id, sentence_entities
+from index.corpus.articles import CorpusLoad, Skipped, load_corpus
+from index.corpus.sentences import split_sentences
+from index.corpus.text import tokenize
 from index.errors import one_line, storage_problem
-from index.sentences import split_sentences
-from index.syndication import SYNDICATION_FILE, find_copies, load_signatures, save_signatures
-from index.text import tokenize
-from index.types import (
-    Article,
-    CorpusError,
-    NewsQuoteError,
-    SearchUnavailableError,
-    Sentence,
-    SettingsError,
-    StorageError,
-)
-from index.vector_store import (
+from index.store.embedder import Embedder, default_embed_workers, embed_chunks, make_embedder
+from index.store.entities import Entity, EntityTable, model_id, sentence_entities
+from index.store.syndication import SYNDICATION_FILE, find_copies, load_signatures, save_signatures
+from index.store.vector_store import (
     CHROMA_BUILD_TIMEOUT,
     VectorStore,
     add_vectors,
@@ -50,7 +41,7 @@ from index.vector_store import (
     collection_name,
     make_store,
 )
-from index.versions import (
+from index.store.versions import (
     CHROMA_DIR,
     ArticleEntry,
     BuildLockedError,
@@ -64,6 +55,15 @@ from index.versions import (
     splitter_params,
     verify_version,
     write_articles,
+)
+from index.types import (
+    Article,
+    CorpusError,
+    NewsQuoteError,
+    SearchUnavailableError,
+    Sentence,
+    SettingsError,
+    StorageError,
 )
 
 logger = logging.getLogger(__name__)
