@@ -51,7 +51,7 @@ DEFAULT_DEV = Path("../shared/eval/squad2_dev_open.json")
 DEFAULT_HOLDOUT = Path("data/eval/squad2_train_subset.json")
 DEFAULT_WORK = Path("var/reader")
 DEFAULT_OUT = Path("var/reader/export")
-MAX_TOKENS = 128
+MAX_TOKENS = 96
 
 
 @dataclass(frozen=True, slots=True)

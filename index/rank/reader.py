@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-MAX_TOKENS = 128
+MAX_TOKENS = 96
 """Question and sentence together are cut to this many word pieces (as in training)."""
 
 
