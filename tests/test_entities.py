@@ -17,11 +17,12 @@ import index.store.entities as entities
 from index import wording
 from index.config import IndexSettings
 from index.corpus.text import tokenize
+from index.dialogue.asks import asked
 from index.qa import QA
 from index.rank import places
 from index.rank.cohesion import cohesive_rows
 from index.store.build import build_index
-from index.store.entities import ENTITIES_FILE, EntityTable, find_entities, model_id, wanted
+from index.store.entities import ENTITIES_FILE, EntityTable, find_entities, model_id
 from index.store.versions import IndexDir
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
 from tests.verbatim import assert_verbatim
@@ -80,8 +81,7 @@ def test_the_ner_model_loads_offline_and_finds_people_places_dates() -> None:
     ],
 )
 def test_the_kind_a_question_asks_for(question: str, kind: str | None) -> None:
-    got = wanted(question)
-    assert (got.kind if got is not None else None) == kind
+    assert asked(question).kind == kind
 
 
 def test_entity_table_round_trips_and_rejects_damage(tmp_path: Path) -> None:

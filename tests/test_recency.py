@@ -1,10 +1,12 @@
-"""Questions that ask for the latest, and figures that disagree (``index.rank.recency``)."""
+"""Questions that ask for the latest (``index.dialogue.asks``), and figures that disagree
+(``index.rank.recency``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from index.rank.recency import asks_for_latest, figures, figures_differ, newest_first
+from index.dialogue.asks import asked
+from index.rank.recency import figures, figures_differ, newest_first
 
 
 @pytest.mark.parametrize(
@@ -19,7 +21,7 @@ from index.rank.recency import asks_for_latest, figures, figures_differ, newest_
     ],
 )
 def test_questions_asking_for_the_latest(question: str) -> None:
-    assert asks_for_latest(question)
+    assert asked(question).latest
 
 
 @pytest.mark.parametrize(
@@ -33,7 +35,7 @@ def test_questions_asking_for_the_latest(question: str) -> None:
     ],
 )
 def test_other_questions(question: str) -> None:
-    assert not asks_for_latest(question)
+    assert not asked(question).latest
 
 
 def test_figures_are_normalised() -> None:

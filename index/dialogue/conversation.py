@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 
 from index.corpus import nlp
 from index.corpus.text import tokenize, words
+from index.dialogue.asks import PERSON_NOUNS, WH_TAGS
 from index.dialogue.mentions import (
-    PERSON_NOUNS,
     Kind,
     Mention,
     frequent_names,
@@ -92,7 +92,6 @@ _SAY_VERBS = frozenset(
 )
 _VAGUE_VERBS = frozenset({"do", "happen", "be", "occur", "go"})
 _EVENT_WH = frozenset({"why", "where", "when", "how"})
-_WH_TAGS = frozenset({"WP", "WDT", "WRB", "WP$"})
 _MORE_WORDS = frozenset({"else", "another", "more"})
 _NEXT_WORDS = frozenset({"next", "afterwards"})
 _ELLIPSIS_FILLER = frozenset(
@@ -274,7 +273,7 @@ class _Reader:
         return self.substitute()
 
     def wh(self) -> Token | None:
-        return next((t for t in self.doc if t.tag_ in _WH_TAGS), None)
+        return next((t for t in self.doc if t.tag_ in WH_TAGS), None)
 
     # ----------------------------------------------------------------- ellipsis
 
@@ -283,7 +282,7 @@ class _Reader:
         content = [
             t
             for t in self.doc
-            if not (t.is_punct or t.tag_ in _WH_TAGS or t.dep_ == "cc")
+            if not (t.is_punct or t.tag_ in WH_TAGS or t.dep_ == "cc")
             and t.lower_ not in _ELLIPSIS_FILLER | _MORE_WORDS
         ]
         wh = self.wh()
@@ -371,7 +370,7 @@ class _Reader:
         if root is None or root.lemma_.lower() not in _VAGUE_VERBS:
             return False
         arguments = [t for t in root.children if t.dep_ in (*_SUBJECTS, "dobj", "attr")]
-        return all(t.pos_ == "PRON" or t.tag_ in _WH_TAGS for t in arguments)
+        return all(t.pos_ == "PRON" or t.tag_ in WH_TAGS for t in arguments)
 
     def event(self, wh: str) -> str | None:
         """The last question asked again with another question word: "Where did Kim show
@@ -536,7 +535,7 @@ def proposition(question: Doc, answer: Mention | None) -> tuple[str, str] | None
     in: "What did Kim show Shoigu?" with the answer "the latest weapons" gives ("did",
     "Kim show Shoigu the latest weapons"); "Who led the delegation?" with the answer Shoigu
     gives ("did", "Shoigu lead the delegation")."""
-    wh = next((t for t in question if t.tag_ in _WH_TAGS), None)
+    wh = next((t for t in question if t.tag_ in WH_TAGS), None)
     if wh is None:
         return None
     phrase = _wh_phrase(wh)

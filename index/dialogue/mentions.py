@@ -14,46 +14,33 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from index.corpus.text import tokenize
+from index.dialogue.asks import ORGANISATION_NOUNS, PERSON_NOUNS, WH_TAGS, MentionKind, asked
+from index.store import entities
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
 
-Kind = Literal["person", "group", "place", "thing", "time"]
+Kind = MentionKind
 Role = Literal["subject", "object", "oblique", "other"]
 
-_LABEL_KINDS: dict[str, Kind] = {
-    "PERSON": "person",
-    "NORP": "group",
-    "ORG": "group",
-    "GPE": "place",
-    "LOC": "place",
-    "FAC": "place",
-    "EVENT": "thing",
-    "PRODUCT": "thing",
-    "WORK_OF_ART": "thing",
-    "LAW": "thing",
-    "DATE": "time",
-    "TIME": "time",
+_KIND_OF_ENTITY: dict[str, Kind] = {
+    entities.PERSON: "person",
+    entities.ORGANISATION: "group",
+    entities.GROUP: "group",
+    entities.PLACE: "place",
+    entities.EVENT: "thing",
+    entities.DATE: "time",
 }
+_LABEL_KINDS: dict[str, Kind] = {
+    label: _KIND_OF_ENTITY[kind]
+    for label, kind in entities.LABEL_KIND.items()
+    if kind in _KIND_OF_ENTITY and label != "LANGUAGE"
+}
+"""What a named entity is for a pronoun, by spaCy label: the one label map of
+:mod:`index.store.entities`, with organisations counted as groups ("they", "it")."""
 NAME_LABELS = frozenset({"PERSON", "NORP", "ORG", "GPE", "LOC", "FAC"})
-
-# Common nouns for people and for groups of people (English, not tied to any corpus): "the
-# envoy" can be "he", "the delegation" can be "they" or "it".
-_PERSON_NOUN_TEXT = """
-    ambassador analyst author boss candidate captain ceo chairman chairwoman champion chancellor
-    chief citizen commander correspondent delegate diplomat director editor emperor envoy expert
-    founder general governor head journalist judge king leader man manager mayor member minister
-    negotiator officer official president premier prince princess prosecutor queen reporter
-    ruler secretary senator soldier speaker spokesman spokesperson spokeswoman student successor
-    teacher victim witness woman worker writer people person troops
-"""
-_GROUP_NOUN_TEXT = """
-    administration agency alliance army association authorities board cabinet committee company
-    congress council country delegation embassy firm force forces government group military
-    ministry nation navy organisation organization parliament party police regime team union
-"""
-PERSON_NOUNS = frozenset(_PERSON_NOUN_TEXT.split())
-GROUP_NOUNS = frozenset(_GROUP_NOUN_TEXT.split())
+GROUP_NOUNS = ORGANISATION_NOUNS | {"country", "nation"}
+"""Nouns for a body of people, which "they" or "it" can refer to ("the delegation")."""
 
 _ROLES: dict[str, Role] = {
     "nsubj": "subject",
@@ -64,7 +51,6 @@ _ROLES: dict[str, Role] = {
     "oprd": "object",
     "pobj": "oblique",
 }
-_WH_TAGS = frozenset({"WP", "WDT", "WRB", "WP$"})
 _ARTICLES = frozenset({"a", "an"})
 
 
@@ -118,7 +104,7 @@ def mentions(doc: Doc, source: Literal["question", "quote", "background"]) -> li
 def _from_chunk(chunk: Span, source: Literal["question", "quote", "background"]) -> Mention | None:
     tokens = [t for t in chunk if t.dep_ not in ("cc", "preconj") and t.lower_ != "both"]
     root = chunk.root
-    if not tokens or root.pos_ == "PRON" or any(t.tag_ in _WH_TAGS for t in tokens):
+    if not tokens or root.pos_ == "PRON" or any(t.tag_ in WH_TAGS for t in tokens):
         return None
     role = _ROLES.get(root.dep_, "other")
     name = _entity_of(root)
@@ -228,26 +214,6 @@ def _coordination(chunk: Span, first: Mention) -> Mention | None:
 # --------------------------------------------------------------------------- answers
 
 
-def wanted_kinds(question: Doc) -> tuple[Kind, ...]:
-    """The kinds of thing a question asks for, likeliest first: "who" a person (or a group or
-    country), "where" a place, "what weapon" a thing; none for how, why, yes or no."""
-    wh = next((t for t in question if t.tag_ in _WH_TAGS), None)
-    if wh is None:
-        return ()
-    word = wh.lower_
-    if word in ("who", "whom", "whose"):
-        return ("person", "group", "place")
-    if word == "where":
-        return ("place",)
-    if word == "when":
-        return ("time",)
-    if word in ("what", "which"):
-        if wh.dep_ == "det" and wh.head.pos_ in ("NOUN", "PROPN"):
-            return (_noun_kind(wh.head),)
-        return ("thing",)
-    return ()
-
-
 def mark_answer(question: Doc, quote: Doc, quote_mentions: Sequence[Mention]) -> list[Mention]:
     """``quote_mentions`` with the one that answers ``question`` marked.
 
@@ -257,16 +223,16 @@ def mark_answer(question: Doc, quote: Doc, quote_mentions: Sequence[Mention]) ->
     answer is the phrase nearest that verb in the parse ("led by politburo member Li
     Hongzhong"); otherwise the last one, where English puts new information.
     """
-    kinds = wanted_kinds(question)
-    asked = set(tokenize(question.text))
+    kinds = asked(question.text).mention_kinds
+    in_question = set(tokenize(question.text))
     verbs = {w for t in question if t.pos_ == "VERB" for w in tokenize(t.text)}
     anchors = [t for t in quote if set(tokenize(t.text)) & verbs]
-    wh_nouns = {t.head.lemma_.lower() for t in question if t.tag_ in _WH_TAGS and t.dep_ == "det"}
+    wh_nouns = {t.head.lemma_.lower() for t in question if t.tag_ in WH_TAGS and t.dep_ == "det"}
     for kind in kinds:
         candidates = [
             (m, root)
             for m in quote_mentions
-            if m.kind == kind and m.words and not m.words <= asked
+            if m.kind == kind and m.words and not m.words <= in_question
             for root in [_root(quote, m)]
             if root is not None and (kind in ("place", "time") or not _framing(root))
         ]

@@ -19,7 +19,7 @@
    from the newest article among the candidates scoring at least :data:`RECENCY_MARGIN` of
    the best.
 7. when the question asks for a kind of fact (a date, a figure, a person: see
-   :func:`index.store.entities.wanted`) and no quote names one, the answer is ``partial``: it says
+   :func:`index.dialogue.asks.asked`) and no quote names one, the answer is ``partial``: it says
    plainly that the coverage gives none, then gives the closest quotes.
 
 A follow-up question (a :class:`~index.dialogue.conversation.Followup` that leans on the last turn)
@@ -39,12 +39,10 @@ import numpy.typing as npt
 
 from index import wording
 from index.config import IndexSettings
-from index.corpus.text import tokenize
 from index.dialogue.conversation import Followup, QuotePlace
-from index.rank.features import Query, answer_type
-from index.rank.features import mentions as typed_mentions
+from index.rank.features import Query, written
 from index.rank.quoting import quote_rows
-from index.rank.recency import asks_for_latest, figures_differ, newest_first
+from index.rank.recency import figures_differ, newest_first
 from index.rank.retrieve import Pool
 from index.store.entities import new_entity_kinds
 from index.store.snapshot import Snapshot
@@ -75,7 +73,7 @@ def compose(
     if not order:
         return refusal(question, snap)
     best = max(float(pool.scores[i]) for i in order)
-    if asks_for_latest(question):
+    if pool.query.asked.latest:
         order = newest_candidates_first(snap, pool, order, max(threshold, RECENCY_MARGIN * best))
     floor = max(threshold, settings.further_quote_ratio * best)
     selection = _Selection(snap, pool, settings, threshold, question)
@@ -89,14 +87,13 @@ def compose(
         quote = selection.take(int(pool.rows[idx]), score, first=not quotes)
         if quote is not None:
             quotes.append(quote)
-    asked = pool.query.wanted
+    asked = pool.query.asked
     if (
         settings.partial_answers
-        and asked is not None
         and asked.accepts
         and not any(holds_kind(snap, lo, hi, pool.query) for lo, hi in selection.spans)
     ):
-        reason = wording.partial_reason(asked.kind, question)
+        reason = wording.partial_reason(asked.kind or "", question)
         return Answer(question, answered=True, quotes=tuple(quotes), reason=reason, kind="partial")
     return Answer(question=question, answered=True, quotes=tuple(quotes), kind="answer")
 
@@ -104,8 +101,8 @@ def compose(
 def holds_kind(snap: Snapshot, lo: int, hi: int, query: Query) -> bool:
     """Whether rows ``lo``..``hi`` name an entity of the kind the question asks for, one the
     question does not name itself ("When ...?": a date; "Who ...?": a person)."""
-    asked = query.wanted
-    if asked is None:
+    asked = query.asked
+    if not asked.accepts:
         return True
     for row in range(lo, hi + 1):
         kinds = new_entity_kinds(snap.text(row), snap.sentence_entities(row), query.stems)
@@ -185,12 +182,8 @@ class _Selection:
     quoted: list[tuple[int, int]] = field(default_factory=list)  # (article, row) of each quote
     vectors: npt.NDArray[np.float32] = field(init=False)  # aligned with ``pool.rows``
     position: dict[int, int] = field(init=False)  # row -> its index in ``pool.rows``
-    answer_kind: str | None = field(init=False)  # the date, number or name the question wants
-    asked: frozenset[str] = field(init=False)  # the question's stemmed words
 
     def __post_init__(self) -> None:
-        self.answer_kind = answer_type(self.question)
-        self.asked = frozenset(tokenize(self.question))
         self.seen_words = set(self.pool.query.token_ids.tolist())
         self.vectors = np.asarray(self.snap.vectors[self.pool.rows], dtype=np.float32)
         self.position = {int(r): i for i, r in enumerate(self.pool.rows.tolist())}
@@ -326,13 +319,15 @@ class _Selection:
         return refs
 
     def states_answer(self, row: int, other: int) -> bool:
-        """When the question asks for a date, number or name: whether ``other`` holds one that
-        ``row`` gives (and the question does not name)."""
-        kind = self.answer_kind
-        if kind is None:
+        """When the question (as read: a follow-up's rewritten form) asks for a date, number or
+        name: whether ``other`` holds one that ``row`` gives (and the question does not
+        name)."""
+        query = self.pool.query
+        form = query.asked.form
+        if form is None:
             return True
-        given = {m for m in typed_mentions(kind, self.snap.text(row)) if not set(m) <= self.asked}
-        return not given or bool(given & set(typed_mentions(kind, self.snap.text(other))))
+        given = {m for m in written(form, self.snap.text(row)) if not set(m) <= query.stems}
+        return not given or bool(given & set(written(form, self.snap.text(other))))
 
     def reference(self, article_index: int, row: int) -> SourceRef:
         """An article and its sentence ``row``, verbatim, for the reader to check."""

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.corpus.text import tokenize, words
+from index.dialogue.asks import WH_WORDS, Asked, Form, asked
 from index.rank import places
 from index.rank.cohesion import cohesive_rows
-from index.store.entities import Entity, Wanted, new_entity_kinds, wanted
+from index.store.entities import Entity, new_entity_kinds
 from index.store.snapshot import Snapshot
 
 FEATURES: tuple[str, ...] = (
@@ -55,28 +56,7 @@ FEATURES: tuple[str, ...] = (
     "unknown",  # idf share of the question's words that no sentence uses (same for every row)
 )
 
-# ----------------------------------------------------------------------------- answer types
-
-DATE, NUMBER, NAME = "date", "number", "name"
-
-_MODIFIERS = r"(?:[\w'-]+\s+){0,2}"  # "which Russian official", "what exact year"
-_DATE_Q = re.compile(
-    rf"\bwhen\b|\b(?:what|which)\s+{_MODIFIERS}(?:years?|century|centuries|decades?|dates?|"
-    r"days?|months?|time period|period|era|season)\b|\bhow long ago\b|\bsince when\b",
-)
-_NUMBER_Q = re.compile(
-    r"\bhow (?:many|much|long|old|far|large|big|tall|high|often|fast|deep|wide|heavy|large)\b|"
-    rf"\b(?:what|which)\s+{_MODIFIERS}(?:percentage|percent|number|amount|proportion|fraction|"
-    r"size|population|ratio|rate|total|sum|count|price|cost)\b",
-)
-_NAME_Q = re.compile(
-    rf"\bwho(?:m|se)?\b|\bwhere\b|\b(?:what|which)\s+{_MODIFIERS}(?:person|people|man|woman|"
-    r"men|women|country|countries|city|cities|region|place|continent|states?|islands?|towns?|"
-    r"locations?|nations?|organi[sz]ations?|company|companies|groups?|teams?|leaders?|kings?|"
-    r"queens?|rulers?|officials?|members?|ministers?|presidents?|politicians?|names?)\b",
-)
-
-_WH_WORDS = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
+# ----------------------------------------------------------------------------- written facts
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -101,34 +81,22 @@ _NUMBER_S = re.compile(
 _CAPITAL_WORD = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*")
 
 
-def answer_type(question: str) -> str | None:
-    """The kind of answer a question asks for: ``date``, ``number``, ``name`` or None."""
-    q = " ".join(words(question))
-    if _DATE_Q.search(q):
-        return DATE
-    if _NUMBER_Q.search(q):
-        return NUMBER
-    if _NAME_Q.search(q):
-        return NAME
-    return None
-
-
-Mention = tuple[str, ...]
+Written = tuple[str, ...]
 """The stemmed words of one date, number or name in a sentence (or its lower-cased text)."""
 
 
-def mentions(kind: str, sentence: str) -> tuple[Mention, ...]:
-    """The dates, numbers or names (``kind``) in ``sentence``, as stemmed words."""
-    if kind == DATE:
+def written(form: Form, sentence: str) -> tuple[Written, ...]:
+    """The dates, numbers or names (``form``) written in ``sentence``, as stemmed words."""
+    if form == "date":
         found = [m.group(0) for m in _DATE_S.finditer(sentence)]
-    elif kind == NUMBER:
+    elif form == "number":
         found = [m.group(0) for m in _NUMBER_S.finditer(sentence)]
     else:  # names: capitalised words, but not the first word (capitalised anyway)
         found = [m.group(0) for m in _CAPITAL_WORD.finditer(sentence) if m.start() > 0]
     return tuple(tuple(tokenize(text)) or (text.lower(),) for text in found)
 
 
-def _has_new(found: tuple[Mention, ...], question_stems: frozenset[str]) -> bool:
+def _has_new(found: tuple[Written, ...], question_stems: frozenset[str]) -> bool:
     return any(not all(t in question_stems for t in mention) for mention in found)
 
 
@@ -139,14 +107,14 @@ class RowInfo:
     text: str
     words: frozenset[str]
     cohesive: tuple[int, int]
-    found: dict[str, tuple[Mention, ...]]  # filled per answer type on first use
+    found: dict[str, tuple[Written, ...]]  # filled per form on first use
     entities: tuple[Entity, ...]
 
-    def mentions(self, kind: str) -> tuple[Mention, ...]:
-        """The dates, numbers or names in the sentence (computed once per kind)."""
-        got = self.found.get(kind)
+    def written(self, form: Form) -> tuple[Written, ...]:
+        """The dates, numbers or names written in the sentence (computed once per form)."""
+        got = self.found.get(form)
         if got is None:
-            got = self.found[kind] = mentions(kind, self.text)
+            got = self.found[form] = written(form, self.text)
         return got
 
 
@@ -179,7 +147,7 @@ def row_info(snapshot: Snapshot, row: int) -> RowInfo:
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A question prepared for scoring: its vector, words and wanted answer type."""
+    """A question prepared for scoring: its vector, its words and what it asks for."""
 
     text: str
     vector: np.ndarray
@@ -188,8 +156,7 @@ class Query:
     stems: frozenset[str]  # every stemmed content word of the question, in vocabulary or not
     bigrams: frozenset[tuple[int, int]]  # adjacent pairs of the question's vocabulary ids
     aliases: dict[int, int]  # vocabulary ids of related word forms -> the question's id
-    kind: str | None
-    wanted: Wanted | None
+    asked: Asked  # what it asks for (index.dialogue.asks)
     unknown_weight: float  # idf-like weight of question words the corpus never uses
 
 
@@ -214,8 +181,7 @@ def make_query(snapshot: Snapshot, text: str, vector: np.ndarray) -> Query:
         stems=frozenset(stems),
         bigrams=bigrams,
         aliases=_aliases(snapshot, known, set(ids)),
-        kind=answer_type(text),
-        wanted=wanted(text),
+        asked=asked(text),
         unknown_weight=rare * len(unknown),
     )
 
@@ -523,7 +489,7 @@ def wording(c: Candidates, out: Columns) -> None:
     the question's surface words (stop words too)."""
     n = len(c.rows)
     new_info, log_len, bigram, surface = (np.zeros(n) for _ in range(4))
-    qwords = set(words(c.query.text)) - _WH_WORDS
+    qwords = set(words(c.query.text)) - WH_WORDS
     for i, row in enumerate(c.rows.tolist()):
         own = c.ids(row)
         new_info[i] = len(own - c.qset) / len(own) if own else 0.0
@@ -561,9 +527,10 @@ def cohesion(c: Candidates, out: Columns) -> None:
 def answer_kind(c: Candidates, out: Columns) -> None:
     """Does the sentence hold the kind of thing the question asks for (a date, a number, a
     name) that the question itself does not mention?"""
-    if c.query.kind is None:
+    form = c.query.asked.form
+    if form is None:
         return
-    found = [_has_new(info.mentions(c.query.kind), c.query.stems) for info in c.infos]
+    found = [_has_new(info.written(form), c.query.stems) for info in c.infos]
     out["type_match"] = [1.0 if f else 0.0 for f in found]
     out["type_miss"] = [0.0 if f else 1.0 for f in found]
 
@@ -571,8 +538,8 @@ def answer_kind(c: Candidates, out: Columns) -> None:
 def entity_kind(c: Candidates, out: Columns) -> None:
     """Does the sentence name an entity of the kind the question asks for (a person, a place,
     a date ...) that the question does not already name?"""
-    asked = c.query.wanted
-    if asked is None or not asked.accepts:
+    asked = c.query.asked
+    if not asked.accepts:
         return
     found = [
         bool(new_entity_kinds(info.text, info.entities, c.query.stems) & asked.accepts)

@@ -1,7 +1,8 @@
-"""Time in answers: questions that ask for the latest state of things, and figures that differ.
+"""Time in answers: figures that differ, and the newest coverage first.
 
-* :func:`asks_for_latest`: "What is the latest death toll?", "Is the bridge still closed?",
-  "How many tickets have been sold so far?" want the newest coverage first;
+Whether a question asks for the latest state of things ("What is the latest death toll?", "Is
+the bridge still closed?") is :attr:`index.dialogue.asks.Asked.latest`.
+
 * :func:`figures` and :func:`figures_differ`: two sentences that say the same thing with
   different numbers ("rose to 45" against "at least 52 people") disagree; they are not
   corroboration, and both are quoted with their dates;
@@ -14,14 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["asks_for_latest", "figures", "figures_differ", "newest_first", "published_key"]
+__all__ = ["figures", "figures_differ", "newest_first", "published_key"]
 
-_LATEST = re.compile(
-    r"\b(?:latest|most\s+recent(?:ly)?|newest|now|nowadays|currently|current|still|so\s+far|"
-    r"to\s+date|as\s+of\s+(?:now|today)|up\s+to\s+now|today|this\s+week|any\s+more|anymore|"
-    r"yet|recent(?:ly)?|updated?)\b",
-    re.IGNORECASE,
-)
 _NUMBER = re.compile(
     r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
     r"(?:\s*(thousand|million|billion|trillion|bn|m|k)\b)?(\s*(?:%|per\s*cent|percent))?",
@@ -30,11 +25,6 @@ _NUMBER = re.compile(
 _SCALE = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6}
 _SCALE |= {"billion": 10**9, "bn": 10**9, "trillion": 10**12}
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
-
-
-def asks_for_latest(question: str) -> bool:
-    """Whether ``question`` asks for the most recent state of things."""
-    return _LATEST.search(question) is not None
 
 
 def figures(text: str) -> frozenset[str]:

@@ -1,16 +1,14 @@
-"""What kind of fact a question asks for, and what kinds of fact a sentence holds.
+"""What kinds of fact a sentence holds: its named entities, found once when the index is built.
 
-A question's *answer kind* ("Who ...?" wants a person, "In which country ...?" a place,
-"How many ...?" a number) comes from its wording: the question word and the noun it asks about
-("which *city*", "what is the *name of the band*"). A sentence's entities come from spaCy's
-``en_core_web_sm`` named-entity recogniser (OntoNotes labels), run once per sentence when the
-index is built. The ranker then asks: does this sentence name something of the wanted kind
-that the question does not already mention?
+The entities come from spaCy's ``en_core_web_sm`` named-entity recogniser (OntoNotes labels),
+mapped to the answer kinds below (:data:`LABEL_KIND`), the one vocabulary of kinds that the
+question classifier (:mod:`index.dialogue.asks`) and the follow-up reader share. The ranker
+then asks: does this sentence name something of the kind the question asks for that the
+question does not already mention?
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from index.corpus.text import tokenize, words
+from index.corpus.text import tokenize
 
 # Answer kinds.
 PERSON = "person"
@@ -56,150 +54,6 @@ LABEL_KIND: dict[str, str] = {
     "LANGUAGE": GROUP,
 }
 """spaCy's OntoNotes entity labels by answer kind (ORDINAL, "first", answers nothing)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Wanted:
-    """What a question asks for: its answer kind, and the entity kinds that can answer it."""
-
-    kind: str
-    accepts: frozenset[str]
-
-
-# ----------------------------------------------------------------------------- questions
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_NOUN_KINDS: dict[str, frozenset[str]] = {
-    PERSON: _words(
-        "person people man men woman women boy girl child children king kings queen queens "
-        "ruler rulers leader leaders emperor emperors president presidents minister ministers "
-        "official officials politician politicians member members author authors writer "
-        "writers composer composers artist artists singer singers actor actors actress player "
-        "players scientist scientists philosopher general generals commander duke duchess "
-        "prince princess pope bishop archbishop monarch monarchs chancellor senator governor "
-        "mayor director producer founder founders inventor wife husband son daughter father "
-        "mother brother sister friend teacher student students envoy envoys delegate "
-        "delegates chief spokesman spokeswoman figure individual journalist musician "
-        "musicians character characters"
-    ),
-    PLACE: _words(
-        "country countries nation nations state states city cities town towns village region "
-        "regions place places continent island islands river rivers location locations area "
-        "areas province provinces capital county district borough territory territories "
-        "mountain mountains sea ocean lake port street neighborhood neighbourhood site venue "
-        "building"
-    ),
-    ORGANISATION: _words(
-        "company companies organization organizations organisation organisations group groups "
-        "team teams party parties agency agencies band bands university universities school "
-        "schools college newspaper newspapers magazine network networks channel station "
-        "institution institutions firm firms department ministry army navy club clubs "
-        "church label corporation brand"
-    ),
-    DATE: _words(
-        "year years century centuries decade decades date dates day days month months time "
-        "period era season age"
-    ),
-    NUMBER: _words(
-        "percentage percent number amount proportion fraction size population ratio rate "
-        "total sum count price cost distance length height weight speed temperature range "
-        "figure score"
-    ),
-    EVENT: _words(
-        "event events war wars battle battles treaty treaties revolution festival ceremony "
-        "celebration celebrations parade album albums song songs single film films movie "
-        "movies book books novel novels opera play show series game games award awards prize "
-        "title titles law act"
-    ),
-    GROUP: _words(
-        "nationality nationalities ethnicity religion religions language languages faith "
-        "tribe tribes dynasty"
-    ),
-}
-NOUN_KIND: dict[str, str] = {noun: kind for kind, nouns in _NOUN_KINDS.items() for noun in nouns}
-
-ACCEPTS: dict[str, frozenset[str]] = {
-    PERSON: frozenset({PERSON}),
-    PLACE: frozenset({PLACE}),
-    ORGANISATION: frozenset({ORGANISATION}),
-    DATE: frozenset({DATE}),
-    NUMBER: frozenset({NUMBER}),
-    EVENT: frozenset({EVENT}),
-    GROUP: frozenset({GROUP}),
-}
-
-_WHO = Wanted(PERSON, frozenset({PERSON, ORGANISATION, GROUP}))
-_HOW_LONG = Wanted(NUMBER, frozenset({NUMBER, DATE}))
-_WH = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
-_DO = _words("do does did can could will would should has have had may might must")
-_BE = _words("is are was were")
-_AUX = _DO | _BE
-_HOW_NUMBER = _words("many much long old far large big tall high often fast deep wide heavy")
-_SKIP = _words("the a an this that these those his her its their kind type sort of")
-_STOP = _words("of in on at to for by from with as and or than that who which") | _AUX
-_NAME_OF = re.compile(r"\b(?:name|names|title)\s+of\s+(?:the\s+|a\s+|an\s+|his\s+|her\s+|its\s+)?")
-_WHO_IS_NAME = re.compile(
-    r"\s*(?i:who\s+(?:is|was|are|were))\s+(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?(?:[A-Z][\w.'’-]*\s*)+"
-    r"[?.!]*\s*$"
-)
-"""'Who is Sergei Shoigu?' asks what someone is (a description), not for a name."""
-_REASON = re.compile(
-    r"\b(?:what|which) (?:was |is |were |are )?(?:the )?(?:main )?(?:reason|reasons|cause|"
-    r"causes)\b|\bfor what reason\b|\bhow come\b|\bwhat caused\b"
-)
-
-
-def wanted(question: str) -> Wanted | None:
-    """The kind of fact ``question`` asks for, or None when it asks for no particular kind.
-
-    The first question word decides ("What were they doing when ...?" asks for a thing, not
-    a date); "what" and "which" take the kind of the noun they ask about.
-    """
-    ws = words(question)
-    text = " ".join(ws)
-    if _REASON.search(text):
-        return Wanted(REASON, frozenset())
-    first = next((i for i, w in enumerate(ws) if w in _WH), None)
-    if first is None:
-        return Wanted(YES_NO, frozenset()) if ws and ws[0] in _AUX else None
-    wh, after = ws[first], ws[first + 1 :]
-    if wh == "why":
-        return Wanted(REASON, frozenset())
-    if wh == "when":
-        return Wanted(DATE, ACCEPTS[DATE])
-    if wh == "where":
-        return Wanted(PLACE, ACCEPTS[PLACE])
-    if wh in ("who", "whom", "whose"):
-        return None if _WHO_IS_NAME.match(question) else _WHO
-    if wh == "how":
-        if after and after[0] in _HOW_NUMBER:
-            return _HOW_LONG if after[0] == "long" else Wanted(NUMBER, ACCEPTS[NUMBER])
-        return None
-    kind = _asked_noun_kind(_NAME_OF.sub("", " ".join(after)).split())
-    return Wanted(kind, ACCEPTS[kind]) if kind is not None else None
-
-
-def _asked_noun_kind(after: list[str]) -> str | None:
-    """The kind of the noun a "what"/"which" asks about: "which *city*", "what is the *name of
-    the band*", "what political *party*" (the last known noun of the phrase that follows).
-    "What did they ..." asks for a thing: no kind."""
-    if after and after[0] in _DO:
-        return None
-    if after and after[0] in _BE:
-        after = after[1:]
-    phrase: list[str] = []
-    for w in after:
-        if w in _SKIP and not phrase:
-            continue
-        if w in _STOP or len(phrase) == 3:
-            break
-        phrase.append(w)
-    kinds = [NOUN_KIND[w] for w in phrase if w in NOUN_KIND]
-    return kinds[-1] if kinds else None
 
 
 # ----------------------------------------------------------------------------- sentences
