@@ -44,6 +44,15 @@ class IndexSettings(BaseSettings):
         description="Below this score the bot declines to answer; unset: the threshold chosen "
         "by the evaluation (stored with the ranker weights).",
     )
+    reader: bool = Field(
+        True,
+        description="Have the reader (a cross-encoder) read the ranker's best candidates; "
+        "false: the ranker alone.",
+    )
+    reader_top_k: int | None = Field(
+        None, ge=1, le=16, description="Candidates the reader reads; unset: the trained choice."
+    )
+    reader_threads: int = Field(1, ge=1, le=64, description="onnxruntime threads of the reader.")
     query_threads: int | None = Field(
         1,
         ge=1,

@@ -43,10 +43,13 @@ from index.corpus import nlp
 from index.corpus.text import clean_text, normalise_question
 from index.dialogue.conversation import Conversation, Followup, might_lean
 from index.dialogue.examples import ExampleQuestions
+from index.dialogue.language import LanguageCheck
 from index.dialogue.smalltalk import REPLIES, classify
+from index.dialogue.spelling import Speller
 from index.rank.compare import compare_coverage, comparison_topic
-from index.rank.compose import compose, quote_span
+from index.rank.compose import Thresholds, compose, quote_span
 from index.rank.features import Query
+from index.rank.fusion import MODELS, Reranker
 from index.rank.ranker import Ranker
 from index.rank.retrieve import Pool, candidates
 from index.store.batcher import QueryBatcher
@@ -64,6 +67,9 @@ from index.types import (
 
 logger = logging.getLogger(__name__)
 
+SEARCHED = ("answer", "partial", "refusal")
+"""The kinds of answer that searched the index (the others are small talk or errors)."""
+
 POINTER_CHECK_SECONDS = 1.0
 WARM_UP_QUESTION = "What happened?"
 WARM_UP_FOLLOWUP = "And what did they say about it next?"
@@ -78,6 +84,7 @@ class QA:
         *,
         embedder: Embedder | None = None,
         ranker: Ranker | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(
@@ -87,6 +94,7 @@ class QA:
         # arrive while the model is busy share the next call.
         self.queries = QueryBatcher(self.embedder, max_batch=settings.query_batch)
         self.ranker = ranker or Ranker.load()
+        self.reranker = reranker if reranker is not None else load_reranker(settings)
         self.threshold = (
             settings.answer_min_confidence
             if settings.answer_min_confidence is not None
@@ -99,6 +107,8 @@ class QA:
         self._checked = 0.0
         self._retired: list[Snapshot] = []
         self._examples = ExampleQuestions(self.answer)
+        self.speller = Speller()  # loads its word list in a thread of its own
+        self.language = LanguageCheck()
         self._load()
 
     # ----------------------------------------------------------------- answering
@@ -109,63 +119,79 @@ class QA:
         With a ``context`` (one chat's :class:`~index.dialogue.conversation.Conversation`) a
         follow-up is read against the chat's last turn ("And what did he give him?"), and this
         turn is remembered for the next. A question that asks to compare the coverage ("How do
-        the reports differ on X?") gets :meth:`compare`.
+        the reports differ on X?") gets :meth:`compare`. A question in another language gets a
+        reply that says so; misspelt words are corrected first ("Read as: ...").
         """
         started = time.perf_counter()
         text = clean_text(question)  # one malformed question must not fail a shared model call
         kind = classify(text)
         if kind is not None:
             return Answer(question=text, answered=False, reason=REPLIES[kind], kind=kind)
-        topic = comparison_topic(text)
+        snap = self.snapshot()  # one version for the whole question
+        language = self.language.foreign(text, lambda w: self.knows(snap, w))
+        if language is not None:
+            reason = wording.not_english(language)
+            return Answer(question=text, answered=False, reason=reason, kind="language")
+        correction = self.speller.correct(text, snap.words(), snap.build_id)
+        read_as = correction.text if correction is not None else text
+        topic = comparison_topic(read_as)
         if topic is not None:
-            followup = Followup(text, topic)
-            answer = self.compare(topic, asked=text)
+            followup = Followup(read_as, topic)
+            answer = self.compare(topic, asked=text, snap=snap)
         else:
-            followup = self.read(text, context)
-            answer = self._search(text, followup)
+            followup = self.read(read_as, context, snap)
+            answer = self._search(text, followup, snap)
+            if followup.resolved != text and answer.kind in SEARCHED:
+                answer = replace(answer, resolved=followup.resolved)
         if context is not None:
             context.remember(followup, answer)
         answer.timings["total"] = time.perf_counter() - started
         return answer
 
-    def read(self, question: str, context: Conversation | None) -> Followup:
+    def knows(self, snap: Snapshot, word: str) -> bool:
+        """Whether a lower-case word is common English or a word of the coverage."""
+        return word in snap.words() or self.speller.english(word)
+
+    def read(
+        self, question: str, context: Conversation | None, snap: Snapshot | None = None
+    ) -> Followup:
         """``question`` as it is to be answered given ``context`` (see
         :func:`index.dialogue.conversation.resolve`); the last answer's paragraph and article are
         where a pronoun looks when the last turn itself names nothing that fits."""
         if context is None:
             return Followup(question, question)
+        snap = snap or self.snapshot()
         last = context.last
         background: list[str] = []
         if last is not None and last.place is not None and might_lean(question):
             place = last.place
-            article = self.snapshot().article_rows.get(place.article_id)
+            article = snap.article_rows.get(place.article_id)
             if article is not None:
-                paragraph = self.paragraph(place.article_id, place.paragraph)
-                background = [paragraph, self.snapshot().articles[article].body]
+                paragraph = snap.paragraph_text(article, place.paragraph)
+                background = [paragraph, snap.articles[article].body]
         return context.resolve(question, background)
 
-    def _search(self, question: str, followup: Followup) -> Answer:
+    def _search(self, question: str, followup: Followup, snap: Snapshot) -> Answer:
         """Retrieve, score and compose for a question as read; a follow-up that finds nothing
         is tried once more in its fuller form (``followup.fallback``)."""
-        found = self._pool(question, normalise_question(followup.resolved))
+        found = self._pool(question, normalise_question(followup.resolved), snap)
         if isinstance(found, Answer):
             return found
         snap, pool = found
         answer = self.compose(question, snap, pool, followup)
         if not answer.answered and followup.fallback:
-            again = self._pool(question, normalise_question(followup.fallback))
+            again = self._pool(question, normalise_question(followup.fallback), snap)
             if not isinstance(again, Answer):
                 second = self.compose(question, again[0], again[1], followup)
                 if second.answered:
                     answer, pool = second, again[1]
         answer.timings.update(pool.timings)
-        if followup.rewritten:
-            answer = replace(answer, resolved=followup.resolved)
         return answer
 
-    def _pool(self, question: str, normalised: str) -> tuple[Snapshot, Pool] | Answer:
+    def _pool(
+        self, question: str, normalised: str, snap: Snapshot
+    ) -> tuple[Snapshot, Pool] | Answer:
         """The scored candidates for a normalised question, or an ``unavailable`` answer."""
-        snap = self.snapshot()
         try:
             return snap, self.candidates(normalised, snap)
         except SearchUnavailableError as exc:
@@ -179,11 +205,11 @@ class QA:
             except SearchUnavailableError as again:
                 return self._unavailable(question, again)
 
-    def compare(self, topic: str, asked: str | None = None) -> Answer:
+    def compare(self, topic: str, asked: str | None = None, snap: Snapshot | None = None) -> Answer:
         """What each article says about ``topic``: its best quote when it addresses it, and
         the articles that do not (``kind == "comparison"``, see :mod:`index.rank.compare`)."""
         started = time.perf_counter()
-        found = self._pool(asked or topic, normalise_question(topic))
+        found = self._pool(asked or topic, normalise_question(topic), snap or self.snapshot())
         if isinstance(found, Answer):
             return found
         snap, pool = found
@@ -196,14 +222,26 @@ class QA:
         """Retrieve and score candidate sentences for a (normalised) question."""
         snap = snapshot or self.snapshot()
         return candidates(
-            snap, question, embed=self.embed, ranker=self.ranker, settings=self.settings
+            snap,
+            question,
+            embed=self.embed,
+            ranker=self.ranker,
+            settings=self.settings,
+            reranker=self.reranker,
         )
 
     def compose(
         self, question: str, snap: Snapshot, pool: Pool, followup: Followup | None = None
     ) -> Answer:
         """Turn scored candidates into quotes with corroboration, or a refusal."""
-        return compose(question, snap, pool, self.settings, self.threshold, followup)
+        return compose(question, snap, pool, self.settings, self.thresholds, followup)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The decline threshold (the ranker's) and the answer threshold (the fusion's, when
+        the reader reads)."""
+        fused = self.reranker.fusion.threshold if self.reranker is not None else None
+        return Thresholds(decline=self.threshold, answer=self.threshold if fused is None else fused)
 
     def quote_rows(self, snap: Snapshot, row: int, query: Query | None = None) -> tuple[int, int]:
         """The rows to quote for candidate ``row`` (see :func:`index.rank.compose.quote_span`)."""
@@ -288,6 +326,7 @@ class QA:
         if callable(warm):
             warm()
         nlp.warm_up()
+        self.speller.wait()
         articles = self.snapshot().articles
         chat = Conversation()
         self.answer(articles[0].title if articles else WARM_UP_QUESTION, chat)
@@ -318,14 +357,7 @@ class QA:
         """The text of one paragraph of an article ("" when there is no such paragraph)."""
         snap = self.snapshot()
         art = snap.article_rows.get(article_id)
-        if art is None:
-            return ""
-        mask = (snap.table.article == art) & (snap.table.paragraph == paragraph)
-        rows = np.flatnonzero(mask)
-        if len(rows) == 0:
-            return ""
-        body = snap.articles[art].body
-        return body[int(snap.table.start[rows[0]]) : int(snap.table.end[rows[-1]])]
+        return "" if art is None else snap.paragraph_text(art, paragraph)
 
     def example_questions(self, n: int = 3) -> list[str]:
         """Questions the corpus answers (see :mod:`index.dialogue.examples`), kept per index
@@ -383,6 +415,16 @@ class QuestionAnswerer(Protocol):
     def close(self) -> None:
         """Release models, files and connections."""
         ...
+
+
+def load_reranker(settings: IndexSettings) -> Reranker | None:
+    """The shipped reader and fusion, unless switched off (``READER=false``) or missing."""
+    if not settings.reader:
+        return None
+    if not Reranker.available():
+        logger.warning("no reader model in %s: answering with the ranker alone", MODELS)
+        return None
+    return Reranker.load(threads=settings.reader_threads, top_k=settings.reader_top_k)
 
 
 def open_index(

@@ -209,9 +209,11 @@ AnswerKind = Literal[
     "help",
     "empty",
     "unavailable",
+    "language",
 ]
-"""``partial``: the question asks for a kind of fact (a date, a figure, a name) that no quote
-holds; ``reason`` says so plainly and the quotes are the closest the coverage comes."""
+"""``partial``: no quote answers the question, or none holds the kind of fact it asks for (a
+date, a figure, a name); ``reason`` says so plainly and the quotes are the closest the coverage
+comes. ``language``: the question is not in English (``reason`` names the language)."""
 
 
 @dataclass(frozen=True, slots=True)

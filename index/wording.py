@@ -27,6 +27,15 @@ SEARCH_UNAVAILABLE = "Search is temporarily unavailable"
 UNAVAILABLE = f"{SEARCH_UNAVAILABLE}, please try again in a minute."
 """The reply while the search backend is down (``kind == "unavailable"``)."""
 
+NOT_ENGLISH = "I answer questions in English, and this looks like {}. Please ask in English."
+"""The reply to a question in another language (``kind == "language"``)."""
+
+
+def not_english(language: str) -> str:
+    """The reply to a question in ``language`` (its English name, "German")."""
+    return NOT_ENGLISH.format(language)
+
+
 NOT_IN_COVERAGE = "Not in the coverage."
 """How every refusal (``kind == "refusal"``) begins."""
 NOT_FOUND_UNQUOTED = "that"
@@ -58,6 +67,17 @@ ASKED_KIND_NOUN: dict[str, str] = {
 CLOSEST = "The closest it says:"
 PARTIAL = "The coverage gives no {noun} in answer to {{}}."
 """How a partial answer begins; ``{}`` holds the question (in quotes)."""
+
+
+UNANSWERED = "The coverage does not answer {} directly."
+"""How a partial answer begins when no sentence answers the question; ``{}`` holds it."""
+
+
+def partial_unanswered(question: str) -> str:
+    """The reason of a partial answer when the coverage is on the topic but no sentence
+    answers the question."""
+    asked = f"“{question}”" if question else NOT_FOUND_UNQUOTED
+    return UNANSWERED.format(asked) + " " + CLOSEST
 
 
 def partial_lead(kind: str) -> str:

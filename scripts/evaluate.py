@@ -48,7 +48,9 @@ from scripts.evaluation import (
     load_gold,
     load_squad,
     metrics,
+    sign_test,
     threshold_curve,
+    top1_flags,
 )
 
 logger = logging.getLogger("scripts.evaluate")
@@ -66,48 +68,72 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reports", type=Path, default=Path("reports"), help="report folder")
     parser.add_argument("--name", help="report name (default: from the input file)")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    parser.add_argument(
+        "--off-topic",
+        type=int,
+        default=6,
+        help="SQuAD: ask this many articles' questions of an index without them (each needs an "
+        "index of its own)",
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="do not also ask the ranker alone (the system before the reader)",
+    )
     return parser.parse_args(argv)
 
 
 def run_gold(
-    args: argparse.Namespace, workdir: Path, embedder: Embedder
+    args: argparse.Namespace, workdir: Path, embedder: Embedder, reader: bool = True
 ) -> tuple[list[Record], list[Turn]]:
-    """Records of the gold questions asked alone, and turns of those asked in conversation."""
+    """Records of the gold questions asked alone, and turns of those asked in conversation
+    (``reader``: the system as shipped; else the ranker alone)."""
     questions = load_gold(args.gold)
     if args.corpus is not None:
         from index.corpus.articles import load_corpus
 
         articles = load_corpus(args.corpus).articles
-        settings = build_temp_index(articles, workdir, "gold", embedder)
+        settings = build_temp_index(articles, workdir, "gold", embedder)  # kept for a rerun
     else:
         overrides: dict[str, Any] = {"index_dir": args.index} if args.index else {}
         settings = IndexSettings(**overrides)
-    qa = QA(settings, embedder=embedder)
+    qa = QA(settings.model_copy(update={"reader": reader}), embedder=embedder)
     records = ask_all(qa, questions)
     talked = [q for q in questions if q.conversation is not None]
     return records, ask_conversations(qa, talked) if talked else []
 
 
 def run_squad(
-    args: argparse.Namespace, workdir: Path, embedder: Embedder
+    args: argparse.Namespace, workdir: Path, embedder: Embedder, reader: bool = True
 ) -> tuple[list[Record], list[Record], list[Record]]:
-    """Records of the answerable questions, of the same questions asked off-topic, and of the
+    """Records of the answerable questions, of the same questions asked off-topic (``--off-topic``
+    articles, spread over the file, each asked of an index without it), and of the
     unanswerable ("impossible") questions asked of the index with their article."""
     articles, answerable, impossible = load_squad(args.squad)
     settings = build_temp_index(articles, workdir, "all", embedder)
-    on_topic = ask_all(QA(settings, embedder=embedder), answerable)
-    unanswerable = ask_all(QA(settings, embedder=embedder), impossible)
+
+    def qa(settings: IndexSettings) -> QA:
+        return QA(settings.model_copy(update={"reader": reader}), embedder=embedder)
+
+    on_topic = ask_all(qa(settings), answerable)
+    unanswerable = ask_all(qa(settings), impossible)
     off_topic: list[Record] = []
-    for article in articles:
+    for article in spread(articles, args.off_topic) if len(articles) > 1 else []:
         others = [a for a in articles if a.id != article.id]
-        if not others:
-            continue
         without = build_temp_index(others, workdir, f"without-{article.id}", embedder)
         questions = [
             GoldQuestion(g.question, (), g.article) for g in answerable if g.article == article.id
         ]
-        off_topic += ask_all(QA(without, embedder=embedder), questions)
+        off_topic += ask_all(qa(without), questions)
     return on_topic, off_topic, unanswerable
+
+
+def spread(items: Sequence[Any], n: int) -> list[Any]:
+    """``n`` of ``items``, evenly spread (all of them when there are no more)."""
+    if n >= len(items):
+        return list(items)
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
 
 
 def impossible_metrics(records: Sequence[Record]) -> dict[str, float]:
@@ -153,6 +179,7 @@ def report_markdown(
         f"| latency p50 | {m['latency_p50_ms']:.1f} ms |",
         f"| latency p95 | {m['latency_p95_ms']:.1f} ms |",
         "",
+        *baseline_markdown(m),
         "Threshold sweep (accuracy: top quote right and shown; refusal: must-decline declined):",
         "",
         "| threshold | accuracy | answered | refusal recall |",
@@ -166,6 +193,43 @@ def report_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def baseline_markdown(m: dict[str, Any]) -> list[str]:
+    """The system as shipped beside the ranker alone (the bot before the reader)."""
+    base = m.get("baseline")
+    if not base:
+        return []
+    names = {
+        "top1": "top-1",
+        "top3": "any of top-3",
+        "answered": "answered (answerable)",
+        "refusal_recall": "declined (must decline)",
+        "partial_answerable": "partial (answerable: wrongly)",
+        "partial_or_refused": "partial or declined (must decline)",
+        "impossible_partial": "unanswerable: partial",
+        "impossible_refused": "unanswerable: declined",
+        "followup_accuracy": "follow-up turns right",
+        "latency_p50_ms": "latency p50 (ms)",
+        "latency_p95_ms": "latency p95 (ms)",
+    }
+    rows = [
+        f"| {label} | {m[key]:.3f} | {base[key]:.3f} |"
+        for key, label in names.items()
+        if key in base and key in m
+    ]
+    test = m["sign_test"]
+    return [
+        "The ranker alone (`READER=false`, the bot before the reader) on the same questions:",
+        "",
+        "| measure | as shipped | ranker alone |",
+        "|---|---:|---:|",
+        *rows,
+        "",
+        f"Sign test on top-1: {test['wins']} questions right only as shipped, "
+        f"{test['losses']} only with the ranker alone; two-sided p = {test['p']:.2g}.",
+        "",
+    ]
 
 
 def _impossible_rows(m: dict[str, Any]) -> list[str]:
@@ -290,12 +354,52 @@ def print_summary(name: str, m: dict[str, Any]) -> None:
             f"{m['impossible_partial']:.3f}, declined {m['impossible_refused']:.3f}"
         )
     print(f"  latency p50 {m['latency_p50_ms']:.1f} ms  p95 {m['latency_p95_ms']:.1f} ms")
+    if "baseline" in m:
+        base, test = m["baseline"], m["sign_test"]
+        print(
+            f"  ranker alone: top-1 {base['top1']:.3f}  top-3 {base['top3']:.3f}; sign test on "
+            f"top-1: {test['wins']} wins, {test['losses']} losses, p={test['p']:.2g}"
+        )
     if "followup_accuracy" in m:
         print(
             f"  follow-ups: {m['followup_right']}/{m['followup_turns']} turns right "
             f"({m['followup_accuracy']:.3f}); asked alone {m['followup_alone_accuracy']:.3f}; "
             f"{m['followup_reworded']} read as follow-ups"
         )
+
+
+COMPARED = (
+    "top1",
+    "top3",
+    "answered",
+    "refusal_recall",
+    "partial_answerable",
+    "partial_or_refused",
+    "impossible_partial",
+    "impossible_refused",
+    "followup_accuracy",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+"""What the report shows for the ranker alone beside the system as shipped."""
+
+
+def run(
+    args: argparse.Namespace, workdir: Path, embedder: Embedder, *, reader: bool
+) -> tuple[list[Record], dict[str, Any], list[Turn]]:
+    """Ask every question of ``args`` (with the reader, or the ranker alone): the records of
+    the questions asked alone, their metrics, and the conversation turns."""
+    turns: list[Turn] = []
+    if args.gold:
+        records, turns = run_gold(args, workdir, embedder, reader)
+        m = metrics(records)
+    else:
+        on_topic, off_topic, unanswerable = run_squad(args, workdir, embedder, reader)
+        records = on_topic + off_topic
+        m = metrics(records) | impossible_metrics(unanswerable)
+    if turns:
+        m |= followup_metrics(turns, records)
+    return records, m, turns
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,17 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         embedder = make_embedder(IndexSettings().embedding_model)
         with tempfile.TemporaryDirectory(prefix="newsquote-eval-") as tmp:
-            turns: list[Turn] = []
-            if args.gold:
-                records, turns = run_gold(args, Path(tmp), embedder)
-            else:
-                on_topic, off_topic, unanswerable = run_squad(args, Path(tmp), embedder)
-                records = on_topic + off_topic
-            m = metrics(records)
-            if not args.gold:
-                m.update(impossible_metrics(unanswerable))
-            if turns:
-                m |= followup_metrics(turns, records)
+            records, m, turns = run(args, Path(tmp), embedder, reader=True)
+            if not args.no_baseline:
+                base_records, base, _ = run(args, Path(tmp), embedder, reader=False)
+                m["baseline"] = {k: base[k] for k in COMPARED if k in base}
+                wins, losses, p = sign_test(top1_flags(records), top1_flags(base_records))
+                m["sign_test"] = {"wins": wins, "losses": losses, "p": p}
             curve = threshold_curve(records, THRESHOLDS)
     except ValidationError as exc:
         print(f"error: {describe_settings_error(exc)}", file=sys.stderr)

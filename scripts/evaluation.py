@@ -25,16 +25,12 @@ import numpy as np
 from index.config import IndexSettings
 from index.corpus.text import normalise_question
 from index.dialogue.conversation import Conversation
-from index.qa import QA
-from index.rank.quoting import quote_text
+from index.qa import QA, SEARCHED
 from index.rank.retrieve import Pool
 from index.store.build import build_index
 from index.store.embedder import Embedder
 from index.store.snapshot import Snapshot
 from index.types import Answer, Article
-
-SEARCHED = ("answer", "partial", "refusal")
-"""The kinds of answer that searched the index (the others are small talk or errors)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +162,7 @@ def ask_all(qa: QA, questions: Sequence[GoldQuestion]) -> list[Record]:
             pool = qa.candidates(normalise_question(gold.question), snapshot)
             if not top_text and len(pool.rows):
                 lo, hi = qa.quote_rows(snapshot, int(pool.ranked()[0]), pool.query)
-                top_text = quote_text(snapshot, lo, hi)
+                top_text = snapshot.span_text(lo, hi)
         records.append(Record(gold, answer, pool, seconds, snapshot, top_text))
     return records
 
@@ -247,6 +243,27 @@ def metrics(records: Sequence[Record], ks: Sequence[int] = (1, 3, 5, 10)) -> dic
     out["latency_p95_ms"] = percentile(latencies, 95)
     out["latency_mean_ms"] = statistics.fmean(latencies) if latencies else math.nan
     return out
+
+
+def top1_flags(records: Sequence[Record]) -> list[bool]:
+    """Per answerable question: whether the first quote holds a gold answer."""
+    return [
+        contains(" ".join(r.quote_texts()[:1]), r.gold.answers)
+        for r in records
+        if r.gold.answerable
+    ]
+
+
+def sign_test(a: Sequence[bool], b: Sequence[bool]) -> tuple[int, int, float]:
+    """The questions only ``a`` gets right, those only ``b`` gets right, and the two-sided
+    p-value of the exact sign test on them (the ties tell nothing)."""
+    wins = sum(x and not y for x, y in zip(a, b, strict=True))
+    losses = sum(y and not x for x, y in zip(a, b, strict=True))
+    n = wins + losses
+    if n == 0:
+        return 0, 0, 1.0
+    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2**n
+    return wins, losses, min(1.0, 2 * tail)
 
 
 def threshold_curve(

@@ -33,7 +33,6 @@ import numpy as np
 
 from index.qa import QA
 from index.rank.features import FEATURES
-from index.rank.quoting import quote_text
 from index.rank.ranker import WEIGHTS_FILE, Ranker
 from index.rank.retrieve import Pool
 from index.store.embedder import make_embedder
@@ -76,7 +75,7 @@ def collect(qa: QA, questions: Sequence[GoldQuestion], answerable: bool) -> list
         texts = []
         for row in pool.rows.tolist():
             lo, hi = qa.quote_rows(snap, row, pool.query)
-            texts.append(quote_text(snap, lo, hi))
+            texts.append(snap.span_text(lo, hi))
         rows = pool.rows.tolist()
         if answerable:
             labels = np.array([contains(snap.text(r), gold.answers) for r in rows], dtype=bool)
@@ -95,14 +94,24 @@ def collect_sets(sets: Sequence[QuestionSet], embedder: CachedEmbedder) -> list[
     return groups
 
 
+@dataclass
+class Scored:
+    """One question's candidates as a fit sees them: a feature row and a label each, and the
+    quote each would give (to tell whether the top one is right)."""
+
+    features: np.ndarray
+    labels: np.ndarray
+    answerable: bool
+    texts: list[str]
+    answers: tuple[str, ...]
+
+
 def fit(groups: Sequence[Group], c: float, objective: str = "listwise") -> Ranker:
     """Fit weights on ``groups``; the result scores the probability that a quote answers.
 
-    ``listwise``: a softmax over each question's candidates (the answer sentence should come
-    first), then a logistic calibration of the top score and the question's ``unknown`` share
-    against whether the top quote is right (off-topic questions: never), so the score doubles
-    as a confidence.
-    ``pointwise``: one logistic regression over all candidates.
+    ``listwise``: see :func:`fit_scored` (with the question's ``unknown`` share as a second
+    calibration input: a column constant within a question, so the listwise fit gives it no
+    weight). ``pointwise``: one logistic regression over all candidates.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -112,28 +121,42 @@ def fit(groups: Sequence[Group], c: float, objective: str = "listwise") -> Ranke
         model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
         model.fit(x, y)
         return Ranker(model.coef_[0].astype(np.float64), float(model.intercept_[0]))
+    scored = [Scored(g.features, g.labels, g.answerable, g.texts, g.answers) for g in groups]
+    weights, bias = fit_scored(scored, c, extra=FEATURES.index("unknown"))
+    return Ranker(weights, bias)
 
-    weights = _fit_listwise([g for g in groups if g.answerable and g.labels.any()], c)
-    # Calibration: the top score, and the question's share of words the corpus never uses
-    # (a column constant within a question, so the listwise fit gives it no weight).
-    unknown = FEATURES.index("unknown")
+
+def fit_scored(
+    items: Sequence[Scored], c: float, extra: int | None = None
+) -> tuple[np.ndarray, float]:
+    """Weights and bias of a logistic scorer over ``items``' feature columns.
+
+    A softmax over each question's candidates (the answer sentence should come first), then a
+    logistic calibration of the top score (and column ``extra`` of the top candidate, when
+    given) against whether the top quote is right (off-topic questions: never), so the score
+    doubles as a confidence.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    weights = _fit_listwise([g for g in items if g.answerable and g.labels.any()], c)
     tops, right = [], []
-    for g in groups:
+    for g in items:
         if len(g.features) == 0:
             continue
         z = g.features @ weights
         best = int(np.argmax(z))
-        tops.append((z[best], g.features[best, unknown]))
+        tops.append((z[best], g.features[best, extra]) if extra is not None else (z[best],))
         right.append(bool(g.answerable and contains(g.texts[best], g.answers)))
     calib = LogisticRegression(C=100.0, max_iter=1000)
     calib.fit(np.asarray(tops), np.asarray(right, dtype=int))
-    a, u = (float(v) for v in calib.coef_[0])
-    weights = weights * a
-    weights[unknown] += u
-    return Ranker(weights, float(calib.intercept_[0]))
+    coef = [float(v) for v in calib.coef_[0]]
+    weights = weights * coef[0]
+    if extra is not None:
+        weights[extra] += coef[1]
+    return weights, float(calib.intercept_[0])
 
 
-def _fit_listwise(groups: Sequence[Group], c: float) -> np.ndarray:
+def _fit_listwise(groups: Sequence[Scored], c: float) -> np.ndarray:
     """Weights maximising the softmax probability of the answer sentences, L2-regularised."""
     from scipy.optimize import minimize
 

@@ -381,6 +381,21 @@ def train(
     return _save_model(trainer, work)
 
 
+def model_from_checkpoint(work: Path) -> Path:
+    """The model of the last checkpoint, saved as ``work/checkpoint-model`` (to look at a run
+    that is still going)."""
+    import torch
+
+    state = torch.load(_checkpoint_path(work), map_location="cpu", weights_only=False)
+    tokenizer, model = load_model(_model_path())
+    model.load_state_dict(state["model"])
+    out = work / "checkpoint-model"
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    logger.info("checkpoint of step %d saved in %s", state["step"], out)
+    return out
+
+
 def _save_model(trainer: _Trainer, work: Path) -> Path:
     final, tmp = work / "model", work / "model.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -424,7 +439,7 @@ def export_onnx(model_dir: Path, out: Path) -> Path:
     quantize_dynamic(
         str(fp32), str(int8), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"]
     )
-    tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
+    tokenizer.backend_tokenizer.save(str(out / "reader-tokenizer.json"))
     logger.info(
         "exported %s (%.1f MB int8; fp32 %.1f MB)",
         int8,
@@ -550,6 +565,8 @@ def main(argv: list[str] | None = None) -> int:
     bf16 = device.startswith("cuda") or (torch.backends.mkldnn.is_available() and _cpu_has_bf16())
     torch.manual_seed(args.seed)
     model_dir = args.work / "model"
+    if args.skip_train and not model_dir.exists():
+        model_dir = model_from_checkpoint(args.work)
     if not args.skip_train:
         holdout = (
             {item["title"] for item in _squad_articles(args.holdout)}

@@ -2,8 +2,11 @@
 
 :func:`compose`, for one question:
 
-1. below the confidence threshold, the answer is an honest refusal (:func:`refusal`: "the
-   coverage doesn't say", and what the coverage is about);
+1. when even the ranker's best candidate is below the decline threshold, the question is not
+   about the coverage: an honest refusal (:func:`refusal`: "the coverage doesn't say", and
+   what the coverage is about); when the question is about the coverage but no sentence
+   answers it (the best fused score below the answer threshold), the answer is ``partial``:
+   it says so and gives the closest quotes;
 2. otherwise the best candidate is quoted, with the sentence before or after it when it does
    not stand alone (:func:`quote_span`, see :mod:`index.rank.quoting`);
 3. further quotes follow, best first, up to ``max_quotes`` in all, while they score at least
@@ -60,23 +63,38 @@ RECENCY_MARGIN = 0.5
 may give the first quote, the newest article first."""
 
 
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Where an answer turns into a hedge, and a hedge into a refusal."""
+
+    decline: float
+    """Below this the ranker's best candidate: the question is not about the coverage."""
+    answer: float
+    """Below this the best (fused) score: no sentence answers it; the closest are given as a
+    ``partial`` answer that says so. Equal to ``decline`` without a reader."""
+
+
 def compose(
     question: str,
     snap: Snapshot,
     pool: Pool,
     settings: IndexSettings,
-    threshold: float,
+    thresholds: Thresholds,
     followup: Followup | None = None,
 ) -> Answer:
-    """Turn scored candidates into quotes with corroboration, or a refusal."""
-    order = [i for i in ranking(snap, pool, followup).tolist() if pool.scores[i] >= threshold] or []
+    """Turn scored candidates into quotes with corroboration, a hedge or a refusal."""
+    if not about_the_coverage(pool, thresholds):
+        return refusal(question, snap)
+    order = [i for i in ranking(snap, pool, followup).tolist() if pool.scores[i] > 0] or []
     if not order:
         return refusal(question, snap)
     best = max(float(pool.scores[i]) for i in order)
+    sure = best >= thresholds.answer
     if pool.query.asked.latest:
-        order = newest_candidates_first(snap, pool, order, max(threshold, RECENCY_MARGIN * best))
-    floor = max(threshold, settings.further_quote_ratio * best)
-    selection = _Selection(snap, pool, settings, threshold, question)
+        margin = max(thresholds.answer if sure else 0.0, RECENCY_MARGIN * best)
+        order = newest_candidates_first(snap, pool, order, margin)
+    floor = max(thresholds.answer if sure else 0.0, settings.further_quote_ratio * best)
+    selection = _Selection(snap, pool, settings, thresholds.answer, question)
     quotes: list[Quote] = []
     for idx in order:
         if len(quotes) >= settings.max_quotes:
@@ -87,15 +105,24 @@ def compose(
         quote = selection.take(int(pool.rows[idx]), score, first=not quotes)
         if quote is not None:
             quotes.append(quote)
+    reason = None if sure else wording.partial_unanswered(question)
     asked = pool.query.asked
     if (
-        settings.partial_answers
+        reason is None
+        and settings.partial_answers
         and asked.accepts
         and not any(holds_kind(snap, lo, hi, pool.query) for lo, hi in selection.spans)
     ):
         reason = wording.partial_reason(asked.kind or "", question)
+    if reason is not None and settings.partial_answers:
         return Answer(question, answered=True, quotes=tuple(quotes), reason=reason, kind="partial")
     return Answer(question=question, answered=True, quotes=tuple(quotes), kind="answer")
+
+
+def about_the_coverage(pool: Pool, thresholds: Thresholds) -> bool:
+    """Whether the ranker finds the question about the coverage at all (else: a refusal)."""
+    gate = pool.ranker_scores if pool.ranker_scores is not None else pool.scores
+    return bool(len(gate)) and float(gate.max()) >= thresholds.decline
 
 
 def holds_kind(snap: Snapshot, lo: int, hi: int, query: Query) -> bool:
@@ -363,7 +390,7 @@ def make_quote(
     article = snap.articles[int(snap.table.article[lo])]
     start, end = int(snap.table.start[lo]), int(snap.table.end[hi])
     return Quote(
-        text=article.body[start:end],
+        text=snap.span_text(lo, hi),
         article_id=article.id,
         title=article.title,
         paragraph=int(snap.table.paragraph[hi]),

@@ -49,10 +49,4 @@ def _split_question(
     return best if best_gain >= SPLIT_GAIN else (row, row)
 
 
-def quote_text(snap: Snapshot, lo: int, hi: int) -> str:
-    """The body slice from the start of row ``lo`` to the end of row ``hi``."""
-    body = snap.articles[int(snap.table.article[lo])].body
-    return body[int(snap.table.start[lo]) : int(snap.table.end[hi])]
-
-
-__all__ = ["quote_rows", "quote_text"]
+__all__ = ["quote_rows"]

@@ -39,8 +39,8 @@ class Reader:
 
     @classmethod
     def load(cls, folder: Path, *, threads: int = 1) -> Reader:
-        """The reader in ``folder`` (``reader.onnx`` and ``tokenizer.json``)."""
-        return cls(folder / "reader.onnx", folder / "tokenizer.json", threads=threads)
+        """The reader in ``folder`` (``reader.onnx`` and ``reader-tokenizer.json``)."""
+        return cls(folder / "reader.onnx", folder / "reader-tokenizer.json", threads=threads)
 
     def score(self, question: str, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One logit per text: how well it answers ``question``."""

@@ -8,8 +8,10 @@
    from chroma (:func:`dense_top_k`);
 3. adds the paragraph neighbours of the best few of both (:func:`with_neighbours`: a sentence
    can be found by what its neighbours say);
-4. describes every candidate with :func:`index.rank.features.feature_matrix` and scores it with the
-   :class:`~index.rank.ranker.Ranker`.
+4. describes every candidate with :func:`index.rank.features.feature_matrix` and scores it with
+   the :class:`~index.rank.ranker.Ranker`;
+5. has the reader read the ranker's best few and fuses both scores (:mod:`index.rank.fusion`),
+   when a reranker is given.
 
 :mod:`index.rank.compose` then turns the pool into quotes.
 """
@@ -25,6 +27,7 @@ import numpy.typing as npt
 
 from index.config import IndexSettings
 from index.rank.features import Query, feature_matrix, make_query
+from index.rank.fusion import Reranker
 from index.rank.ranker import Ranker
 from index.store.snapshot import Snapshot
 from index.types import SearchUnavailableError
@@ -43,10 +46,12 @@ class Pool:
     query: Query
     rows: Rows
     features: npt.NDArray[np.float64]  # one row of index.rank.features.FEATURES per candidate
-    scores: npt.NDArray[np.float64]  # the ranker's, aligned with ``rows``
+    scores: npt.NDArray[np.float64]  # the final scores (fused where read), aligned with ``rows``
     dense_order: Rows  # rows by chroma's order (the dense-only baseline)
     bm25_order: Rows  # rows by BM25 score (the BM25-only baseline)
     timings: dict[str, float] = field(default_factory=dict)
+    ranker_scores: npt.NDArray[np.float64] | None = None  # the ranker's alone, where fused
+    reader: npt.NDArray[np.float64] | None = None  # the reader's logits; NaN: not read
 
     def ranked(self) -> Rows:
         """Candidate rows, best score first."""
@@ -60,6 +65,7 @@ def candidates(
     embed: Callable[[str], npt.NDArray[np.float32]],
     ranker: Ranker,
     settings: IndexSettings,
+    reranker: Reranker | None = None,
 ) -> Pool:
     """Retrieve and score the candidate sentences of ``snap`` for a (normalised) question.
 
@@ -82,7 +88,23 @@ def candidates(
     scores = ranker.score(features)
     t4 = time.perf_counter()
     timings = {"embed": t1 - t0, "bm25": t2 - t1, "chroma": t3 - t2, "score": t4 - t3}
-    return Pool(query, rows, features, scores, dense_order, bm25_order, timings)
+    pool = Pool(query, rows, features, scores, dense_order, bm25_order, timings)
+    if reranker is not None and len(rows):
+        rerank(pool, snap, reranker)
+        timings["read"] = time.perf_counter() - t4
+    return pool
+
+
+def rerank(pool: Pool, snap: Snapshot, reranker: Reranker) -> None:
+    """Have the reader read the pool's best candidates and fuse its scores (in place)."""
+    rows = pool.rows
+    fused, read, logits = reranker.rescore(
+        pool.query.text, lambda positions: [snap.text(int(rows[i])) for i in positions], pool.scores
+    )
+    pool.ranker_scores = pool.scores
+    pool.reader = np.full(len(rows), np.nan)
+    pool.reader[read] = logits[: len(read)]
+    pool.scores = fused
 
 
 def bm25_top_k(snap: Snapshot, query: Query, k: int) -> tuple[npt.NDArray[np.float32], Rows]:
