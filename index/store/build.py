@@ -55,6 +55,7 @@ from index.store.versions import (
     splitter_params,
     verify_version,
     write_articles,
+    write_words,
 )
 from index.types import (
     Article,
@@ -804,6 +805,7 @@ def _write_lexical(folder: Path, flat: list[Sentence]) -> None:
         (vocab[t] for ts in tokens for t in ts), dtype=np.int32, count=int(indptr[-1])
     )
     np.savez(folder / "tokens.npz", indptr=indptr, ids=ids)
+    write_words(folder, (s.text for s in flat))
 
 
 def _metadata(article: Article, sentence: Sentence) -> dict[str, str | int]:

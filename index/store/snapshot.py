@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
+from index.corpus.text import words
 from index.errors import BUILD_HINT, one_line
 from index.store.entities import Entity, EntityTable, entities_now, model_id
 from index.store.syndication import Syndication
@@ -30,6 +32,7 @@ from index.store.versions import (
     SentenceTable,
     damaged,
     read_articles,
+    read_words,
     verify_version,
 )
 from index.types import (
@@ -72,9 +75,21 @@ class Snapshot:
     _stale: bool = field(default=False, repr=False)
     _reopen_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    _words: dict[str, int] | None = field(default=None, repr=False)
+
     @property
     def build_id(self) -> str:
         return self.manifest.build_id
+
+    def words(self) -> dict[str, int]:
+        """How often each word occurs in the version's sentences (lower case): ``words.json``,
+        or counted now for a version built without it."""
+        if self._words is None:
+            stored = read_words(self.folder)
+            if stored is None:
+                stored = dict(Counter(w for a in self.articles for w in words(a.body)))
+            self._words = stored
+        return self._words
 
     def live_collection(self) -> Collection:
         """The collection to query: re-opened with a fresh client after a failed query.
@@ -145,8 +160,19 @@ class Snapshot:
 
     def text(self, row: int) -> str:
         """The exact text of sentence ``row``: a slice of its article body."""
-        article = self.articles[int(self.table.article[row])]
-        return article.body[int(self.table.start[row]) : int(self.table.end[row])]
+        return self.span_text(row, row)
+
+    def span_text(self, lo: int, hi: int) -> str:
+        """The body slice from the start of row ``lo`` to the end of row ``hi`` (rows of one
+        article): the one place a quote's text is cut from its article."""
+        article = self.articles[int(self.table.article[lo])]
+        return article.body[int(self.table.start[lo]) : int(self.table.end[hi])]
+
+    def paragraph_text(self, article: int, paragraph: int) -> str:
+        """The text of paragraph ``paragraph`` of the article at ``article`` ("" when there is
+        no such paragraph)."""
+        rows = np.flatnonzero((self.table.article == article) & (self.table.paragraph == paragraph))
+        return self.span_text(int(rows[0]), int(rows[-1])) if len(rows) else ""
 
     def sentence_entities(self, row: int) -> tuple[Entity, ...]:
         """The named entities of sentence ``row``, as the build found them.

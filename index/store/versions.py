@@ -37,7 +37,8 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
+from index.corpus.text import words
 from index.errors import BUILD_HINT
 from index.types import Article, DamagedIndexError, IndexNotFoundError, NewsQuoteError
 
@@ -366,6 +368,25 @@ def write_articles(folder: Path, articles: Sequence[Article]) -> None:
                 "path": a.path,
             }
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+WORDS_FILE = "words.json"
+
+
+def write_words(folder: Path, texts: Iterable[str]) -> None:
+    """How often each word (lower case, as :func:`index.corpus.text.words` reads it) occurs in
+    ``texts``: ``words.json``, what the speller takes for the corpus's vocabulary."""
+    counts = Counter(w for text in texts for w in words(text))
+    (folder / WORDS_FILE).write_text(json.dumps(dict(counts.most_common())), encoding="utf-8")
+
+
+def read_words(folder: Path) -> dict[str, int] | None:
+    """The counts of :func:`write_words`, or None for a version built without them."""
+    try:
+        data = json.loads((folder / WORDS_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return {str(k): int(v) for k, v in data.items()}
 
 
 def read_articles(folder: Path) -> list[Article]:
