@@ -17,6 +17,7 @@ from typing import Any
 
 from ingest.feeds import Feed, FeedEntry
 from ingest.http import Validators
+from ingest.names import BadIdError, checked_id
 from ingest.writer import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,10 @@ class FetchState:
         try:
             data = json.loads(state.path.read_text(encoding="utf-8"))
             urls = data["urls"] if data.get("version") == VERSION else {}
-            state.removed = {str(i) for i in data.get("removed", [])}
+            state.removed = {i for i in map(_valid_id, data.get("removed", [])) if i}
             for url, item in urls.items():
+                if item.get("id") is not None and _valid_id(item["id"]) is None:
+                    continue  # an id that cannot name a file: the page is fetched afresh
                 state._urls[url] = Remembered(
                     Validators(item.get("etag"), item.get("last_modified")),
                     item.get("id"),
@@ -98,6 +101,15 @@ class FetchState:
         data = {"version": VERSION, "urls": urls, "removed": sorted(self.removed)}
         text = json.dumps(data, indent=1, ensure_ascii=False)
         atomic_write(self.path, text + "\n")
+
+
+def _valid_id(value: object) -> str | None:
+    """``value`` when it is an article id that can name a file (else None, with a warning)."""
+    try:
+        return checked_id(str(value))
+    except BadIdError as exc:
+        logger.warning("ignoring an entry of the fetch state: %s", exc)
+        return None
 
 
 def _feed_to_json(feed: Feed) -> dict[str, Any]:
