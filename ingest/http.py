@@ -210,8 +210,10 @@ class PoliteClient:
             raise _Retry(f"timed out (limit {self.policy.timeout:g} s)") from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Retry(f"connection failed ({_describe(exc)})") from None
-        except httpx.HTTPError as exc:  # an invalid URL, an unsupported scheme, a bad header
+        except httpx.HTTPError as exc:  # an unsupported scheme, a bad header
             raise FetchError(f"cannot fetch ({_describe(exc)})") from None
+        except httpx.InvalidURL as exc:  # not an HTTPError: the URL or a redirect's target
+            raise FetchError(f"invalid URL or redirect target ({_describe(exc)})") from None
 
     def _read(
         self, url: str, response: httpx.Response, accept: frozenset[str], deadline: float

@@ -220,6 +220,10 @@ class Fetcher:
             known = remembered.article_id if remembered else None
             summary.skipped.append(Skip(url, self._kept(str(exc), known or article_id(url))))
             return []
+        except Exception as exc:  # a bug or a library failure: one source must not stop the run
+            logger.exception("unexpected error while fetching %s", url)
+            summary.skipped.append(Skip(url, f"unexpected error: {_describe(exc)}"))
+            return []
         summary.sources_read += 1
         if response.not_modified and remembered is not None and remembered.feed is not None:
             feed = remembered.feed
@@ -277,7 +281,7 @@ class Fetcher:
             return _Done(job, guess, skip=str(exc))
         except Exception as exc:  # a bug or a library failure: one page must not stop the run
             logger.exception("unexpected error while fetching %s", job.url)
-            return _Done(job, guess, skip=f"unexpected error: {type(exc).__name__}: {exc}")
+            return _Done(job, guess, skip=f"unexpected error: {_describe(exc)}")
 
     def _write_all(
         self, pages: list[Future[_Done]], state: FetchState, summary: FetchSummary
@@ -337,6 +341,11 @@ class Fetcher:
         if article and article_path(self.corpus, article).exists():
             return f"{reason}; the copy already in the corpus stays"
         return reason
+
+
+def _describe(exc: Exception) -> str:
+    """``Type: message`` on one line."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def _unique(jobs: list[_Job], summary: FetchSummary) -> list[_Job]:
