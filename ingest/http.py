@@ -22,6 +22,7 @@ from http import HTTPStatus
 import httpx
 
 from index.types import NewsQuoteError
+from ingest.decoding import DecodingError, StreamDecoder
 from ingest.urls import host_of
 
 __all__ = [
@@ -145,8 +146,7 @@ class PoliteClient:
         self._client = httpx.Client(
             headers={"User-Agent": p.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(p.timeout, connect=p.connect_timeout),
-            follow_redirects=True,
-            max_redirects=p.max_redirects,
+            follow_redirects=False,  # followed by _opened, which never reads a redirect's body
             transport=transport,
             trust_env=False,  # never a proxy from the environment
         )
@@ -200,7 +200,7 @@ class PoliteClient:
         deadline = time.monotonic() + self.policy.timeout
         headers = validators.headers() if validators else {}
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with self._opened(url, headers) as response:
                 return self._read(url, response, accept, deadline)
         except httpx.TooManyRedirects:
             raise FetchError(
@@ -214,6 +214,26 @@ class PoliteClient:
             raise FetchError(f"cannot fetch ({_describe(exc)})") from None
         except httpx.InvalidURL as exc:  # not an HTTPError: the URL or a redirect's target
             raise FetchError(f"invalid URL or redirect target ({_describe(exc)})") from None
+
+    @contextmanager
+    def _opened(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
+        """The streaming response at the end of the redirects (at most ``max_redirects``).
+
+        A redirect's body is never read: httpx's own redirect handling reads and decodes it
+        whole, so a decompression bomb in a 302 would get past the size cap.
+        """
+        request = self._client.build_request("GET", url, headers=headers)
+        for _ in range(self.policy.max_redirects + 1):
+            response = self._client.send(request, stream=True)
+            if response.next_request is None:
+                try:
+                    yield response
+                finally:
+                    response.close()
+                return
+            response.close()
+            request = response.next_request
+        raise httpx.TooManyRedirects("too many redirects", request=request)
 
     def _read(
         self, url: str, response: httpx.Response, accept: frozenset[str], deadline: float
@@ -243,20 +263,29 @@ class PoliteClient:
     def _body(
         self, response: httpx.Response, deadline: float, *, sniff_for: frozenset[str] | None
     ) -> bytes:
-        """The body, up to the size cap; with ``sniff_for``, its first bytes must look like
-        one of those types (so a binary served as octet-stream is dropped at once)."""
+        """The decoded body, up to the size cap; with ``sniff_for``, its first bytes must look
+        like one of those types (so a binary served as octet-stream is dropped at once).
+
+        Raw bytes are decoded here, a piece at a time (:mod:`ingest.decoding`), and counted as
+        they come: a decompression bomb stops at the cap like an endless body.
+        """
+        decoder = _decoder(response)
         chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.policy.max_bytes:
+        size = raw_size = 0
+        for raw in response.iter_raw():
+            raw_size += len(raw)
+            if raw_size > self.policy.max_bytes:
                 raise FetchError(f"too large (over {self._limit()})")
+            for piece in _decoded(decoder, raw):
+                size += len(piece)
+                if size > self.policy.max_bytes:
+                    raise FetchError(f"too large (over {self._limit()}{decoder.note})")
+                chunks.append(piece)
+                if sniff_for is not None and size >= SNIFF_BYTES:
+                    self._check_sniffed(b"".join(chunks), response, sniff_for)
+                    sniff_for = None
             if time.monotonic() > deadline:
                 raise _Retry(f"timed out (limit {self.policy.timeout:g} s)")
-            chunks.append(chunk)
-            if sniff_for is not None and (size >= SNIFF_BYTES or not chunk):
-                self._check_sniffed(b"".join(chunks), response, sniff_for)
-                sniff_for = None
         body = b"".join(chunks)
         if sniff_for is not None:
             self._check_sniffed(body, response, sniff_for)
@@ -281,6 +310,20 @@ class _Retry(Exception):
         super().__init__(reason)
         self.reason = reason
         self.after = after
+
+
+def _decoder(response: httpx.Response) -> StreamDecoder:
+    try:
+        return StreamDecoder(response.headers.get("content-encoding", ""))
+    except DecodingError as exc:
+        raise FetchError(str(exc)) from None
+
+
+def _decoded(decoder: StreamDecoder, raw: bytes) -> Iterator[bytes]:
+    try:
+        yield from decoder.feed(raw)
+    except DecodingError as exc:
+        raise FetchError(str(exc)) from None
 
 
 def _validators(response: httpx.Response) -> Validators:
