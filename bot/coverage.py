@@ -30,6 +30,7 @@ from bot.settings import BotSettings
 from index.articles import load_file
 from index.types import Article, ArticleError, NewsQuoteError
 from ingest.coverage import Added, Removed, add_document, add_url, remove_article
+from ingest.http import FetchPolicy
 from ingest.run import FetchOptions, FetchSummary
 from ingest.urls import article_id, is_http_url
 from ingest.writer import article_path
@@ -116,7 +117,8 @@ class CoverageService:
         url = url.strip()
         if not is_http_url(url):
             return CoverageReply("not_added", reason=f"not an http(s) URL: {url[:100]}")
-        options = FetchOptions(corpus_dir=self.corpus)
+        policy = FetchPolicy(allow_private=self.settings.fetch.fetch_allow_private)
+        options = FetchOptions(corpus_dir=self.corpus, policy=policy)
         async with self._lock:
             try:
                 summary: FetchSummary = await run(add_url, url, options)
@@ -192,6 +194,7 @@ class CoverageService:
 
     def _child_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in SECRET_SETTINGS}
+        env.update(self.settings.fetch.child_env())  # FETCH_ALLOW_PRIVATE, as this bot has it
         env.setdefault("EMBED_WORKERS", "1")  # one core for the build, the rest for answers
         env.setdefault("HF_HUB_OFFLINE", "1")
         return env

@@ -37,9 +37,10 @@ from ingest.writer import article_path, remove_leftovers, write_page
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FetchOptions", "FetchSummary", "Fetcher", "Skip", "run_fetch"]
+__all__ = ["RUN_TIMEOUT", "FetchOptions", "FetchSummary", "Fetcher", "Skip", "run_fetch"]
 
 SOURCE_TYPES = HTML_TYPES | FEED_CONTENT_TYPES
+RUN_TIMEOUT = 900.0  # seconds for a whole run; what is not fetched by then is skipped
 REMOVED = "removed from the corpus by an admin; adding the URL by hand brings it back"
 
 
@@ -52,10 +53,13 @@ class FetchOptions:
     max_entries: int = 100  # per feed and run, newest first
     workers: int = 8  # pages fetched at once (still at most policy.per_host per host)
     policy: FetchPolicy = field(default_factory=FetchPolicy)
+    run_timeout: float = RUN_TIMEOUT  # seconds for the whole run (each fetch() call)
 
     def __post_init__(self) -> None:
         if self.max_entries < 1 or self.workers < 1:
             raise ValueError("max_entries and workers must be at least 1")
+        if self.run_timeout <= 0:
+            raise ValueError("run_timeout must be positive")
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,7 @@ class Fetcher:
         self.client = client or PoliteClient(options.policy)
         self._own_client = client is None
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self._until: float | None = None  # time.monotonic() by which the current run ends
 
     def __enter__(self) -> Fetcher:
         return self
@@ -173,6 +178,7 @@ class Fetcher:
     def fetch(self, urls: Sequence[str]) -> FetchSummary:
         """Fetch ``urls`` (feeds or pages) and write their articles."""
         started = time.perf_counter()
+        self._until = time.monotonic() + self.options.run_timeout
         self.corpus.mkdir(parents=True, exist_ok=True)
         remove_leftovers(self.corpus)
         state = FetchState.load(self.options.state_file or self.corpus / STATE_FILE)
@@ -203,7 +209,7 @@ class Fetcher:
             )
         ):
             validators = remembered.validators
-        return self.client.get(url, accept=SOURCE_TYPES, validators=validators)
+        return self.client.get(url, accept=SOURCE_TYPES, validators=validators, until=self._until)
 
     def _collect(
         self, url: str, future: Future[Response], summary: FetchSummary, state: FetchState
@@ -260,7 +266,9 @@ class Fetcher:
                 validators = None
                 if known_id and remembered and article_path(self.corpus, known_id).exists():
                     validators = remembered.validators
-                response = self.client.get(job.url, accept=HTML_TYPES, validators=validators)
+                response = self.client.get(
+                    job.url, accept=HTML_TYPES, validators=validators, until=self._until
+                )
             if response.not_modified:
                 if known_id is None:  # a 304 to a request without validators
                     return _Done(job, "", skip="HTTP 304 Not Modified to an unconditional GET")

@@ -27,7 +27,8 @@ from index.config import IndexSettings, describe_settings_error
 from index.types import NewsQuoteError
 from ingest.feeds import FeedListError
 from ingest.http import USER_AGENT, FetchPolicy
-from ingest.run import FetchOptions, FetchSummary, run_fetch
+from ingest.run import RUN_TIMEOUT, FetchOptions, FetchSummary, run_fetch
+from ingest.settings import FetchSettings
 from scripts.startup import start
 
 logger = logging.getLogger("scripts.fetch")
@@ -61,6 +62,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--retries", type=int, default=defaults.retries, help="retries")
     parser.add_argument(
+        "--run-timeout",
+        type=float,
+        default=RUN_TIMEOUT,
+        help="seconds for the whole fetch; URLs not fetched by then are skipped",
+    )
+    parser.add_argument(
         "--max-bytes", type=int, default=defaults.max_bytes, help="size cap per document"
     )
     parser.add_argument("--user-agent", default=USER_AGENT, help="User-Agent header")
@@ -76,6 +83,7 @@ def _options(args: argparse.Namespace, corpus: Path) -> FetchOptions:
         per_host=args.per_host,
         delay=args.delay,
         retries=args.retries,
+        allow_private=FetchSettings().fetch_allow_private,
     )
     return FetchOptions(
         corpus_dir=corpus,
@@ -83,6 +91,7 @@ def _options(args: argparse.Namespace, corpus: Path) -> FetchOptions:
         max_entries=args.max_entries,
         workers=args.workers,
         policy=policy,
+        run_timeout=args.run_timeout,
     )
 
 

@@ -25,10 +25,11 @@ from index import open_index
 from index.answer import QA
 from index.build import build_index
 from index.config import IndexSettings
+from ingest.settings import FetchSettings
 from ingest.urls import article_id
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
 from testkit.fake_qa import FakeQA
-from testkit.local_web import FEED_TYPE, LocalSite, local_server
+from testkit.local_web import ALLOW_LOCAL, FEED_TYPE, LocalSite, local_server
 from testkit.news_site import BRIDGE, FESTIVAL, rss2
 from testkit.polling import polling
 from tests.cli import ROOT
@@ -84,6 +85,7 @@ def bot_settings(fake: FakeBotAPI, index: IndexSettings, **overrides: Any) -> Bo
         "index": index,
         "admin_user_ids": [ADMIN],
         "rate_limit_questions": 100,
+        "fetch": FetchSettings(_env_file=None, fetch_allow_private=ALLOW_LOCAL),
     }
     values.update(overrides)
     return BotSettings(_env_file=None, **values)

@@ -31,7 +31,7 @@ from index.articles import load_corpus
 from ingest.http import USER_AGENT, FetchPolicy
 from ingest.run import FetchOptions, FetchSummary, run_fetch
 from ingest.urls import article_id
-from testkit.local_web import FEED_TYPE, LocalSite, local_server
+from testkit.local_web import ALLOW_LOCAL, ALLOW_LOCAL_ENV, FEED_TYPE, LocalSite, local_server
 from testkit.news_site import (
     BRIDGE,
     COUNCIL,
@@ -49,7 +49,9 @@ from tests.corpus import HARBOUR, write_article
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
 
-POLICY = FetchPolicy(delay=0.0, backoff=0.01, retries=1, timeout=1.5, connect_timeout=1.0)
+POLICY = FetchPolicy(
+    delay=0.0, backoff=0.01, retries=1, timeout=1.5, connect_timeout=1.0, allow_private=ALLOW_LOCAL
+)
 SCRIPT_ONLY = (
     "<!DOCTYPE html><html><head><title>Live blog</title></head><body><div id='app'></div>"
     "<noscript>You need to enable JavaScript to run this app.</noscript>"
@@ -418,7 +420,7 @@ def run_cli(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProces
     return subprocess.run(
         cmd,
         cwd=cwd,
-        env=clean_env(**env),
+        env=clean_env(**ALLOW_LOCAL_ENV, **env),
         capture_output=True,
         text=True,
         timeout=240,
@@ -583,7 +585,7 @@ def test_kill_9_during_a_fetch_leaves_no_half_written_file(site: LocalSite, tmp_
     proc = subprocess.Popen(
         cmd,
         cwd=tmp_path,
-        env=clean_env(),
+        env=clean_env(**ALLOW_LOCAL_ENV),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,13 +1,17 @@
-"""The hostile web of issue 20, fetched through ``ingest.run``: URLs that cannot be parsed,
-redirects to ``data:`` and ``javascript:``. Every bad URL is one skip line; the good page beside
-it is written and the state is saved."""
+"""The hostile web of issue 20, fetched through ``ingest.run`` with 127.0.0.1 allowed: URLs that
+cannot be parsed, redirects to ``data:`` and ``javascript:``, decompression bombs, links and
+redirects to private addresses (a server on 127.0.0.2 that must get no request), headers
+dripping a byte a second. Every bad URL is one skip line; the good page beside it is written."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
+import socket
 import subprocess
 import sys
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,15 +21,27 @@ import pytest
 from werkzeug import Request, Response
 
 from index.articles import load_corpus
-from ingest.http import FetchPolicy
+from ingest.http import HTML_TYPES, FetchError, FetchPolicy, PoliteClient
 from ingest.run import FetchOptions, FetchSummary, run_fetch
 from ingest.state import STATE_FILE
 from ingest.urls import article_id
-from testkit.local_web import FEED_TYPE, HTML_TYPE, LocalSite, local_server
+from testkit.local_web import (
+    ALLOW_LOCAL,
+    ALLOW_LOCAL_ENV,
+    FEED_TYPE,
+    HTML_TYPE,
+    LOOPBACK,
+    LocalSite,
+    dripping_server,
+    local_server,
+)
 from testkit.news_site import BRIDGE, FESTIVAL, rss2
 from tests.cli import clean_env
 
-POLICY = FetchPolicy(delay=0.0, backoff=0.01, retries=0, timeout=3.0, connect_timeout=1.0)
+OTHER_LOOPBACK = "127.0.0.2"
+POLICY = FetchPolicy(
+    delay=0.0, backoff=0.01, retries=0, timeout=3.0, connect_timeout=1.0, allow_private=ALLOW_LOCAL
+)
 
 
 @pytest.fixture
@@ -94,7 +110,7 @@ def reset_peak():
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # VmHWM (the peak) starts again from the current RSS
 
-policy = FetchPolicy(delay=0.0, retries=0, timeout=20.0)
+policy = FetchPolicy(delay=0.0, retries=0, timeout=20.0, allow_private=("127.0.0.1",))
 with PoliteClient(policy) as client:
     try:
         client.get(sys.argv[2], accept=HTML_TYPES)  # warm up: imports, TLS, the pool
@@ -149,3 +165,159 @@ def test_a_gzip_bomb_stops_at_the_cap_with_little_memory(
     else:  # the redirect is followed; its body is never read
         assert peak["reason"] is None
     assert growth < 4 * 5  # a small multiple of the 5 MB cap, not 300 MB
+
+
+# --------------------------------------------------------------------------- private addresses
+
+
+@pytest.fixture
+def hidden() -> Iterator[LocalSite]:
+    """A server on 127.0.0.2: loopback, but not in the allow list. It must get no request."""
+    with local_server(OTHER_LOOPBACK) as server:
+        yield LocalSite(server)
+
+
+def _port(site: LocalSite) -> int:
+    return int(site.server.port)
+
+
+def test_links_and_redirects_to_private_addresses_are_refused_before_connecting(
+    site: LocalSite, hidden: LocalSite, tmp_path: Path
+) -> None:
+    secret = hidden.put("/latest/meta-data/iam/", "<html><body><h1>secret</h1></body></html>")
+    port = _port(hidden)
+    good = site.story(BRIDGE)
+    bounce = site.route("/news/bounce", lambda r: redirect(secret))
+    private = {
+        secret: f"refused: {OTHER_LOOPBACK}: 127.0.0.0/8 is Loopback",
+        bounce: f"refused: {OTHER_LOOPBACK}: 127.0.0.0/8 is Loopback",
+        f"http://2130706434:{port}/x": "refused: host '2130706434' is made only of digits",
+        f"http://017700000002:{port}/x": "refused: host '017700000002' is made only of digits",
+        f"http://0x7f.0.0.2:{port}/x": f"refused: {OTHER_LOOPBACK}: 127.0.0.0/8 is Loopback",
+        f"http://[::ffff:127.0.0.2]:{port}/x": "refused: ::ffff:127.0.0.2: IPv4-mapped Address",
+        "http://169.254.169.254/latest/meta-data/iam/": "refused: 169.254.169.254: 169.254.169",
+        "http://10.0.0.5/admin": "refused: 10.0.0.5: 10.0.0.0/8 is Private-Use",
+        "http://100.64.0.1/": "refused: 100.64.0.1: 100.64.0.0/10 is Shared",
+        "http://[fd00::1]/x": "refused: fd00::1: fc00::/7 is Unique-Local",
+        "http://0.0.0.0/x": "refused: 0.0.0.0: 0.0.0.0/32 is This host",
+        "http://224.0.0.1/x": "refused: 224.0.0.1: 224.0.0.0/4 is Multicast",
+    }
+    items = [(BRIDGE, good), *((FESTIVAL, url) for url in private)]
+    site.put("/rss.xml", rss2("Harbour News", site.url("/"), items), FEED_TYPE)
+    summary = run_fetch(feed_list(tmp_path / "feeds.txt", site.url("/rss.xml")), options(tmp_path))
+
+    assert summary.new == [article_id(good)]
+    reasons = skips(summary)
+    for url, reason in private.items():
+        assert reasons.pop(url).startswith(reason), url
+    assert reasons == {}
+    assert hidden.requests == []  # not one request reached 127.0.0.2
+
+
+def test_a_private_host_is_allowed_by_name_address_or_block(
+    site: LocalSite, hidden: LocalSite
+) -> None:
+    page = hidden.put("/page", "<html><head><title>T</title></head><body>x</body></html>")
+    for allowed in (OTHER_LOOPBACK, "127.0.0.0/30"):
+        policy = dataclasses.replace(POLICY, allow_private=(allowed,))
+        with PoliteClient(policy) as client:
+            assert client.get(page, accept=HTML_TYPES).status == 200
+    by_name = site.url("/page").replace(LOOPBACK, "localhost")
+    site.put("/page", "<html><head><title>T</title></head><body>x</body></html>")
+    with PoliteClient(dataclasses.replace(POLICY, allow_private=("LocalHost",))) as client:
+        assert client.get(by_name, accept=HTML_TYPES).status == 200
+    nothing_allowed = dataclasses.replace(POLICY, allow_private=())
+    with PoliteClient(nothing_allowed) as client, pytest.raises(FetchError, match="refused: "):
+        client.get(by_name, accept=HTML_TYPES)
+    with pytest.raises(ValueError, match="not a host name, IP address or CIDR block"):
+        FetchPolicy(allow_private=("http://intranet/",))
+
+
+def test_the_address_checked_is_the_address_connected_to(
+    site: LocalSite, hidden: LocalSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the first answer is allowed, a second one would not be. The name is
+    resolved once and the connection goes to the address that was checked."""
+    site.put("/page", "<html><head><title>T</title></head><body>x</body></html>")
+    answers = iter([LOOPBACK, OTHER_LOOPBACK, OTHER_LOOPBACK])
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "rebind.example":
+            lookups.append(host)
+            host = next(answers)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = f"http://rebind.example:{_port(site)}/page"
+    with PoliteClient(POLICY) as client:
+        response = client.get(url, accept=HTML_TYPES)
+    assert response.status == 200 and response.final_url == url
+    assert lookups == ["rebind.example"] and hidden.requests == []
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def test_headers_dripping_a_byte_a_second_end_at_the_request_deadline() -> None:
+    policy = dataclasses.replace(POLICY, timeout=2.0, retries=0)
+    with dripping_server() as url, PoliteClient(policy) as client:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"^timed out \(limit 2 s\)$"):
+            client.get(url, accept=HTML_TYPES)
+        assert time.monotonic() - started < 4
+
+
+def test_a_run_ends_at_its_own_deadline(site: LocalSite, tmp_path: Path) -> None:
+    good = site.story(BRIDGE)
+    patient = dataclasses.replace(POLICY, timeout=30.0, retries=0)
+    with dripping_server() as drip:
+        run = FetchOptions(corpus_dir=tmp_path, policy=patient, run_timeout=2.0)
+        started = time.monotonic()
+        summary = run_fetch(feed_list(tmp_path / "feeds.txt", good, drip), run)
+    assert time.monotonic() - started < 5
+    assert summary.new == [article_id(good)]
+    assert skips(summary) == {drip: "the run's time limit passed before this URL was fetched"}
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_the_issue_replayed_through_scripts_fetch(
+    site: LocalSite, hidden: LocalSite, bomb: bytes, tmp_path: Path
+) -> None:
+    """``scripts.fetch --timeout 5 --retries 0`` with FETCH_ALLOW_PRIVATE=127.0.0.1: a dripping
+    server, a bomb, a data: redirect, a feed link and a redirect to 127.0.0.2, beside a good
+    page. The run ends within 15 s, writes the good page and nothing reaches 127.0.0.2."""
+    good = site.story(BRIDGE)
+    secret = hidden.put("/secret", "<html><body><h1>secret</h1></body></html>")
+    bad = {
+        "data": site.route("/to-data", lambda r: redirect("data:text/html,<h1>x</h1>")),
+        "bounce": site.route("/bounce", lambda r: redirect(secret)),
+        "bomb": site.route("/bomb", _serve_bomb(bomb)),
+    }
+    site.put("/rss.xml", rss2("Harbour", site.url("/"), [(FESTIVAL, secret)]), FEED_TYPE)
+    corpus = tmp_path / "corpus"
+    with dripping_server() as drip:
+        feeds = feed_list(tmp_path / "feeds.txt", drip, *bad.values(), good, site.url("/rss.xml"))
+        cmd = [sys.executable, "-m", "scripts.fetch", "--feeds", str(feeds), "--no-build"]
+        cmd += ["--corpus", str(corpus), "--timeout", "5", "--retries", "0", "--delay", "0"]
+        started = time.monotonic()
+        done = subprocess.run(
+            cmd, env=clean_env(**ALLOW_LOCAL_ENV), capture_output=True, text=True, timeout=60
+        )
+        seconds = time.monotonic() - started
+    print(f"scripts.fetch took {seconds:.1f} s")
+    assert done.returncode == 0, done.stderr
+    assert seconds < 15
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].endswith(": 1 new, 0 updated, 0 unchanged, 5 skipped.")
+    skipped = {line.split(": ", 1)[0].removeprefix("  skipped "): line for line in lines[1:]}
+    assert "timed out (limit 5 s)" in skipped[drip]
+    assert "invalid URL or redirect target" in skipped[bad["data"]]
+    assert "refused: 127.0.0.2: 127.0.0.0/8 is Loopback" in skipped[bad["bounce"]]
+    assert "too large (over 5 MB once decompressed)" in skipped[bad["bomb"]]
+    assert "refused: 127.0.0.2" in skipped[secret]
+    assert [a.id for a in load_corpus(corpus).articles] == [article_id(good)]
+    assert hidden.requests == []
