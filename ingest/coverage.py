@@ -18,6 +18,7 @@ from pathlib import Path
 
 from index.articles import HTML_SUFFIXES, MARKDOWN_SUFFIXES, TEXT_SUFFIXES, load_corpus, load_file
 from index.types import Article, ArticleError, NewsQuoteError
+from ingest.lock import corpus_lock
 from ingest.names import BadIdError, checked_id, quoted_id
 from ingest.run import Fetcher, FetchOptions, FetchSummary
 from ingest.state import STATE_FILE, FetchState
@@ -72,10 +73,11 @@ def add_url(url: str, options: FetchOptions) -> FetchSummary:
     url = url.strip()
     if not is_http_url(url):
         raise CoverageError(f"not an http(s) URL: {url[:100]!r}")
-    state = _state(options)
-    if state.removed:
-        state.removed.discard(article_id(url))
-        state.save()
+    with corpus_lock(options.corpus_dir):
+        state = _state(options)
+        if article_id(url) in state.removed:
+            state.removed.discard(article_id(url))
+            state.save()
     with Fetcher(options) as fetcher:
         return fetcher.fetch([url])
 
@@ -99,15 +101,15 @@ def add_document(corpus: Path, name: str | None, data: bytes) -> Added:
     article = _read_as_loader_would(filename, data)
     _check_id(article.id, f"{filename}: ")
     target = corpus / filename
-    owner = _file_of(corpus, article.id)
-    if owner is not None and owner.resolve() != target.resolve():
-        rel = owner.relative_to(corpus).as_posix()
-        raise CoverageError(
-            f"an article with id {quoted_id(article.id)} is already in the corpus ({rel})"
-        )
-    replaced = target.exists()
-    corpus.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, data)
+    with corpus_lock(corpus):
+        owner = _file_of(corpus, article.id)
+        if owner is not None and owner.resolve() != target.resolve():
+            rel = owner.relative_to(corpus).as_posix()
+            raise CoverageError(
+                f"an article with id {quoted_id(article.id)} is already in the corpus ({rel})"
+            )
+        replaced = target.exists()
+        atomic_write(target, data)
     return Added(article.id, article.title, target, replaced)
 
 
@@ -119,19 +121,21 @@ def remove_article(corpus: Path, article: str, state_file: Path | None = None) -
     """
     corpus = Path(corpus)
     _check_id(article)
-    path = _file_of(corpus, article)
-    if path is None:
-        raise CoverageError(f"no article with id {quoted_id(article)} in the corpus")
-    found = load_file(path, relative_to=corpus)
-    if len(found) > 1 or path.suffix.lower() == ".jsonl":
-        rel = path.relative_to(corpus).as_posix()
-        raise CoverageError(f"{quoted_id(article)} is one line of {rel}; edit that file by hand")
-    title = found[0].title if found else article
-    path.unlink()
-    state = FetchState.load(state_file or corpus / STATE_FILE)
-    state.removed.add(article)
-    state.save()
-    return Removed(article, title, path)
+    with corpus_lock(corpus):
+        path = _file_of(corpus, article)
+        if path is None:
+            raise CoverageError(f"no article with id {quoted_id(article)} in the corpus")
+        found = load_file(path, relative_to=corpus)
+        if len(found) > 1 or path.suffix.lower() == ".jsonl":
+            rel = path.relative_to(corpus).as_posix()
+            raise CoverageError(
+                f"{quoted_id(article)} is one line of {rel}; edit that file by hand"
+            )
+        path.unlink()
+        state = FetchState.load(state_file or corpus / STATE_FILE)
+        state.removed.add(article)
+        state.save()
+    return Removed(article, found[0].title if found else article, path)
 
 
 def _check_id(article: str, where: str = "") -> None:

@@ -3,10 +3,12 @@
 1. Every source (a feed or a single page) is fetched; a feed gives its newest entries, at most
    ``max_entries`` of them.
 2. Links are de-duplicated by canonical URL; every article page is fetched (conditionally,
-   when the corpus still holds the copy the remembered ETag / Last-Modified belong to), its
-   article extracted and written as ``<id>.md``.
-3. The state file is saved. Nothing that fails removes or damages an article already in the
-   corpus: every failure is one :class:`Skip` line in the :class:`FetchSummary`.
+   when the corpus still holds the copy the remembered ETag / Last-Modified belong to) and its
+   article extracted.
+3. The articles and the state file are written under the corpus lock (:mod:`ingest.lock`),
+   against the state as it is then (an article an admin removed meanwhile is not written).
+   Nothing that fails removes or damages an article already in the corpus: every failure is
+   one :class:`Skip` line in the :class:`FetchSummary`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ingest.feeds import (
     read_feed_list,
 )
 from ingest.http import HTML_TYPES, FetchError, FetchPolicy, PoliteClient, Response, Validators
+from ingest.lock import corpus_lock
 from ingest.state import STATE_FILE, FetchState
 from ingest.urls import article_id, canonical_url
 from ingest.writer import article_path, remove_leftovers, write_page
@@ -181,7 +184,7 @@ class Fetcher:
         self._until = time.monotonic() + self.options.run_timeout
         self.corpus.mkdir(parents=True, exist_ok=True)
         remove_leftovers(self.corpus)
-        state = FetchState.load(self.options.state_file or self.corpus / STATE_FILE)
+        state = FetchState.load(self._state_file)  # what is known at the start
         summary = FetchSummary(sources=len(urls))
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="fetch") as pool:
             sources = [pool.submit(self._read_source, url, state) for url in urls]
@@ -190,10 +193,24 @@ class Fetcher:
                 jobs += self._collect(url, future, summary, state)
             jobs = self._wanted(_unique(jobs, summary), state, summary)
             pages = [pool.submit(self._fetch_page, job, state) for job in jobs]
-            self._write_all(pages, state, summary)
-        state.save()
+            done = [page.result() for page in pages]
+        self._commit(done, state, summary)
         summary.seconds = time.perf_counter() - started
         return summary
+
+    @property
+    def _state_file(self) -> Path:
+        return self.options.state_file or self.corpus / STATE_FILE
+
+    def _commit(self, done: list[_Done], state: FetchState, summary: FetchSummary) -> None:
+        """Write the pages and the state under the corpus lock, against the state as it is
+        now: an article an admin removed during the run stays removed, and what another
+        process remembered meanwhile is kept."""
+        with corpus_lock(self.corpus):
+            fresh = FetchState.load(self._state_file)
+            fresh.adopt(state)
+            self._write_all(done, fresh, summary)
+            fresh.save()
 
     # ------------------------------------------------------------------ sources
 
@@ -291,13 +308,10 @@ class Fetcher:
             logger.exception("unexpected error while fetching %s", job.url)
             return _Done(job, guess, skip=f"unexpected error: {_describe(exc)}")
 
-    def _write_all(
-        self, pages: list[Future[_Done]], state: FetchState, summary: FetchSummary
-    ) -> None:
+    def _write_all(self, pages: list[_Done], state: FetchState, summary: FetchSummary) -> None:
         """Write the pages in list order."""
         written: dict[str, str] = {}  # article id -> the link that gave it
-        for future in pages:
-            done = future.result()
+        for done in pages:
             job = done.job
             if done.skip is not None:
                 summary.skipped.append(Skip(job.url, self._kept(done.skip, done.article_id)))

@@ -29,7 +29,9 @@ from werkzeug import Request, Response
 
 from index.articles import load_corpus
 from ingest.http import USER_AGENT, FetchPolicy
+from ingest.lock import LOCK_FILE
 from ingest.run import FetchOptions, FetchSummary, run_fetch
+from ingest.state import STATE_FILE
 from ingest.urls import article_id
 from testkit.local_web import ALLOW_LOCAL, ALLOW_LOCAL_ENV, FEED_TYPE, LocalSite, local_server
 from testkit.news_site import (
@@ -243,7 +245,8 @@ def test_corrected_article_replaces_its_file_and_a_broken_page_never_does(
     assert summary.updated == [bridge_id]
     [article] = load_corpus(corpus).articles
     assert article.id == bridge_id and "13 million euros" in article.body
-    assert sorted(p.name for p in corpus.iterdir()) == [".fetch-state.json", f"{bridge_id}.md"]
+    names = sorted(p.name for p in corpus.iterdir())
+    assert names == [LOCK_FILE, STATE_FILE, f"{bridge_id}.md"]
 
     good = (corpus / f"{bridge_id}.md").read_bytes()
     for broken in (PAYWALL, SCRIPT_ONLY):

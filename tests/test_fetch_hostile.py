@@ -11,6 +11,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -21,9 +22,10 @@ import pytest
 from werkzeug import Request, Response
 
 from index.articles import load_corpus
+from ingest.coverage import remove_article
 from ingest.http import HTML_TYPES, FetchError, FetchPolicy, PoliteClient
 from ingest.run import FetchOptions, FetchSummary, run_fetch
-from ingest.state import STATE_FILE
+from ingest.state import STATE_FILE, FetchState
 from ingest.urls import article_id
 from testkit.local_web import (
     ALLOW_LOCAL,
@@ -321,3 +323,42 @@ def test_the_issue_replayed_through_scripts_fetch(
     assert "refused: 127.0.0.2" in skipped[secret]
     assert [a.id for a in load_corpus(corpus).articles] == [article_id(good)]
     assert hidden.requests == []
+
+
+# --------------------------------------------------------------------------- two processes
+
+
+def test_a_remove_during_a_fetch_run_in_another_process_is_kept(
+    site: LocalSite, tmp_path: Path
+) -> None:
+    """An admin removes an article while ``scripts.fetch`` (another process) is fetching it:
+    it stays removed, and what the run fetched besides it is written and remembered."""
+    bridge, festival = site.story(BRIDGE), site.story(FESTIVAL)
+    corpus = tmp_path / "corpus"
+    feeds = feed_list(tmp_path / "feeds.txt", bridge)
+    assert run_fetch(feeds, options(corpus)).new == [article_id(bridge)]
+
+    fetching, removed = threading.Event(), threading.Event()
+    corrected = site.documents[BRIDGE.path()].body.replace(b"40 steel", b"41 steel")
+
+    def held(request: Request) -> Response:  # the run's request waits for the removal
+        fetching.set()
+        removed.wait(30)
+        return Response(corrected, content_type=HTML_TYPE)
+
+    site.route(BRIDGE.path(), held)
+    feed_list(feeds, bridge, festival)
+    cmd = [sys.executable, "-m", "scripts.fetch", "--feeds", str(feeds), "--no-build"]
+    cmd += ["--corpus", str(corpus), "--retries", "0", "--delay", "0"]
+    env = clean_env(**ALLOW_LOCAL_ENV)
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) as child:
+        assert fetching.wait(30)
+        remove_article(corpus, article_id(bridge))
+        removed.set()
+        out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0
+    assert "1 new, 0 updated" in out and "removed from the corpus by an admin" in out
+    assert [a.id for a in load_corpus(corpus).articles] == [article_id(festival)]
+    state = FetchState.load(corpus / STATE_FILE)
+    assert state.removed == {article_id(bridge)}
+    assert state.get(festival) is not None  # the run's own news is kept too
