@@ -247,6 +247,15 @@ REMOVED = "Removed {} ({})."
 INDEX_UPDATED = "The index is updated: I answer from it now."
 INDEX_NOT_UPDATED = "The index could not be updated ({}); I still answer from the previous version."
 DOCUMENT_TOO_LARGE = "the file is larger than 5 MB"
+ADD_STARTED = "Fetching {} … I'll reply here when it is done."
+REMOVE_STARTED = "Removing {} … I'll reply here when it is done."
+DOCUMENT_STARTED = "Reading {} … I'll reply here when it is done."
+REPORT = "From {}: {} added, {} updated, {} unchanged, {} skipped."
+REPORT_ADDED = "Added {} as {}"
+REPORT_UPDATED = "Updated {} ({})"
+REPORT_UNCHANGED = "Unchanged: {} ({})"
+REPORT_SKIPPED = "Skipped {}: {}"
+REPORT_MORE = "… and {} more"
 
 
 # --------------------------------------------------------------------------- notices

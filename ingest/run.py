@@ -35,6 +35,7 @@ from ingest.feeds import (
 from ingest.http import HTML_TYPES, FetchError, FetchPolicy, PoliteClient, Response, Validators
 from ingest.lock import corpus_lock
 from ingest.state import STATE_FILE, FetchState
+from ingest.summary import FetchSummary, Skip
 from ingest.urls import article_id, canonical_url
 from ingest.writer import article_path, remove_leftovers, write_page
 
@@ -63,56 +64,6 @@ class FetchOptions:
             raise ValueError("max_entries and workers must be at least 1")
         if self.run_timeout <= 0:
             raise ValueError("run_timeout must be positive")
-
-
-@dataclass(frozen=True)
-class Skip:
-    """A source, entry or page that gave no article this run, and why (one line)."""
-
-    url: str
-    reason: str
-
-
-@dataclass
-class FetchSummary:
-    """What a run did: counts for the summary line, and one line per skip or note."""
-
-    sources: int = 0
-    sources_read: int = 0
-    fetched: int = 0  # article pages downloaded (HTTP 200)
-    not_modified: int = 0  # article pages the server said were unchanged (HTTP 304)
-    new: list[str] = field(default_factory=list)  # article ids
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[Skip] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # read, but worth a line
-    seconds: float = 0.0
-
-    @property
-    def anything_read(self) -> bool:
-        """Whether any source answered (the run did something useful)."""
-        return self.sources_read > 0
-
-    @property
-    def changed(self) -> bool:
-        """Whether the corpus changed (a build has something to do)."""
-        return bool(self.new or self.updated)
-
-    def line(self) -> str:
-        """The one summary line."""
-        not_modified = f" ({self.not_modified} not modified)" if self.not_modified else ""
-        return (
-            f"Fetched {self.fetched} pages from {self.sources_read} of {self.sources} sources "
-            f"in {self.seconds:.1f} s: {len(self.new)} new, {len(self.updated)} updated, "
-            f"{len(self.unchanged)} unchanged{not_modified}, {len(self.skipped)} skipped."
-        )
-
-    def lines(self) -> list[str]:
-        """The summary line, then one line per skip and per note."""
-        out = [self.line()]
-        out += [f"  skipped {s.url}: {s.reason}" for s in self.skipped]
-        out += [f"  note: {note}" for note in self.notes]
-        return out
 
 
 @dataclass(frozen=True)
