@@ -205,11 +205,12 @@ class CoverageService:
         self, url: str, summary: FetchSummary, rebuild: ChildResult | None
     ) -> CoverageReply:
         """The reply to an /add: one article, or a report of every article and every skip."""
-        notes = [
-            self._note(done, article, None)
-            for done, ids in (("added", summary.new), ("updated", summary.updated))
-            for article in ids
-        ] + [self._note("unchanged", article, None) for article in summary.unchanged]
+        outcomes: list[tuple[Outcome, list[str]]] = [
+            ("added", summary.new),
+            ("updated", summary.updated),
+            ("unchanged", summary.unchanged),
+        ]
+        notes = [self._note(done, article, None) for done, ids in outcomes for article in ids]
         if not notes:
             return CoverageReply("not_added", reason=_skip_reason(summary.skipped))
         if len(notes) == 1 and not summary.skipped:

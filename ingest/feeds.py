@@ -172,9 +172,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> Feed:
         FeedError: the document is not a feed, is too large, or is too broken to read any
             entry from.
     """
-    if len(body) > MAX_FEED_BYTES:
-        limit = MAX_FEED_BYTES // (1024 * 1024)
-        raise FeedError(f"feed too large to parse ({len(body):,} bytes; at most {limit} MB)")
+    _check_size(body)
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     parsed: Any = feedparser.parse(body, response_headers=headers)
     problem = _xml_problem(parsed)
@@ -203,6 +201,12 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> Feed:
     if problem and not feed.entries:
         raise FeedError(f"malformed feed ({problem}); no entry could be read")
     return feed
+
+
+def _check_size(body: bytes) -> None:
+    if len(body) > MAX_FEED_BYTES:
+        limit = MAX_FEED_BYTES // (1024 * 1024)
+        raise FeedError(f"feed too large to parse ({len(body):,} bytes; at most {limit} MB)")
 
 
 def _xml_problem(parsed: Any) -> str | None:

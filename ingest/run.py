@@ -188,15 +188,8 @@ class Fetcher:
         still checked (conditionally), since a correction need not change the feed.
         """
         remembered = state.get(url)
-        try:
-            response = future.result()
-        except FetchError as exc:
-            known = remembered.article_id if remembered else None
-            summary.skipped.append(Skip(url, self._kept(str(exc), known or article_id(url))))
-            return []
-        except Exception as exc:  # a bug or a library failure: one source must not stop the run
-            logger.exception("unexpected error while fetching %s", url)
-            summary.skipped.append(Skip(url, f"unexpected error: {_describe(exc)}"))
+        response = self._response(url, future, summary, state)
+        if response is None:
             return []
         summary.sources_read += 1
         if response.not_modified and remembered is not None and remembered.feed is not None:
@@ -220,6 +213,21 @@ class Fetcher:
             )
         summary.skipped += [Skip(url, f"entry {problem}") for problem in feed.unusable]
         return [_Job(e.link, e, feed.title, url) for e in entries]
+
+    def _response(
+        self, url: str, future: Future[Response], summary: FetchSummary, state: FetchState
+    ) -> Response | None:
+        """What a source answered; None, after a skip line, when it failed."""
+        try:
+            return future.result()
+        except FetchError as exc:
+            remembered = state.get(url)
+            known = remembered.article_id if remembered else None
+            summary.skipped.append(Skip(url, self._kept(str(exc), known or article_id(url))))
+        except Exception as exc:  # a bug or a library failure: one source must not stop the run
+            logger.exception("unexpected error while fetching %s", url)
+            summary.skipped.append(Skip(url, f"unexpected error: {_describe(exc)}"))
+        return None
 
     # ------------------------------------------------------------------ pages
 

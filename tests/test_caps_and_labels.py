@@ -42,7 +42,7 @@ def test_invisible_characters_never_reach_a_label() -> None:
         score=0.9,
         source=FORGED,
     )
-    answer = Answer("Did the bridge reopen?", True, quotes=[quote], kind="answer")
+    answer = Answer("Did the bridge reopen?", True, quotes=(quote,), kind="answer")
     cited = plain(render.render_answer(answer)[0])
     sources = plain(render.render_sources([Article("a1", quote.title, "Text.", source=FORGED)])[0])
     assert "Reuters swen — Bridge reopens" in sources
