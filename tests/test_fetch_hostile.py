@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from werkzeug import Request, Response
 
+from bot.settings import BotSettings, describe_validation_error
 from index.articles import load_corpus
 from ingest.coverage import remove_article
 from ingest.http import HTML_TYPES, FetchError, FetchPolicy, PoliteClient
 from ingest.run import FetchOptions, FetchSummary, run_fetch
+from ingest.settings import FetchSettings
 from ingest.state import STATE_FILE, FetchState
 from ingest.urls import article_id
 from testkit.local_web import (
@@ -362,3 +365,21 @@ def test_a_remove_during_a_fetch_run_in_another_process_is_kept(
     state = FetchState.load(corpus / STATE_FILE)
     assert state.removed == {article_id(bridge)}
     assert state.get(festival) is not None  # the run's own news is kept too
+
+
+def test_fetch_allow_private_is_read_by_the_fetcher_and_the_bot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", " intranet.Example , 127.0.0.1,10.1.0.0/16 ")
+    expected = ("intranet.example", "127.0.0.1/32", "10.1.0.0/16")
+    assert FetchSettings(_env_file=None).fetch_allow_private == expected
+    assert BotSettings(_env_file=None).fetch.fetch_allow_private == expected
+    monkeypatch.setenv("FETCH_ALLOW_PRIVATE", "http://intranet/")
+    with pytest.raises(ValidationError) as caught:
+        BotSettings(_env_file=None)
+    assert describe_validation_error(caught.value) == (
+        "invalid setting FETCH_ALLOW_PRIVATE: not a host name, IP address or CIDR block: "
+        "'http://intranet/'"
+    )
+    monkeypatch.delenv("FETCH_ALLOW_PRIVATE")
+    assert FetchSettings(_env_file=None).fetch_allow_private == ()  # nothing private by default
