@@ -204,6 +204,7 @@ def test_links_and_redirects_to_private_addresses_are_refused_before_connecting(
         "http://10.0.0.5/admin": "refused: 10.0.0.5: 10.0.0.0/8 is Private-Use",
         "http://100.64.0.1/": "refused: 100.64.0.1: 100.64.0.0/10 is Shared",
         "http://[fd00::1]/x": "refused: fd00::1: fc00::/7 is Unique-Local",
+        f"http://[::1]:{port}/x": "refused: ::1: ::1/128 is Loopback",
         "http://0.0.0.0/x": "refused: 0.0.0.0: 0.0.0.0/32 is This host",
         "http://224.0.0.1/x": "refused: 224.0.0.1: 224.0.0.0/4 is Multicast",
     }
