@@ -29,7 +29,7 @@ from index.store.build import build_index
 from ingest.extract import extract_page
 from ingest.http import FetchPolicy
 from ingest.run import FetchOptions, FetchSummary, run_fetch
-from testkit.local_web import FEED_TYPE, LocalSite, local_server
+from testkit.local_web import ALLOW_LOCAL, FEED_TYPE, LocalSite, local_server
 from testkit.news_site import Story, article_page, filler_story, rss2
 
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         _publish(site, stories)
         feeds = root / "feeds.txt"
         feeds.write_text(site.url("/rss.xml") + "\n", encoding="utf-8")
-        policy = FetchPolicy(delay=args.delay)
+        policy = FetchPolicy(delay=args.delay, allow_private=ALLOW_LOCAL)
         options = FetchOptions(
             corpus_dir=root / "corpus",
             max_entries=args.pages * 2,

@@ -28,7 +28,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot import addressing, render, wording
 from bot.access import RateDecision
 from bot.conversations import ThreadKey
-from bot.coverage import CoverageReply
+from bot.coverage import CoverageReply, refuse_add, refuse_remove
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
 from index.corpus.text import clean_text
@@ -479,19 +479,33 @@ def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 
 async def add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Fetch and index the article at ``/add URL`` (admins only)."""
+    """Fetch and index the page or feed at ``/add URL`` (admins only)."""
     url = await _admin_argument(update, context, render.add_usage_notice)
-    if url is not None:
-        services = _services(context)
-        await _coverage_change(update, lambda: services.coverage.add_url(url, services.run))
+    if url is None:
+        return
+    refused = refuse_add(url)
+    if refused is not None:
+        await _reply(update, [render.coverage_notice(refused)])
+        return
+    services = _services(context)
+    started = render.coverage_started_notice("add", url.strip())
+    await _coverage_change(update, context, started, lambda: services.coverage.add_url(url))
 
 
 async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Delete the article ``/remove ID`` (or URL) from the coverage (admins only)."""
     target = await _admin_argument(update, context, render.remove_usage_notice)
-    if target is not None:
-        services = _services(context)
-        await _coverage_change(update, lambda: services.coverage.remove(target, services.run))
+    if target is None:
+        return
+    refused = refuse_remove(target)
+    if refused is not None:  # a path, a control character, 300 characters: one line, at once
+        await _reply(update, [render.coverage_notice(refused)])
+        return
+    services = _services(context)
+    started = render.coverage_started_notice("remove", target.strip())
+    await _coverage_change(
+        update, context, started, lambda: services.coverage.remove(target, services.run)
+    )
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -513,7 +527,8 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         data = bytes(await (await sent.get_file()).download_as_bytearray())
         return await services.coverage.add_document(sent.file_name, data, services.run)
 
-    await _coverage_change(update, add_sent)
+    started = render.coverage_started_notice("document", sent.file_name or "the file")
+    await _coverage_change(update, context, started, add_sent)
 
 
 async def _admin_argument(
@@ -534,10 +549,22 @@ async def _admin_argument(
     return argument
 
 
-async def _coverage_change(update: Update, change: Callable[[], Awaitable[CoverageReply]]) -> None:
-    """Make an admin's change to the coverage, "typing…" meanwhile, and say how it went."""
-    async with _typing(update.effective_chat):
-        reply = await change()
+async def _coverage_change(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    started: str,
+    change: Callable[[], Awaitable[CoverageReply]],
+) -> None:
+    """Say at once that an admin's change has started, make it in the background and say how
+    it went: the chat's next updates (a reader's question) are not held up meanwhile."""
+    await _reply(update, [started])
+    context.application.create_task(_report_change(update, change), update=update)
+
+
+async def _report_change(update: Update, change: Callable[[], Awaitable[CoverageReply]]) -> None:
+    """Wait for a coverage change and reply with what it did (an error goes to the error
+    handler, with the update)."""
+    reply = await change()
     await _reply(update, [render.coverage_notice(reply)])
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from index.corpus.text import visible
+
 TELEGRAM_MESSAGE_LIMIT = 4096
 """Telegram's limit for a message text, in UTF-16 code units after entity parsing."""
 MESSAGE_BUDGET = 3900
@@ -70,8 +72,9 @@ def utf16_len(text: str) -> int:
 
 
 def shorten(text: str, limit: int) -> str:
-    """``text`` on one line, cut at a word boundary to at most ``limit`` characters."""
-    text = " ".join(clean_text(text).split())
+    """``text`` on one line, without invisible format characters (a label: an outlet, a title,
+    an author), cut at a word boundary to at most ``limit`` characters."""
+    text = " ".join(visible(clean_text(text)).split())
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]

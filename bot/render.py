@@ -32,7 +32,10 @@ from index.rank.recency import published_key
 from index.types import Answer, Article, IndexInfo, Quote, SourceRef
 
 if TYPE_CHECKING:
-    from bot.coverage import CoverageReply  # the admins' replies; not imported at run time
+    from bot.coverage import (  # the admins' replies; not imported at run time
+        ArticleNote,
+        CoverageReply,
+    )
 
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
@@ -666,11 +669,28 @@ def expired_notice() -> str:
 # --------------------------------------------------------------------------- admins: coverage
 
 
+REPORT_ARTICLES = 10
+REPORT_SKIPS = 5
+"""At most this many articles and skips are listed in the report of an /add of a feed."""
+
+
+def coverage_started_notice(kind: Literal["add", "remove", "document"], what: str) -> str:
+    """The reply sent at once to an /add, a /remove or a document: the change has started."""
+    template = {
+        "add": wording.ADD_STARTED,
+        "remove": wording.REMOVE_STARTED,
+        "document": wording.DOCUMENT_STARTED,
+    }[kind]
+    return render_one(fill(template, [Span(shorten(what, 200), (BOLD,))]))
+
+
 def coverage_notice(reply: CoverageReply) -> str:
     """The reply to an admin's /add, document or /remove: what was indexed, or why not."""
     if reply.done in ("not_added", "not_removed"):
         template = wording.NOT_ADDED if reply.done == "not_added" else wording.NOT_REMOVED
         return render_one(fill(template, [Span(shorten(reply.reason or "", 300))]))
+    if reply.done == "report":
+        return render_one(_report_spans(reply))
     template = {
         "added": wording.ADDED,
         "updated": wording.UPDATED,
@@ -679,15 +699,47 @@ def coverage_notice(reply: CoverageReply) -> str:
     }[reply.done]
     spans = fill(template, _described(reply), [Span(reply.article_id or "", (BOLD,))])
     if reply.done != "unchanged":
-        if reply.rebuild_error:
-            failed = [Span(shorten(reply.rebuild_error, 300))]
-            spans += [Span(" "), *fill(wording.INDEX_NOT_UPDATED, failed)]
-        else:
-            spans.append(Span(" " + wording.INDEX_UPDATED))
+        spans += [Span(" "), *_index_spans(reply.rebuild_error)]
     return render_one(spans)
 
 
-def _described(reply: CoverageReply) -> list[Span]:
+def _index_spans(rebuild_error: str | None) -> list[Span]:
+    """Whether the index was updated after a change."""
+    if rebuild_error:
+        return fill(wording.INDEX_NOT_UPDATED, [Span(shorten(rebuild_error, 300))])
+    return [Span(wording.INDEX_UPDATED)]
+
+
+def _report_spans(reply: CoverageReply) -> list[Span]:
+    """An /add that brought several articles, or skipped some: a line of counts, a line per
+    article and per skip (the first few), and whether the index was updated."""
+    counts = [sum(1 for a in reply.articles if a.done == d) for d in ("added", "updated")]
+    counts.append(len(reply.articles) - sum(counts))
+    numbers = [[Span(str(n))] for n in (*counts, len(reply.skipped))]
+    spans = fill(wording.REPORT, [Span(shorten(reply.url or "", 200))], *numbers)
+    templates = {
+        "added": wording.REPORT_ADDED,
+        "updated": wording.REPORT_UPDATED,
+        "unchanged": wording.REPORT_UNCHANGED,
+    }
+    for note in reply.articles[:REPORT_ARTICLES]:
+        article = [Span(note.article_id, (BOLD,))]
+        spans += [Span("\n• "), *fill(templates[note.done], _described(note), article)]
+    spans += _more(len(reply.articles) - REPORT_ARTICLES)
+    for skip in reply.skipped[:REPORT_SKIPS]:
+        what = [Span(shorten(skip.url, 120))], [Span(shorten(skip.reason, 200))]
+        spans += [Span("\n• "), *fill(wording.REPORT_SKIPPED, *what)]
+    spans += _more(len(reply.skipped) - REPORT_SKIPS)
+    if counts[0] or counts[1]:
+        spans += [Span("\n"), *_index_spans(reply.rebuild_error)]
+    return spans
+
+
+def _more(hidden: int) -> list[Span]:
+    return [Span("\n" + wording.REPORT_MORE.format(hidden))] if hidden > 0 else []
+
+
+def _described(reply: CoverageReply | ArticleNote) -> list[Span]:
     """``“Title” (Reuters, 3 Mar 2024)``: what is known of the article, nothing more."""
     title = _title(reply.title, reply.article_id or "")
     details = [

@@ -3,7 +3,8 @@
 Environment names are the field names in upper case: ``TELEGRAM_BOT_TOKEN``,
 ``TELEGRAM_API_URL``, ``ALLOWED_USER_IDS`` ... The search side (``INDEX_DIR``, ``CORPUS_DIR``,
 ``EMBEDDING_MODEL``, ``CHROMA_HOST`` ...) is read by :class:`index.config.IndexSettings`, which
-these settings carry as ``index`` rather than repeating its fields.
+these settings carry as ``index`` rather than repeating its fields; the fetcher's
+(``FETCH_ALLOW_PRIVATE``) by :class:`ingest.settings.FetchSettings`, carried as ``fetch``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.config import IndexSettings, describe_settings_error
 from index.dialogue.conversation import FOLLOWUP_MINUTES
+from ingest.settings import FetchSettings
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,12 @@ def _load_index_settings() -> IndexSettings:
     return factory()
 
 
+def _load_fetch_settings() -> FetchSettings:
+    """FetchSettings (``FETCH_ALLOW_PRIVATE``) from the environment and ``.env``."""
+    factory: Callable[..., FetchSettings] = FetchSettings
+    return factory()
+
+
 class BotSettings(BaseSettings):
     """Everything the Telegram bot needs; ``index`` holds the search-side settings."""
 
@@ -74,6 +82,7 @@ class BotSettings(BaseSettings):
         "-1: until they succeed. A rejected token is never retried.",
     )
     index: IndexSettings = Field(default_factory=lambda: _load_index_settings())
+    fetch: FetchSettings = Field(default_factory=lambda: _load_fetch_settings())
 
     allowed_user_ids: IdList = Field(default_factory=list, description="Empty: everyone.")
     allowed_chat_ids: IdList = Field(default_factory=list, description="Empty: every chat.")

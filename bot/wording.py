@@ -10,47 +10,21 @@ formatting inside a sentence (a question in italics, a user id in bold), the sen
 
 from __future__ import annotations
 
-from index.wording import (  # re-exported: the bot reads all its text from here
-    CLOSEST as CLOSEST,
-)
-from index.wording import (
-    COMPARE_NONE as COMPARE_NONE,
-)
-from index.wording import (
-    EMPTY as EMPTY,
-)
-from index.wording import (
-    GOODBYE as GOODBYE,
-)
-from index.wording import (
-    GREETING as GREETING,
-)
-from index.wording import (
-    HELP_INTRO as HELP_INTRO,
-)
-from index.wording import (
-    NOT_FOUND_UNQUOTED as NOT_FOUND_UNQUOTED,
-)
-from index.wording import (
-    NOT_IN_COVERAGE as NOT_IN_COVERAGE,
-)
-from index.wording import (
-    SEARCH_UNAVAILABLE as SEARCH_UNAVAILABLE,
-)
-from index.wording import (
-    THANKS as THANKS,
-)
-from index.wording import (
-    UNAVAILABLE as UNAVAILABLE,
-)
-from index.wording import (
-    partial_lead as partial_lead,
-)
-from index.wording import (
-    partial_reason as partial_reason,
-)
-from index.wording import (
-    refusal_reason as refusal_reason,
+from index.wording import (  # noqa: F401 (re-exported: the bot reads all its text here)
+    CLOSEST,
+    COMPARE_NONE,
+    EMPTY,
+    GOODBYE,
+    GREETING,
+    HELP_INTRO,
+    NOT_FOUND_UNQUOTED,
+    NOT_IN_COVERAGE,
+    SEARCH_UNAVAILABLE,
+    THANKS,
+    UNAVAILABLE,
+    partial_lead,
+    partial_reason,
+    refusal_reason,
 )
 
 PRODUCT = "NewsQuote"
@@ -226,6 +200,15 @@ REMOVED = "Removed {} ({})."
 INDEX_UPDATED = "The index is updated: I answer from it now."
 INDEX_NOT_UPDATED = "The index could not be updated ({}); I still answer from the previous version."
 DOCUMENT_TOO_LARGE = "the file is larger than 5 MB"
+ADD_STARTED = "Fetching {} … I'll reply here when it is done."
+REMOVE_STARTED = "Removing {} … I'll reply here when it is done."
+DOCUMENT_STARTED = "Reading {} … I'll reply here when it is done."
+REPORT = "From {}: {} added, {} updated, {} unchanged, {} skipped."
+REPORT_ADDED = "Added {} as {}"
+REPORT_UPDATED = "Updated {} ({})"
+REPORT_UNCHANGED = "Unchanged: {} ({})"
+REPORT_SKIPPED = "Skipped {}: {}"
+REPORT_MORE = "… and {} more"
 
 
 # --------------------------------------------------------------------------- notices

@@ -24,6 +24,8 @@ from index.corpus.articles import (
     load_file,
 )
 from index.types import Article, ArticleError, NewsQuoteError
+from ingest.lock import corpus_lock
+from ingest.names import BadIdError, checked_id, quoted_id
 from ingest.run import Fetcher, FetchOptions, FetchSummary
 from ingest.state import STATE_FILE, FetchState
 from ingest.urls import article_id, is_http_url
@@ -77,10 +79,11 @@ def add_url(url: str, options: FetchOptions) -> FetchSummary:
     url = url.strip()
     if not is_http_url(url):
         raise CoverageError(f"not an http(s) URL: {url[:100]!r}")
-    state = _state(options)
-    if state.removed:
-        state.removed.discard(article_id(url))
-        state.save()
+    with corpus_lock(options.corpus_dir):
+        state = _state(options)
+        if article_id(url) in state.removed:
+            state.removed.discard(article_id(url))
+            state.save()
     with Fetcher(options) as fetcher:
         return fetcher.fetch([url])
 
@@ -102,14 +105,17 @@ def add_document(corpus: Path, name: str | None, data: bytes) -> Added:
             f"the file is too large ({len(data):,} bytes; at most {MAX_DOCUMENT_BYTES:,})"
         )
     article = _read_as_loader_would(filename, data)
+    _check_id(article.id, f"{filename}: ")
     target = corpus / filename
-    owner = _file_of(corpus, article.id)
-    if owner is not None and owner.resolve() != target.resolve():
-        rel = owner.relative_to(corpus).as_posix()
-        raise CoverageError(f"an article with id {article.id!r} is already in the corpus ({rel})")
-    replaced = target.exists()
-    corpus.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, data)
+    with corpus_lock(corpus):
+        owner = _file_of(corpus, article.id)
+        if owner is not None and owner.resolve() != target.resolve():
+            rel = owner.relative_to(corpus).as_posix()
+            raise CoverageError(
+                f"an article with id {quoted_id(article.id)} is already in the corpus ({rel})"
+            )
+        replaced = target.exists()
+        atomic_write(target, data)
     return Added(article.id, article.title, target, replaced)
 
 
@@ -120,19 +126,30 @@ def remove_article(corpus: Path, article: str, state_file: Path | None = None) -
         CoverageError: no such article, or it shares its file (a JSONL line) with others.
     """
     corpus = Path(corpus)
-    path = _file_of(corpus, article)
-    if path is None:
-        raise CoverageError(f"no article with id {article!r} in the corpus")
-    found = load_file(path, relative_to=corpus)
-    if len(found) > 1 or path.suffix.lower() == ".jsonl":
-        rel = path.relative_to(corpus).as_posix()
-        raise CoverageError(f"{article!r} is one line of {rel}; edit that file by hand")
-    title = found[0].title if found else article
-    path.unlink()
-    state = FetchState.load(state_file or corpus / STATE_FILE)
-    state.removed.add(article)
-    state.save()
-    return Removed(article, title, path)
+    _check_id(article)
+    with corpus_lock(corpus):
+        path = _file_of(corpus, article)
+        if path is None:
+            raise CoverageError(f"no article with id {quoted_id(article)} in the corpus")
+        found = load_file(path, relative_to=corpus)
+        if len(found) > 1 or path.suffix.lower() == ".jsonl":
+            rel = path.relative_to(corpus).as_posix()
+            raise CoverageError(
+                f"{quoted_id(article)} is one line of {rel}; edit that file by hand"
+            )
+        path.unlink()
+        state = FetchState.load(state_file or corpus / STATE_FILE)
+        state.removed.add(article)
+        state.save()
+    return Removed(article, found[0].title if found else article, path)
+
+
+def _check_id(article: str, where: str = "") -> None:
+    """Refuse an id that cannot name a file in the corpus (one line)."""
+    try:
+        checked_id(article)
+    except BadIdError as exc:
+        raise CoverageError(f"{where}{exc}") from None
 
 
 def _state(options: FetchOptions) -> FetchState:

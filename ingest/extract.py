@@ -10,16 +10,21 @@ script-only page) is an :class:`ExtractionError`, never an empty article.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from index.corpus.articles import html_fields
+from index.corpus.caps import MAX_ARTICLE_CHARS, MAX_TITLE_CHARS, cut_body, cut_title
+from index.corpus.text import visible
 from index.types import NewsQuoteError
 from ingest.feeds import FeedEntry
 from ingest.urls import host_of
 
 __all__ = ["MIN_WORDS", "ExtractionError", "Page", "extract_page"]
+
+logger = logging.getLogger(__name__)
 
 MIN_WORDS = 30  # less main text than this is a teaser, a paywall or a script-only page
 _PAYWALL = re.compile(rb"[\"']isAccessibleForFree[\"']\s*:\s*[\"']?false", re.IGNORECASE)
@@ -60,8 +65,8 @@ def extract_page(
     """
     fields = _extract(_decode(html, charset), url)
     text = str(fields.get("text") or "")
-    title = _one_line(fields.get("title")) or (entry.title if entry else None)
-    body = _body(text, title)
+    title = _capped_title(_one_line(fields.get("title")) or (entry.title if entry else None), url)
+    body = _capped_body(_body(text, title), url)
     words = len(body.split())
     if words < MIN_WORDS:
         found = f"only {words} words of text" if words else "no article text"
@@ -128,8 +133,26 @@ def _source(sitename: object, feed_title: str | None, url: str) -> str:
     return feed_title or bare
 
 
+def _capped_title(title: str | None, url: str) -> str | None:
+    if title is not None and len(title) > MAX_TITLE_CHARS:
+        logger.warning("%s: a title of %s characters cut", url, f"{len(title):,}")
+        return cut_title(title)
+    return title
+
+
+def _capped_body(body: str, url: str) -> str:
+    if len(body) > MAX_ARTICLE_CHARS:
+        cut = cut_body(body)
+        logger.warning(
+            "%s: a body of %s characters cut to %s", url, f"{len(body):,}", f"{len(cut):,}"
+        )
+        return cut
+    return body
+
+
 def _one_line(value: object) -> str | None:
+    """A label (title, outlet, author) on one line, without invisible format characters."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = " ".join(visible(str(value)).split())
     return text or None

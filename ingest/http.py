@@ -1,12 +1,15 @@
 """A polite HTTP client for feeds and article pages (httpx).
 
-Politeness and safety, all in :class:`FetchPolicy`: a clear User-Agent; a total time limit per
-request; at most 5 redirects; a size cap enforced while the body streams (a multi-megabyte
-binary is cut off, not read); only the content types the caller accepts; at most 2 requests
-at a time per host and a minimum gap between two starts on one host; retries with exponential
-back-off on 5xx, 429, timeouts and dropped connections; conditional GET with the ETag and
-Last-Modified of the previous fetch. Every failure is a :class:`FetchError` with a one-line
-reason.
+Politeness and safety, all in :class:`FetchPolicy`: a clear User-Agent; a wall-clock deadline
+per request, from connecting to the last byte (:mod:`ingest.transport`), and one per run; no
+private, loopback or link-local address unless ``allow_private`` names it
+(:mod:`ingest.addresses`), checked before connecting and at every redirect; at most 5
+redirects, whose bodies are never read; a size cap on the decoded body, counted as it streams
+(:mod:`ingest.decoding`: a decompression bomb is cut off like a multi-megabyte binary); only
+the content types the caller accepts; at most 2 requests at a time per host and a minimum gap
+between two starts on one host; retries with exponential back-off on 5xx, 429, timeouts and
+dropped connections; conditional GET with the ETag and Last-Modified of the previous fetch.
+Every failure is a :class:`FetchError` with a one-line reason.
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 
 import httpx
+from ssrfguard import SSRFGuardError
 
 from index.types import NewsQuoteError
+from ingest.addresses import PrivateAllowList, refusal
+from ingest.decoding import DecodingError, StreamDecoder
+from ingest.transport import GuardedTransport
+from ingest.transport import deadline as request_deadline
 from ingest.urls import host_of
 
 __all__ = [
@@ -67,8 +75,10 @@ class FetchPolicy:
     delay: float = 0.5  # seconds between two request starts on one host
     retries: int = 2  # further tries after a 5xx, 429, timeout or dropped connection
     backoff: float = 1.0  # seconds before the first retry; doubled each time
+    allow_private: tuple[str, ...] = ()  # FETCH_ALLOW_PRIVATE: hosts, IPs, CIDR blocks
 
     def __post_init__(self) -> None:
+        PrivateAllowList.parse(self.allow_private)  # ValueError for an entry that is none
         if self.max_bytes < 1 or self.per_host < 1 or self.max_redirects < 0:
             raise ValueError("max_bytes and per_host must be positive, max_redirects >= 0")
         if min(self.timeout, self.connect_timeout) <= 0 or min(self.delay, self.backoff) < 0:
@@ -137,16 +147,14 @@ class _HostGate:
 class PoliteClient:
     """Fetches URLs under a :class:`FetchPolicy`; safe to share between threads."""
 
-    def __init__(
-        self, policy: FetchPolicy | None = None, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
+    def __init__(self, policy: FetchPolicy | None = None) -> None:
         self.policy = policy or FetchPolicy()
         p = self.policy
+        transport = GuardedTransport(PrivateAllowList.parse(p.allow_private))
         self._client = httpx.Client(
             headers={"User-Agent": p.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(p.timeout, connect=p.connect_timeout),
-            follow_redirects=True,
-            max_redirects=p.max_redirects,
+            follow_redirects=False,  # followed by _opened, which never reads a redirect's body
             transport=transport,
             trust_env=False,  # never a proxy from the environment
         )
@@ -164,25 +172,32 @@ class PoliteClient:
         self._client.close()
 
     def get(
-        self, url: str, *, accept: frozenset[str], validators: Validators | None = None
+        self,
+        url: str,
+        *,
+        accept: frozenset[str],
+        validators: Validators | None = None,
+        until: float | None = None,
     ) -> Response:
-        """GET ``url``, retrying transient failures, if its content type is in ``accept``.
+        """GET ``url``, retrying transient failures, if its content type is in ``accept``;
+        ``until`` (``time.monotonic()``): the end of the whole run, no request goes past it.
 
         Raises:
-            FetchError: an HTTP error, too many redirects, a timeout, a refused connection,
-                an unaccepted content type or a body over the size cap (one-line reason).
+            FetchError: an HTTP error, too many redirects, a timeout, a refused connection or
+                address, an unaccepted content type or a body over the size cap (one line).
         """
         attempts = self.policy.retries + 1
         for attempt in range(1, attempts + 1):
             try:
                 with self._gate(url).turn():
-                    return self._get_once(url, accept, validators)
+                    return self._get_once(url, accept, validators, _RunClock(until))
             except _Retry as retry:
                 if attempt == attempts:
                     tries = f" after {attempts} tries" if attempts > 1 else ""
                     raise FetchError(f"{retry.reason}{tries}", transient=True) from None
-                wait = self.policy.backoff * 2 ** (attempt - 1)
-                self._sleep(max(wait, retry.after or 0.0))
+                wait = max(self.policy.backoff * 2 ** (attempt - 1), retry.after or 0.0)
+                _RunClock(until).check(wait)
+                self._sleep(wait)
         raise AssertionError("unreachable")
 
     def _gate(self, url: str) -> _HostGate:
@@ -195,23 +210,49 @@ class PoliteClient:
             return gate
 
     def _get_once(
-        self, url: str, accept: frozenset[str], validators: Validators | None
+        self, url: str, accept: frozenset[str], validators: Validators | None, run: _RunClock
     ) -> Response:
-        deadline = time.monotonic() + self.policy.timeout
+        run.check()
+        deadline = run.cut(time.monotonic() + self.policy.timeout)
         headers = validators.headers() if validators else {}
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with request_deadline(deadline), self._opened(url, headers) as response:
                 return self._read(url, response, accept, deadline)
+        except SSRFGuardError as exc:
+            raise FetchError(refusal(exc)) from None
         except httpx.TooManyRedirects:
             raise FetchError(
                 f"too many redirects (more than {self.policy.max_redirects}, or a loop)"
             ) from None
         except httpx.TimeoutException:
+            run.check()
             raise _Retry(f"timed out (limit {self.policy.timeout:g} s)") from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Retry(f"connection failed ({_describe(exc)})") from None
-        except httpx.HTTPError as exc:  # an invalid URL, an unsupported scheme, a bad header
+        except httpx.HTTPError as exc:  # an unsupported scheme, a bad header
             raise FetchError(f"cannot fetch ({_describe(exc)})") from None
+        except httpx.InvalidURL as exc:  # not an HTTPError: the URL or a redirect's target
+            raise FetchError(f"invalid URL or redirect target ({_describe(exc)})") from None
+
+    @contextmanager
+    def _opened(self, url: str, headers: dict[str, str]) -> Iterator[httpx.Response]:
+        """The streaming response at the end of the redirects (at most ``max_redirects``).
+
+        A redirect's body is never read: httpx's own redirect handling reads and decodes it
+        whole, so a decompression bomb in a 302 would get past the size cap.
+        """
+        request = self._client.build_request("GET", url, headers=headers)
+        for _ in range(self.policy.max_redirects + 1):
+            response = self._client.send(request, stream=True)
+            if response.next_request is None:
+                try:
+                    yield response
+                finally:
+                    response.close()
+                return
+            response.close()
+            request = response.next_request
+        raise httpx.TooManyRedirects("too many redirects", request=request)
 
     def _read(
         self, url: str, response: httpx.Response, accept: frozenset[str], deadline: float
@@ -241,20 +282,29 @@ class PoliteClient:
     def _body(
         self, response: httpx.Response, deadline: float, *, sniff_for: frozenset[str] | None
     ) -> bytes:
-        """The body, up to the size cap; with ``sniff_for``, its first bytes must look like
-        one of those types (so a binary served as octet-stream is dropped at once)."""
+        """The decoded body, up to the size cap; with ``sniff_for``, its first bytes must look
+        like one of those types (so a binary served as octet-stream is dropped at once).
+
+        Raw bytes are decoded here, a piece at a time (:mod:`ingest.decoding`), and counted as
+        they come: a decompression bomb stops at the cap like an endless body.
+        """
+        decoder = _decoder(response)
         chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > self.policy.max_bytes:
+        size = raw_size = 0
+        for raw in response.iter_raw():
+            raw_size += len(raw)
+            if raw_size > self.policy.max_bytes:
                 raise FetchError(f"too large (over {self._limit()})")
+            for piece in _decoded(decoder, raw):
+                size += len(piece)
+                if size > self.policy.max_bytes:
+                    raise FetchError(f"too large (over {self._limit()}{decoder.note})")
+                chunks.append(piece)
+                if sniff_for is not None and size >= SNIFF_BYTES:
+                    self._check_sniffed(b"".join(chunks), response, sniff_for)
+                    sniff_for = None
             if time.monotonic() > deadline:
                 raise _Retry(f"timed out (limit {self.policy.timeout:g} s)")
-            chunks.append(chunk)
-            if sniff_for is not None and (size >= SNIFF_BYTES or not chunk):
-                self._check_sniffed(b"".join(chunks), response, sniff_for)
-                sniff_for = None
         body = b"".join(chunks)
         if sniff_for is not None:
             self._check_sniffed(body, response, sniff_for)
@@ -272,6 +322,22 @@ class PoliteClient:
         return f"{mb:g} MB" if mb >= 1 else f"{self.policy.max_bytes:,} bytes"
 
 
+@dataclass(frozen=True)
+class _RunClock:
+    """The end of a whole run (``time.monotonic()``), or None for no end."""
+
+    until: float | None
+
+    def cut(self, deadline: float) -> float:
+        """``deadline``, or the run's end when that comes first."""
+        return deadline if self.until is None else min(deadline, self.until)
+
+    def check(self, wait: float = 0.0) -> None:
+        """Raise when the run's end has passed (or will have, after ``wait`` seconds)."""
+        if self.until is not None and time.monotonic() + wait >= self.until:
+            raise FetchError("the run's time limit passed before this URL was fetched")
+
+
 class _Retry(Exception):
     """A transient failure inside one attempt."""
 
@@ -279,6 +345,20 @@ class _Retry(Exception):
         super().__init__(reason)
         self.reason = reason
         self.after = after
+
+
+def _decoder(response: httpx.Response) -> StreamDecoder:
+    try:
+        return StreamDecoder(response.headers.get("content-encoding", ""))
+    except DecodingError as exc:
+        raise FetchError(str(exc)) from None
+
+
+def _decoded(decoder: StreamDecoder, raw: bytes) -> Iterator[bytes]:
+    try:
+        yield from decoder.feed(raw)
+    except DecodingError as exc:
+        raise FetchError(str(exc)) from None
 
 
 def _validators(response: httpx.Response) -> Validators:

@@ -3,10 +3,12 @@
 1. Every source (a feed or a single page) is fetched; a feed gives its newest entries, at most
    ``max_entries`` of them.
 2. Links are de-duplicated by canonical URL; every article page is fetched (conditionally,
-   when the corpus still holds the copy the remembered ETag / Last-Modified belong to), its
-   article extracted and written as ``<id>.md``.
-3. The state file is saved. Nothing that fails removes or damages an article already in the
-   corpus: every failure is one :class:`Skip` line in the :class:`FetchSummary`.
+   when the corpus still holds the copy the remembered ETag / Last-Modified belong to) and its
+   article extracted.
+3. The articles and the state file are written under the corpus lock (:mod:`ingest.lock`),
+   against the state as it is then (an article an admin removed meanwhile is not written).
+   Nothing that fails removes or damages an article already in the corpus: every failure is
+   one :class:`Skip` line in the :class:`FetchSummary`.
 """
 
 from __future__ import annotations
@@ -31,15 +33,18 @@ from ingest.feeds import (
     read_feed_list,
 )
 from ingest.http import HTML_TYPES, FetchError, FetchPolicy, PoliteClient, Response, Validators
+from ingest.lock import corpus_lock
 from ingest.state import STATE_FILE, FetchState
+from ingest.summary import FetchSummary, Skip
 from ingest.urls import article_id, canonical_url
 from ingest.writer import article_path, remove_leftovers, write_page
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FetchOptions", "FetchSummary", "Fetcher", "Skip", "run_fetch"]
+__all__ = ["RUN_TIMEOUT", "FetchOptions", "FetchSummary", "Fetcher", "Skip", "run_fetch"]
 
 SOURCE_TYPES = HTML_TYPES | FEED_CONTENT_TYPES
+RUN_TIMEOUT = 900.0  # seconds for a whole run; what is not fetched by then is skipped
 REMOVED = "removed from the corpus by an admin; adding the URL by hand brings it back"
 
 
@@ -52,60 +57,13 @@ class FetchOptions:
     max_entries: int = 100  # per feed and run, newest first
     workers: int = 8  # pages fetched at once (still at most policy.per_host per host)
     policy: FetchPolicy = field(default_factory=FetchPolicy)
+    run_timeout: float = RUN_TIMEOUT  # seconds for the whole run (each fetch() call)
 
     def __post_init__(self) -> None:
         if self.max_entries < 1 or self.workers < 1:
             raise ValueError("max_entries and workers must be at least 1")
-
-
-@dataclass(frozen=True)
-class Skip:
-    """A source, entry or page that gave no article this run, and why (one line)."""
-
-    url: str
-    reason: str
-
-
-@dataclass
-class FetchSummary:
-    """What a run did: counts for the summary line, and one line per skip or note."""
-
-    sources: int = 0
-    sources_read: int = 0
-    fetched: int = 0  # article pages downloaded (HTTP 200)
-    not_modified: int = 0  # article pages the server said were unchanged (HTTP 304)
-    new: list[str] = field(default_factory=list)  # article ids
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[Skip] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # read, but worth a line
-    seconds: float = 0.0
-
-    @property
-    def anything_read(self) -> bool:
-        """Whether any source answered (the run did something useful)."""
-        return self.sources_read > 0
-
-    @property
-    def changed(self) -> bool:
-        """Whether the corpus changed (a build has something to do)."""
-        return bool(self.new or self.updated)
-
-    def line(self) -> str:
-        """The one summary line."""
-        not_modified = f" ({self.not_modified} not modified)" if self.not_modified else ""
-        return (
-            f"Fetched {self.fetched} pages from {self.sources_read} of {self.sources} sources "
-            f"in {self.seconds:.1f} s: {len(self.new)} new, {len(self.updated)} updated, "
-            f"{len(self.unchanged)} unchanged{not_modified}, {len(self.skipped)} skipped."
-        )
-
-    def lines(self) -> list[str]:
-        """The summary line, then one line per skip and per note."""
-        out = [self.line()]
-        out += [f"  skipped {s.url}: {s.reason}" for s in self.skipped]
-        out += [f"  note: {note}" for note in self.notes]
-        return out
+        if self.run_timeout <= 0:
+            raise ValueError("run_timeout must be positive")
 
 
 @dataclass(frozen=True)
@@ -159,6 +117,7 @@ class Fetcher:
         self.client = client or PoliteClient(options.policy)
         self._own_client = client is None
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self._until: float | None = None  # time.monotonic() by which the current run ends
 
     def __enter__(self) -> Fetcher:
         return self
@@ -173,9 +132,10 @@ class Fetcher:
     def fetch(self, urls: Sequence[str]) -> FetchSummary:
         """Fetch ``urls`` (feeds or pages) and write their articles."""
         started = time.perf_counter()
+        self._until = time.monotonic() + self.options.run_timeout
         self.corpus.mkdir(parents=True, exist_ok=True)
         remove_leftovers(self.corpus)
-        state = FetchState.load(self.options.state_file or self.corpus / STATE_FILE)
+        state = FetchState.load(self._state_file)  # what is known at the start
         summary = FetchSummary(sources=len(urls))
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="fetch") as pool:
             sources = [pool.submit(self._read_source, url, state) for url in urls]
@@ -184,10 +144,24 @@ class Fetcher:
                 jobs += self._collect(url, future, summary, state)
             jobs = self._wanted(_unique(jobs, summary), state, summary)
             pages = [pool.submit(self._fetch_page, job, state) for job in jobs]
-            self._write_all(pages, state, summary)
-        state.save()
+            done = [page.result() for page in pages]
+        self._commit(done, state, summary)
         summary.seconds = time.perf_counter() - started
         return summary
+
+    @property
+    def _state_file(self) -> Path:
+        return self.options.state_file or self.corpus / STATE_FILE
+
+    def _commit(self, done: list[_Done], state: FetchState, summary: FetchSummary) -> None:
+        """Write the pages and the state under the corpus lock, against the state as it is
+        now: an article an admin removed during the run stays removed, and what another
+        process remembered meanwhile is kept."""
+        with corpus_lock(self.corpus):
+            fresh = FetchState.load(self._state_file)
+            fresh.adopt(state)
+            self._write_all(done, fresh, summary)
+            fresh.save()
 
     # ------------------------------------------------------------------ sources
 
@@ -203,7 +177,7 @@ class Fetcher:
             )
         ):
             validators = remembered.validators
-        return self.client.get(url, accept=SOURCE_TYPES, validators=validators)
+        return self.client.get(url, accept=SOURCE_TYPES, validators=validators, until=self._until)
 
     def _collect(
         self, url: str, future: Future[Response], summary: FetchSummary, state: FetchState
@@ -214,11 +188,8 @@ class Fetcher:
         still checked (conditionally), since a correction need not change the feed.
         """
         remembered = state.get(url)
-        try:
-            response = future.result()
-        except FetchError as exc:
-            known = remembered.article_id if remembered else None
-            summary.skipped.append(Skip(url, self._kept(str(exc), known or article_id(url))))
+        response = self._response(url, future, summary, state)
+        if response is None:
             return []
         summary.sources_read += 1
         if response.not_modified and remembered is not None and remembered.feed is not None:
@@ -243,6 +214,21 @@ class Fetcher:
         summary.skipped += [Skip(url, f"entry {problem}") for problem in feed.unusable]
         return [_Job(e.link, e, feed.title, url) for e in entries]
 
+    def _response(
+        self, url: str, future: Future[Response], summary: FetchSummary, state: FetchState
+    ) -> Response | None:
+        """What a source answered; None, after a skip line, when it failed."""
+        try:
+            return future.result()
+        except FetchError as exc:
+            remembered = state.get(url)
+            known = remembered.article_id if remembered else None
+            summary.skipped.append(Skip(url, self._kept(str(exc), known or article_id(url))))
+        except Exception as exc:  # a bug or a library failure: one source must not stop the run
+            logger.exception("unexpected error while fetching %s", url)
+            summary.skipped.append(Skip(url, f"unexpected error: {_describe(exc)}"))
+        return None
+
     # ------------------------------------------------------------------ pages
 
     def _fetch_page(self, job: _Job, state: FetchState) -> _Done:
@@ -256,7 +242,9 @@ class Fetcher:
                 validators = None
                 if known_id and remembered and article_path(self.corpus, known_id).exists():
                     validators = remembered.validators
-                response = self.client.get(job.url, accept=HTML_TYPES, validators=validators)
+                response = self.client.get(
+                    job.url, accept=HTML_TYPES, validators=validators, until=self._until
+                )
             if response.not_modified:
                 if known_id is None:  # a 304 to a request without validators
                     return _Done(job, "", skip="HTTP 304 Not Modified to an unconditional GET")
@@ -277,15 +265,12 @@ class Fetcher:
             return _Done(job, guess, skip=str(exc))
         except Exception as exc:  # a bug or a library failure: one page must not stop the run
             logger.exception("unexpected error while fetching %s", job.url)
-            return _Done(job, guess, skip=f"unexpected error: {type(exc).__name__}: {exc}")
+            return _Done(job, guess, skip=f"unexpected error: {_describe(exc)}")
 
-    def _write_all(
-        self, pages: list[Future[_Done]], state: FetchState, summary: FetchSummary
-    ) -> None:
+    def _write_all(self, pages: list[_Done], state: FetchState, summary: FetchSummary) -> None:
         """Write the pages in list order."""
         written: dict[str, str] = {}  # article id -> the link that gave it
-        for future in pages:
-            done = future.result()
+        for done in pages:
             job = done.job
             if done.skip is not None:
                 summary.skipped.append(Skip(job.url, self._kept(done.skip, done.article_id)))
@@ -337,6 +322,11 @@ class Fetcher:
         if article and article_path(self.corpus, article).exists():
             return f"{reason}; the copy already in the corpus stays"
         return reason
+
+
+def _describe(exc: Exception) -> str:
+    """``Type: message`` on one line."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def _unique(jobs: list[_Job], summary: FetchSummary) -> list[_Job]:

@@ -3,7 +3,10 @@ id of the article a page gave, and for a feed its title and the entries taken fr
 feed that answers 304 still has its articles checked).
 
 A small JSON file, by default ``.fetch-state.json`` in the corpus folder (hidden, so the corpus
-loader ignores it), written atomically. A missing or damaged file only costs full downloads.
+loader ignores it), written atomically under the corpus lock (:mod:`ingest.lock`): a run loads
+it again when it writes, adopts what it learnt meanwhile (:meth:`FetchState.adopt`) and keeps
+what other processes did (an article removed during the run stays removed). A missing or
+damaged file only costs full downloads.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from ingest.feeds import Feed, FeedEntry
 from ingest.http import Validators
+from ingest.names import BadIdError, checked_id
 from ingest.writer import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ class FetchState:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._urls: dict[str, Remembered] = {}
+        self._touched: set[str] = set()  # URLs remembered or forgotten since loading
         self.removed: set[str] = set()  # article ids an admin removed: never fetched again
 
     @classmethod
@@ -51,8 +56,10 @@ class FetchState:
         try:
             data = json.loads(state.path.read_text(encoding="utf-8"))
             urls = data["urls"] if data.get("version") == VERSION else {}
-            state.removed = {str(i) for i in data.get("removed", [])}
+            state.removed = {i for i in map(_valid_id, data.get("removed", [])) if i}
             for url, item in urls.items():
+                if item.get("id") is not None and _valid_id(item["id"]) is None:
+                    continue  # an id that cannot name a file: the page is fetched afresh
                 state._urls[url] = Remembered(
                     Validators(item.get("etag"), item.get("last_modified")),
                     item.get("id"),
@@ -77,10 +84,23 @@ class FetchState:
         feed: Feed | None = None,
     ) -> None:
         """Keep what ``url`` gave (forgetting it when the server gave no validators)."""
+        self._touched.add(url)
         if validators:
             self._urls[url] = Remembered(validators, article_id, feed)
         else:
             self._urls.pop(url, None)
+
+    def adopt(self, other: FetchState) -> None:
+        """Take what ``other`` remembered or forgot since it was loaded (a run's feeds, read
+        while this, fresher, copy was being changed by another process); ``removed`` stays
+        this copy's."""
+        for url in other._touched:
+            self._touched.add(url)
+            remembered = other._urls.get(url)
+            if remembered is None:
+                self._urls.pop(url, None)
+            else:
+                self._urls[url] = remembered
 
     def save(self) -> None:
         """Write the file atomically (temp file, fsync, rename)."""
@@ -98,6 +118,15 @@ class FetchState:
         data = {"version": VERSION, "urls": urls, "removed": sorted(self.removed)}
         text = json.dumps(data, indent=1, ensure_ascii=False)
         atomic_write(self.path, text + "\n")
+
+
+def _valid_id(value: object) -> str | None:
+    """``value`` when it is an article id that can name a file (else None, with a warning)."""
+    try:
+        return checked_id(str(value))
+    except BadIdError as exc:
+        logger.warning("ignoring an entry of the fetch state: %s", exc)
+        return None
 
 
 def _feed_to_json(feed: Feed) -> dict[str, Any]:

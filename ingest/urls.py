@@ -13,8 +13,16 @@ ID_LENGTH = 16  # hex digits of SHA-256: 64 bits, no collision in any realistic 
 
 
 def is_http_url(url: str) -> bool:
-    """Whether ``url`` is an absolute http(s) URL with a host."""
-    parts = urlsplit(url.strip())
+    """Whether ``url`` is an absolute http(s) URL with a host (and a valid port, if any).
+
+    Never raises: ``http://[::1`` (an unclosed bracket) or ``http://host:99999/`` is simply
+    not one.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        _ = parts.port  # raises ValueError for a port that is no number or out of range
+    except ValueError:
+        return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
@@ -29,7 +37,10 @@ def canonical_url(url: str) -> str:
         normal = normalize_url(url.strip())
     except ValueError:
         normal = url.strip()
-    parts = urlsplit(normal)
+    try:
+        parts = urlsplit(normal)
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket): it stands for itself
+        return normal
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
@@ -40,5 +51,9 @@ def article_id(url: str) -> str:
 
 
 def host_of(url: str) -> str:
-    """The host of ``url`` with its port (``example.com``, ``127.0.0.1:8080``)."""
-    return urlsplit(url).netloc.lower()
+    """The host of ``url`` with its port (``example.com``, ``127.0.0.1:8080``); ``""`` when
+    ``url`` cannot be parsed."""
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return ""

@@ -37,6 +37,7 @@ import frontmatter
 import yaml
 
 from ingest.extract import Page
+from ingest.names import article_file
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ class Written:
 
 
 def article_path(corpus: Path, article_id: str) -> Path:
-    return Path(corpus) / f"{article_id}.md"
+    """``<corpus>/<id>.md`` (raises :class:`~ingest.names.BadIdError` for an invalid id)."""
+    return article_file(corpus, article_id)
 
 
 def write_page(corpus: Path, article_id: str, page: Page, fetched_at: str) -> Written:

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Fetch feeds and pages into the corpus, then update the index:
-``python -m scripts.fetch --feeds FILE --corpus DIR [--index DIR] [--no-build]``.
+``python -m scripts.fetch --feeds FILE --corpus DIR [--index DIR] [--no-build]``, or
+``python -m scripts.fetch --add URL ...`` for one feed or page (the bot's ``/add`` runs this in
+a child process, with ``--json`` for a summary it can read).
 
 FILE names one feed (RSS or Atom) or article page a line (``#`` comments), or is an ``.opml``
 export. Each article becomes ``<id>.md`` in the corpus folder; the closing line counts what was
 fetched, new, updated, unchanged and skipped (each skip on a line of its own, with its reason).
 Then the incremental build runs, unless ``--no-build``.
+
+Only hosts on the public internet are fetched, and those named in ``FETCH_ALLOW_PRIVATE``;
+``--timeout`` bounds each request from connecting to its last byte, ``--run-timeout`` the run.
 
 Exit status: 0 something was read (and the build, if any, succeeded); 2 the feed list is
 missing or empty, nothing could be read, or the settings or corpus are unusable; 1 the build
@@ -25,9 +30,10 @@ from pydantic import ValidationError
 
 from index.config import IndexSettings, describe_settings_error
 from index.types import NewsQuoteError
-from ingest.feeds import FeedListError
+from ingest.coverage import add_url
 from ingest.http import USER_AGENT, FetchPolicy
-from ingest.run import FetchOptions, FetchSummary, run_fetch
+from ingest.run import RUN_TIMEOUT, FetchOptions, FetchSummary, run_fetch
+from ingest.settings import FetchSettings
 from scripts.startup import start
 
 logger = logging.getLogger("scripts.fetch")
@@ -41,6 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="fetch", description="Fetch news feeds and pages into the NewsQuote corpus."
     )
     parser.add_argument("--feeds", type=Path, help="feed list (default: FEEDS_FILE)")
+    parser.add_argument(
+        "--add", metavar="URL", help="fetch this one feed or page instead (even if removed before)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     parser.add_argument("--corpus", type=Path, help="article folder (default: CORPUS_DIR)")
     parser.add_argument("--index", type=Path, help="index folder (default: INDEX_DIR)")
     parser.add_argument("--model", help="embedding model for the build (default: EMBEDDING_MODEL)")
@@ -61,6 +71,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--retries", type=int, default=defaults.retries, help="retries")
     parser.add_argument(
+        "--run-timeout",
+        type=float,
+        default=RUN_TIMEOUT,
+        help="seconds for the whole fetch; URLs not fetched by then are skipped",
+    )
+    parser.add_argument(
         "--max-bytes", type=int, default=defaults.max_bytes, help="size cap per document"
     )
     parser.add_argument("--user-agent", default=USER_AGENT, help="User-Agent header")
@@ -76,6 +92,7 @@ def _options(args: argparse.Namespace, corpus: Path) -> FetchOptions:
         per_host=args.per_host,
         delay=args.delay,
         retries=args.retries,
+        allow_private=FetchSettings().fetch_allow_private,
     )
     return FetchOptions(
         corpus_dir=corpus,
@@ -83,6 +100,7 @@ def _options(args: argparse.Namespace, corpus: Path) -> FetchOptions:
         max_entries=args.max_entries,
         workers=args.workers,
         policy=policy,
+        run_timeout=args.run_timeout,
     )
 
 
@@ -108,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     start(logging.DEBUG if args.verbose else logging.WARNING)
     feeds = args.feeds or os.environ.get("FEEDS_FILE")
-    if not feeds:
-        print("error: give --feeds FILE or set FEEDS_FILE", file=sys.stderr)
+    if not feeds and not args.add:
+        print("error: give --feeds FILE or set FEEDS_FILE (or --add URL)", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         settings = _settings(args)
@@ -120,21 +138,39 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    summary = _fetch(args, feeds, options)
+    if isinstance(summary, int):
+        return summary
+    _report(summary, args.json)
+    if not summary.anything_read:
+        return EXIT_BAD_INPUT
+    return 0 if args.no_build else _build(settings)
+
+
+def _fetch(
+    args: argparse.Namespace, feeds: str | None, options: FetchOptions
+) -> FetchSummary | int:
+    """The run's summary, or the exit status when it could not run."""
     try:
-        summary = run_fetch(Path(feeds), options)
-    except FeedListError as exc:
+        if args.add:
+            return add_url(args.add, options)
+        return run_fetch(Path(str(feeds)), options)
+    except NewsQuoteError as exc:  # the feed list, the URL to add, a busy corpus
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted; the articles already in the corpus are unchanged", file=sys.stderr)
         return 130
+
+
+def _report(summary: FetchSummary, as_json: bool) -> None:
+    """The summary on stdout (one JSON line with ``--json``); "nothing read" on stderr."""
+    if as_json:
+        print(summary.to_json(), flush=True)
+    elif summary.anything_read:
+        print("\n".join(summary.lines()), flush=True)
     if not summary.anything_read:
         print(_nothing_read(summary), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print("\n".join(summary.lines()), flush=True)
-    if args.no_build:
-        return 0
-    return _build(settings)
 
 
 def _build(settings: IndexSettings) -> int:

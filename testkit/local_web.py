@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,15 +23,20 @@ from werkzeug import Request, Response
 from testkit.news_site import Story, article_page
 
 LOOPBACK = "127.0.0.1"
+ALLOW_LOCAL = (LOOPBACK,)
+"""The fetcher's private-address allow list for these servers (``FetchPolicy.allow_private``):
+127.0.0.1 by name, and no other loopback address (127.0.0.2 stays refused)."""
+ALLOW_LOCAL_ENV = {"FETCH_ALLOW_PRIVATE": LOOPBACK}
+"""The same for a child process (``scripts.fetch``, the bot)."""
 Handler = Callable[[Request], Response]
 FEED_TYPE = "application/rss+xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 
 
 @contextmanager
-def local_server() -> Iterator[HTTPServer]:
-    """A threaded HTTP server on a free port of 127.0.0.1, stopped at the end."""
-    server = HTTPServer(host=LOOPBACK, port=0, threaded=True)
+def local_server(host: str = LOOPBACK) -> Iterator[HTTPServer]:
+    """A threaded HTTP server on a free port of ``host`` (127.0.0.1), stopped at the end."""
+    server = HTTPServer(host=host, port=0, threaded=True)
     server.start()
     try:
         yield server
@@ -141,3 +147,40 @@ def conditional(body: bytes, content_type: str, last_modified: str) -> Handler:
     """A handler serving ``body`` with validators, and 304 when they match."""
     document = Document(body, content_type, last_modified)
     return lambda request: serve(document, request)
+
+
+@contextmanager
+def dripping_server(gap: float = 1.0, host: str = LOOPBACK) -> Iterator[str]:
+    """A server on ``host`` that sends its response headers one byte every ``gap`` seconds
+    (for ever, in effect); its URL. Every connection gets a thread of its own."""
+    listener = socket.create_server((host, 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        with conn:
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: " + b"x" * 10_000
+            for byte in head:
+                if stop.wait(gap):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://{host}:{listener.getsockname()[1]}/news/drip"
+    finally:
+        stop.set()
+        listener.close()

@@ -8,15 +8,17 @@ from pathlib import Path
 
 from bot.settings import BotSettings
 from index.config import IndexSettings
+from ingest.settings import FetchSettings
 from testkit import OFFLINE
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def setting_names() -> frozenset[str]:
-    """Every environment variable the project's settings read (``IndexSettings`` and
-    ``BotSettings``: the field names in upper case)."""
-    fields = {*IndexSettings.model_fields, *BotSettings.model_fields} - {"index"}
+    """Every environment variable the project's settings read (``IndexSettings``,
+    ``FetchSettings`` and ``BotSettings``: the field names in upper case)."""
+    fields = {*IndexSettings.model_fields, *FetchSettings.model_fields, *BotSettings.model_fields}
+    fields -= {"index", "fetch"}
     return frozenset(name.upper() for name in fields)
 
 

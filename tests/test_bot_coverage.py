@@ -11,6 +11,7 @@ builds run in child processes (``python -m scripts.fetch`` / ``scripts.build_ind
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug import Response
 
 from bot.app import build_application
 from bot.settings import BotSettings
@@ -25,10 +27,11 @@ from index import open_index
 from index.config import IndexSettings
 from index.qa import QA
 from index.store.build import build_index
+from ingest.settings import FetchSettings
 from ingest.urls import article_id
-from testkit.fake_bot_api import TOKEN, FakeBotAPI
+from testkit.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotAPI
 from testkit.fake_qa import FakeQA
-from testkit.local_web import FEED_TYPE, LocalSite, local_server
+from testkit.local_web import ALLOW_LOCAL, FEED_TYPE, LocalSite, local_server
 from testkit.news_site import BRIDGE, FESTIVAL, rss2
 from testkit.polling import polling
 from tests.cli import ROOT
@@ -38,6 +41,7 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.usefixtures("offline_index_e
 
 ADMIN = 1001
 READER = 2002
+GROUP = -1001234567890
 CABLES_Q = "How many steel cables did engineers replace on the Harbour Bridge?"
 
 
@@ -84,6 +88,7 @@ def bot_settings(fake: FakeBotAPI, index: IndexSettings, **overrides: Any) -> Bo
         "index": index,
         "admin_user_ids": [ADMIN],
         "rate_limit_questions": 100,
+        "fetch": FetchSettings(_env_file=None, fetch_allow_private=ALLOW_LOCAL),
     }
     values.update(overrides)
     return BotSettings(_env_file=None, **values)
@@ -143,15 +148,18 @@ def test_admin_adds_and_removes_a_page_and_the_answers_follow(
 
     async def scenario(fake: FakeBotAPI) -> None:
         async with running(fake, bot_settings(fake, index), qa):
-            added = await say(fake, f"/add {url}", ADMIN, 1)
-            answer = await say(fake, CABLES_Q, ADMIN, 2)
-            again = await say(fake, f"/add {url}?utm_source=chat", ADMIN, 3)
-            missing = await say(fake, f"/add {site.url('/news/nothing')}", ADMIN, 4)
-            removed = await say(fake, f"/remove {the_id}", ADMIN, 5)
+            fetching = await say(fake, f"/add {url}", ADMIN, 1)
+            calls = await fake.wait_for("sendMessage", chat_id=ADMIN, count=2, timeout=60)
+            added = calls[1].plain()
+            answer = await say(fake, CABLES_Q, ADMIN, 3)
+            again = await say(fake, f"/add {url}?utm_source=chat", ADMIN, 5)
+            missing = await say(fake, f"/add {site.url('/news/nothing')}", ADMIN, 7)
+            removed = await say(fake, f"/remove {the_id}", ADMIN, 9)
             await asyncio.sleep(1.2)  # the QA looks at CURRENT once a second
-            after = await say(fake, CABLES_Q, ADMIN, 6)
-            unknown = await say(fake, f"/remove {the_id}", ADMIN, 7)
-        html = fake.calls_of("sendMessage", chat_id=ADMIN)[1].params["text"]
+            after = await say(fake, CABLES_Q, ADMIN, 10)
+            unknown = await say(fake, f"/remove {the_id}", ADMIN, 12)
+        html = fake.calls_of("sendMessage", chat_id=ADMIN)[2].params["text"]
+        assert fetching == f"Fetching {url} … I'll reply here when it is done."
         assert added == (
             f"Added “{BRIDGE.title}” (The Harbour Herald, 4 Mar 2024) as {the_id}. "
             "The index is updated: I answer from it now."
@@ -189,18 +197,20 @@ def test_admin_sends_documents(tmp_path: Path) -> None:
     async def scenario(fake: FakeBotAPI) -> None:
         async with running(fake, bot_settings(fake, index), qa):
             fake.push_private_document("ferry notes.md", note, ADMIN)
-            added = (await fake.wait_for("sendMessage", chat_id=ADMIN))[0].plain()
-            answer = await say(fake, "How often will the ferry to the islands leave?", ADMIN, 2)
+            calls = await fake.wait_for("sendMessage", chat_id=ADMIN, count=2, timeout=60)
+            reading, added = calls[:2]
+            answer = await say(fake, "How often will the ferry to the islands leave?", ADMIN, 3)
             fake.push_private_document("report.pdf", b"%PDF-1.7 ...", ADMIN)
             fake.push_private_document("huge.txt", b"x", ADMIN, size=6 * 1024 * 1024)
             fake.push_private_document("empty.md", b"---\ntitle: T\n---\n", ADMIN)
-            calls = await fake.wait_for("sendMessage", chat_id=ADMIN, count=5)
-        assert added == (
+            calls = await fake.wait_for("sendMessage", chat_id=ADMIN, count=8, timeout=60)
+        assert reading.plain() == "Reading ferry notes.md … I'll reply here when it is done."
+        assert added.plain() == (
             "Added “Ferry timetable changes” (Harbour Desk, 5 Mar 2024) as ferry-notes. "
             "The index is updated: I answer from it now."
         )
         assert "every twenty minutes" in answer and "— Harbour Desk, 5 Mar 2024 · ¶1" in answer
-        refusals = sorted(c.plain() for c in calls[2:])
+        refusals = sorted(c.plain() for c in calls[3:] if not c.plain().startswith("Reading"))
         assert refusals == [
             "Not added: cannot read empty.md: empty body",
             "Not added: only .htm, .html, .markdown, .md, .txt files can be added, not .pdf",
@@ -244,6 +254,102 @@ def test_scheduled_fetch_brings_new_coverage_without_a_restart(
         assert "Engineers replaced 40 steel cables" in answer
         assert "— The Harbour Herald, 4 Mar 2024 · ¶2" in answer
         assert site.count("/rss.xml") >= 1 and site.count("/missing-feed.xml") >= 1
+
+    try:
+        run(scenario)
+    finally:
+        qa.close()
+
+
+def test_remove_refuses_paths_and_long_ids_in_one_line(tmp_path: Path) -> None:
+    """``/remove ../x``, ``/remove /abs/path`` or a 300-character id: a one-line refusal naming
+    the id, at once; never the generic apology, never a server path."""
+    victim = tmp_path / "victim.md"
+    victim.write_text("---\ntitle: Victim\n---\n\nKeep me.\n", encoding="utf-8")
+    long_id = "x" * 300
+
+    async def scenario(fake: FakeBotAPI) -> None:
+        settings = bot_settings(fake, index_settings(tmp_path))
+        async with running(fake, settings, FakeQA()):
+            replies = [
+                await say(fake, "/remove ../victim", ADMIN, 1),
+                await say(fake, f"/remove {tmp_path / 'victim'}", ADMIN, 2),
+                await say(fake, f"/remove {long_id}", ADMIN, 3),
+            ]
+            await fake.settle()
+            assert len(fake.calls_of("sendMessage", chat_id=ADMIN)) == 3
+        why = "(an id is a name, not a path: no '/' or '\\')"
+        assert replies[0] == f"Not removed: not a valid article id: '../victim' {why}"
+        assert (
+            replies[1].startswith("Not removed: not a valid article id: '/") and why in replies[1]
+        )
+        shown = "x" * 59 + "…"
+        too_long = f"'{shown}' (it is 300 bytes long; at most 200)"
+        assert replies[2] == f"Not removed: not a valid article id: {too_long}"
+        assert all("\n" not in r and "Sorry" not in r for r in replies)
+        assert victim.exists() and not (tmp_path / "corpus").exists()
+
+    run(scenario, timeout=40)
+
+
+def test_an_add_in_a_group_does_not_hold_up_the_groups_questions(
+    site: LocalSite, tmp_path: Path
+) -> None:
+    """The page of an admin's /add is slow; a reader's question asked after it in the same
+    group is answered first, and the /add reports when it is done."""
+    answered = threading.Event()
+
+    def slow_page(request: Any) -> Any:
+        answered.wait(30)  # held until the question was answered
+        return Response("Gone", status=410)
+
+    url = site.route("/news/slow", slow_page)
+
+    async def scenario(fake: FakeBotAPI) -> None:
+        settings = bot_settings(fake, index_settings(tmp_path))
+        async with running(fake, settings, FakeQA()):
+            fake.push_group_text(f"/add@{BOT_USERNAME} {url}", user_id=ADMIN, chat_id=GROUP)
+            started = await fake.wait_for("sendMessage", chat_id=GROUP, count=1)
+            fake.push_group_text("/ask When did the Harbour Bridge reopen?", READER, GROUP)
+            answer = (await fake.wait_for("sendMessage", chat_id=GROUP, count=2))[1]
+            answered.set()
+            report = (await fake.wait_for("sendMessage", chat_id=GROUP, count=3, timeout=60))[2]
+        assert started[0].plain() == f"Fetching {url} … I'll reply here when it is done."
+        assert "bridge" in answer.plain().lower() and "Not added" not in answer.plain()
+        assert report.plain() == "Not added: HTTP 410 Gone"
+
+    run(scenario, timeout=90)
+
+
+def test_an_add_of_a_feed_reports_what_was_added_and_skipped(
+    site: LocalSite, tmp_path: Path
+) -> None:
+    """A feed with two good entries and two bad ones: both articles are added and listed, both
+    skips are listed with their reasons, and the index is rebuilt."""
+    urls = [site.story(BRIDGE), site.story(FESTIVAL)]
+    items = [*zip((BRIDGE, FESTIVAL), urls, strict=True), (BRIDGE, site.url("/news/gone"))]
+    items.append((FESTIVAL, "http://10.0.0.5/admin"))
+    site.put("/rss.xml", rss2("Harbour News", site.url("/"), items), FEED_TYPE)
+    index = seeded_index(tmp_path)
+    qa = open_index(index)
+
+    async def scenario(fake: FakeBotAPI) -> None:
+        async with running(fake, bot_settings(fake, index), qa):
+            report = await say(fake, f"/add {site.url('/rss.xml')}", ADMIN, 2)
+            await asyncio.sleep(1.2)  # the QA looks at CURRENT once a second
+            answer = await say(fake, CABLES_Q, ADMIN, 3)
+        lines = report.splitlines()
+        assert (
+            lines[0] == f"From {site.url('/rss.xml')}: 2 added, 0 updated, 0 unchanged, 2 skipped."
+        )
+        assert lines[1] == (
+            f"• Added “{BRIDGE.title}” (The Harbour Herald, 4 Mar 2024) as {article_id(urls[0])}"
+        )
+        assert lines[2].startswith(f"• Added “{FESTIVAL.title}” (")
+        assert lines[3] == f"• Skipped {site.url('/news/gone')}: HTTP 404 Not Found"
+        assert lines[4].startswith("• Skipped http://10.0.0.5/admin: refused: 10.0.0.5: ")
+        assert lines[5] == "The index is updated: I answer from it now."
+        assert "Engineers replaced 40 steel cables" in answer
 
     try:
         run(scenario)

@@ -5,8 +5,9 @@ there is no date; one label per article in every reply; copies apart from corrob
 from __future__ import annotations
 
 from bot import render
-from bot.coverage import CoverageReply
+from bot.coverage import ArticleNote, CoverageReply
 from index.types import Answer, Article, Quote, SourceRef
+from ingest.summary import Skip
 from scripts.ask import format_text
 from testkit.fake_bot_api import check_message_text
 
@@ -123,3 +124,17 @@ def test_the_admins_replies() -> None:
     )
     html = render.coverage_notice(CoverageReply("not_added", reason="<b>&"))
     assert plain(html) == "Not added: <b>&"  # escaped, never markup
+
+
+def test_the_report_of_an_add_lists_the_first_articles_and_skips() -> None:
+    notes = tuple(ArticleNote("added", f"id{n}", f"Story {n}", "Herald") for n in range(12))
+    skips = tuple(Skip(f"http://example.com/{n}", "HTTP 404 Not Found") for n in range(7))
+    reply = CoverageReply("report", url="http://example.com/rss", articles=notes, skipped=skips)
+    lines = plain(render.coverage_notice(reply)).splitlines()
+    assert lines[0] == "From http://example.com/rss: 12 added, 0 updated, 0 unchanged, 7 skipped."
+    assert lines[1] == "• Added “Story 0” (Herald) as id0"
+    assert lines[11] == "… and 2 more"
+    assert lines[12] == "• Skipped http://example.com/0: HTTP 404 Not Found"
+    assert lines[17:] == ["… and 2 more", "The index is updated: I answer from it now."]
+    unchanged = CoverageReply("report", url="u", articles=(ArticleNote("unchanged", "a"),))
+    assert plain(render.coverage_notice(unchanged)).splitlines()[1:] == ["• Unchanged: “a” (a)"]

@@ -13,11 +13,11 @@ from ingest.coverage import CoverageError, add_document, add_url, remove_article
 from ingest.http import FetchPolicy
 from ingest.run import FetchOptions, run_fetch
 from ingest.urls import article_id
-from testkit.local_web import FEED_TYPE, LocalSite, local_server
+from testkit.local_web import ALLOW_LOCAL, FEED_TYPE, LocalSite, local_server
 from testkit.news_site import BRIDGE, FESTIVAL, rss2
 from tests.corpus import HARBOUR, write_article
 
-POLICY = FetchPolicy(delay=0.0, backoff=0.01, retries=0, timeout=2.0)
+POLICY = FetchPolicy(delay=0.0, backoff=0.01, retries=0, timeout=2.0, allow_private=ALLOW_LOCAL)
 
 
 @pytest.fixture

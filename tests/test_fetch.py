@@ -29,9 +29,11 @@ from werkzeug import Request, Response
 
 from index.corpus.articles import load_corpus
 from ingest.http import USER_AGENT, FetchPolicy
+from ingest.lock import LOCK_FILE
 from ingest.run import FetchOptions, FetchSummary, run_fetch
+from ingest.state import STATE_FILE
 from ingest.urls import article_id
-from testkit.local_web import FEED_TYPE, LocalSite, local_server
+from testkit.local_web import ALLOW_LOCAL, ALLOW_LOCAL_ENV, FEED_TYPE, LocalSite, local_server
 from testkit.news_site import (
     BRIDGE,
     COUNCIL,
@@ -49,7 +51,9 @@ from tests.corpus import HARBOUR, write_article
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
 
-POLICY = FetchPolicy(delay=0.0, backoff=0.01, retries=1, timeout=1.5, connect_timeout=1.0)
+POLICY = FetchPolicy(
+    delay=0.0, backoff=0.01, retries=1, timeout=1.5, connect_timeout=1.0, allow_private=ALLOW_LOCAL
+)
 SCRIPT_ONLY = (
     "<!DOCTYPE html><html><head><title>Live blog</title></head><body><div id='app'></div>"
     "<noscript>You need to enable JavaScript to run this app.</noscript>"
@@ -241,7 +245,8 @@ def test_corrected_article_replaces_its_file_and_a_broken_page_never_does(
     assert summary.updated == [bridge_id]
     [article] = load_corpus(corpus).articles
     assert article.id == bridge_id and "13 million euros" in article.body
-    assert sorted(p.name for p in corpus.iterdir()) == [".fetch-state.json", f"{bridge_id}.md"]
+    names = sorted(p.name for p in corpus.iterdir())
+    assert names == [LOCK_FILE, STATE_FILE, f"{bridge_id}.md"]
 
     good = (corpus / f"{bridge_id}.md").read_bytes()
     for broken in (PAYWALL, SCRIPT_ONLY):
@@ -418,7 +423,7 @@ def run_cli(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProces
     return subprocess.run(
         cmd,
         cwd=cwd,
-        env=clean_env(**env),
+        env=clean_env(**ALLOW_LOCAL_ENV, **env),
         capture_output=True,
         text=True,
         timeout=240,
@@ -583,7 +588,7 @@ def test_kill_9_during_a_fetch_leaves_no_half_written_file(site: LocalSite, tmp_
     proc = subprocess.Popen(
         cmd,
         cwd=tmp_path,
-        env=clean_env(),
+        env=clean_env(**ALLOW_LOCAL_ENV),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

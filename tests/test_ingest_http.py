@@ -4,6 +4,7 @@ the per-host limit and delay, and the User-Agent."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -14,10 +15,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from ingest.http import HTML_TYPES, USER_AGENT, FetchError, FetchPolicy, PoliteClient, Validators
-from testkit.local_web import conditional, local_server
+from testkit.local_web import ALLOW_LOCAL, conditional, local_server
 
 PAGE = b"<!DOCTYPE html><html><head><title>T</title></head><body><p>Hello.</p></body></html>"
-FAST = FetchPolicy(delay=0.0, backoff=0.01, timeout=2.0, connect_timeout=1.0)
+FAST = FetchPolicy(
+    delay=0.0, backoff=0.01, timeout=2.0, connect_timeout=1.0, allow_private=ALLOW_LOCAL
+)
 
 
 @pytest.fixture
@@ -148,7 +151,7 @@ def test_size_cap_by_header_and_while_streaming(server: HTTPServer) -> None:
         return Response(chunks(), content_type="text/html")  # chunked: no Content-Length
 
     server.expect_request("/stream").respond_with_handler(endless)
-    policy = FetchPolicy(delay=0, backoff=0.01, max_bytes=2048)
+    policy = FetchPolicy(delay=0, backoff=0.01, max_bytes=2048, allow_private=ALLOW_LOCAL)
     with PoliteClient(policy) as client:
         with pytest.raises(FetchError, match=r"too large \(3,006 bytes; limit 2,048 bytes\)"):
             client.get(server.url_for("/declared"), accept=HTML_TYPES)
@@ -178,7 +181,7 @@ def test_server_errors_are_retried_with_back_off(server: HTTPServer) -> None:
 
     server.expect_request("/flaky").respond_with_handler(flaky)
     server.expect_request("/down").respond_with_data("oops", status=500)
-    policy = FetchPolicy(delay=0, backoff=0.1, retries=2)
+    policy = FetchPolicy(delay=0, backoff=0.1, retries=2, allow_private=ALLOW_LOCAL)
     with PoliteClient(policy) as client:
         assert client.get(server.url_for("/flaky"), accept=HTML_TYPES).body == PAGE
         with pytest.raises(FetchError, match=r"HTTP 500 Internal Server Error after 3 tries"):
@@ -195,7 +198,7 @@ def test_timeouts_are_retried_then_reported(server: HTTPServer) -> None:
         return Response(PAGE, content_type="text/html")
 
     server.expect_request("/slow").respond_with_handler(slow)
-    policy = FetchPolicy(delay=0, backoff=0.01, retries=1, timeout=0.3, connect_timeout=0.3)
+    policy = dataclasses.replace(FAST, retries=1, timeout=0.3, connect_timeout=0.3)
     try:
         with PoliteClient(policy) as client, pytest.raises(FetchError) as caught:
             client.get(server.url_for("/slow"), accept=HTML_TYPES)
@@ -256,7 +259,7 @@ def test_polite_delay_between_requests_to_one_host(server: HTTPServer) -> None:
 
     for n in range(5):
         server.expect_request(f"/q{n}").respond_with_handler(handler)
-    with PoliteClient(FetchPolicy(delay=0.15, backoff=0.01)) as client:
+    with PoliteClient(FetchPolicy(delay=0.15, backoff=0.01, allow_private=ALLOW_LOCAL)) as client:
         _get_all(client, [server.url_for(f"/q{n}") for n in range(5)])
     assert max(starts) - min(starts) >= 4 * 0.15 * 0.9  # four gaps (timer slack allowed)
 

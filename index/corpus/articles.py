@@ -40,6 +40,7 @@ import frontmatter
 import trafilatura
 import yaml
 
+from index.corpus.caps import within_caps
 from index.corpus.text import clean_text, shown
 from index.types import Article, ArticleError, CorpusError
 
@@ -237,7 +238,7 @@ def _load(path: Path, rel: str) -> _FileResult:
             raise ArticleError("empty file")
         parse = _parse_markdown if suffix in MARKDOWN_SUFFIXES else _parse_text
         article = parse(text, path, rel)
-    article, notes = _valid_unicode(article)
+    article, notes = _checked(article)
     return _FileResult([(article, None)], notes=notes)
 
 
@@ -353,6 +354,13 @@ def _decode_wide(data: bytes, encoding: str, bom: int) -> str:
     if "\x00" in text:
         raise ArticleError(f"binary file ({name} with NUL characters)")
     return _normalise_newlines(text)
+
+
+def _checked(article: Article) -> tuple[Article, list[str]]:
+    """``article`` as valid Unicode and within the size caps, with a note for each change."""
+    article, notes = _valid_unicode(article)
+    article, cut = within_caps(article)
+    return article, notes + cut
 
 
 def _valid_unicode(article: Article) -> tuple[Article, list[str]]:
@@ -610,7 +618,7 @@ def _parse_jsonl(data: bytes, rel: str) -> _FileResult:
             line = _decode_line(raw)
             if not line.strip():
                 continue
-            article, notes = _valid_unicode(_parse_jsonl_line(line, rel))
+            article, notes = _checked(_parse_jsonl_line(line, rel))
         except ArticleError as exc:
             result.line_problems.append(f"line {number}: {exc}")
             continue

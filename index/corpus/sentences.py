@@ -27,7 +27,9 @@ Sentence boundaries come from ``pysbd`` (rule-based: Mr./Dr./U.S./St., curly quo
   is merged into its neighbour.
 
 Pieces longer than ``max_chars`` are split at the last clause boundary (``; : , — –``) before
-the cap, else at the last whitespace, else (no whitespace at all) hard at the cap.
+the cap, else at the last whitespace, else (no whitespace at all) hard at the cap. Of a run of
+more than :data:`~index.corpus.caps.MAX_SENTENCE_CHARS` characters without a space, only the
+start is indexed (with a warning).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from itertools import pairwise
 import pysbd
 from pysbd.languages import Language
 
+from index.corpus.caps import MAX_SENTENCE_CHARS
 from index.types import Article, Sentence
 
 logger = logging.getLogger(__name__)
@@ -74,6 +77,7 @@ _SINGLE_QUOTE_END_RE = re.compile(r"[.!?]’(?P<gap>\s+)(?=[“‘\"(]?[A-Z0-9])
 
 # Clause boundaries for splitting an over-long sentence: , ; : followed by whitespace, or a dash.
 _CLAUSE_RE = re.compile(r"[;:,](?=\s)|[—–]")
+_UNBROKEN_RE = re.compile(rf"\S{{{MAX_SENTENCE_CHARS + 1},}}")
 
 
 @lru_cache(maxsize=1)
@@ -330,6 +334,24 @@ def _sentence_spans(body: str, start: int, end: int, max_chars: int) -> list[tup
     return spans
 
 
+def _indexed_parts(body: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``body[start:end]`` less what follows the first :data:`~index.corpus.caps.MAX_SENTENCE_CHARS`
+    characters of any longer run without a space: that is no sentence (a 4.5 MB "word"), and
+    would give thousands of pieces. Logged."""
+    parts: list[tuple[int, int]] = []
+    for run in _UNBROKEN_RE.finditer(body, start, end):
+        logger.warning(
+            "%s characters without a space (%r...): only the first %s are indexed",
+            f"{run.end() - run.start():,}",
+            run.group()[:30],
+            f"{MAX_SENTENCE_CHARS:,}",
+        )
+        parts.append((start, run.start() + MAX_SENTENCE_CHARS))
+        start = run.end()
+    parts.append((start, end))
+    return parts
+
+
 def split_sentences(article: Article, max_chars: int = 400) -> list[Sentence]:
     """The sentences of ``article.body``, in order, with exact offsets.
 
@@ -342,7 +364,8 @@ def split_sentences(article: Article, max_chars: int = 400) -> list[Sentence]:
     body = article.body
     sentences: list[Sentence] = []
     for paragraph, (p_start, p_end) in enumerate(paragraph_spans(body)):
-        for start, end in _sentence_spans(body, p_start, p_end, max_chars):
+        parts = _indexed_parts(body, p_start, p_end)
+        for start, end in (s for part in parts for s in _sentence_spans(body, *part, max_chars)):
             sentences.append(
                 Sentence(
                     article_id=article.id,

@@ -21,6 +21,7 @@ __all__ = [
     "shown",
     "stem",
     "tokenize",
+    "visible",
     "words",
 ]
 
@@ -90,6 +91,15 @@ def shown(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def visible(text: str) -> str:
+    """``text`` without Unicode format characters (category Cf): zero-width spaces and
+    joiners, bidirectional controls (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), the BOM.
+    In a label they forge names: ``Reu\u200dters \u202eswen\u202c`` reads "Reuters news"."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 @lru_cache(maxsize=1)

@@ -70,7 +70,7 @@ index) are checked by size, which catches truncation, the damage a full disk or 
 leaves; hashing them would make opening take seconds."""
 _BUILD_ID_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}")
 KEEP_VERSIONS = 2
-SPLITTER_VERSION = 1
+SPLITTER_VERSION = 2  # 2: a run of over 4,000 characters without a space is cut
 """Bump when sentence splitting changes, so the next build re-splits and re-embeds."""
 
 
