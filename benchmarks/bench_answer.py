@@ -20,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from index import QA
 from index.config import IndexSettings
-from index.qa import QA
-from index.store.build import build_index
-from index.store.embedder import make_embedder
+from index.store import build_index, make_embedder
 from scripts.evaluation import build_temp_index, load_gold, load_squad, percentile
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from index.config import IndexSettings
-from index.store.build import build_index
+from index.store import build_index
 from ingest.extract import extract_page
 from ingest.http import FetchPolicy
 from ingest.run import FetchOptions, FetchSummary, run_fetch

@@ -28,8 +28,7 @@ import tempfile
 from pathlib import Path
 
 from index.config import IndexSettings
-from index.store.build import build_index
-from index.store.embedder import make_embedder
+from index.store import build_index, make_embedder
 from scripts.evaluation import load_gold, percentile
 from testkit import OFFLINE
 from testkit.first_answer import ROOT, Start, one_start

@@ -65,8 +65,7 @@ def _timed(run: Any) -> dict[str, float]:
 def _worker(args: argparse.Namespace) -> dict[str, Any]:
     """One round: load the model, then (a) one ``encode`` call and (b) ``build_index``."""
     from index.config import IndexSettings
-    from index.store.build import build_index
-    from index.store.embedder import SentenceTransformerEmbedder
+    from index.store import SentenceTransformerEmbedder, build_index
 
     texts: list[str] = json.loads(Path(args.texts).read_text(encoding="utf-8"))
     started = time.perf_counter()
@@ -84,8 +83,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
             show_progress_bar=False,
         )
 
-    from index.store.build import embed_order
-    from index.store.embedder import default_embed_workers
+    from index.store import default_embed_workers, embed_order
 
     workers = default_embed_workers()
 
@@ -187,8 +185,7 @@ def _cli(cwd: Path, corpus: Path, index: Path, model: str) -> Process:
 
 def _sentence_texts(corpus: Path, max_chars: int) -> list[str]:
     """Exactly the sentences a build of ``corpus`` embeds, in corpus order."""
-    from index.corpus.articles import load_corpus
-    from index.corpus.sentences import split_sentences
+    from index.corpus import load_corpus, split_sentences
 
     load = load_corpus(corpus)
     return [s.text for a in load.articles for s in split_sentences(a, max_chars=max_chars)]
@@ -213,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sentences must be at least 10 and --repeat at least 1")
 
     from index.config import IndexSettings
-    from index.store.embedder import SentenceTransformerEmbedder
+    from index.store import SentenceTransformerEmbedder
 
     batch = args.batch_size or SentenceTransformerEmbedder(args.model).batch_size
     max_chars = IndexSettings(_env_file=None).max_sentence_chars

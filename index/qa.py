@@ -57,6 +57,7 @@ from index.store.embedder import Embedder, make_embedder
 from index.store.snapshot import Snapshot, open_snapshot
 from index.store.versions import IndexDir
 from index.types import (
+    SEARCHED,
     Answer,
     Article,
     DamagedIndexError,
@@ -67,8 +68,6 @@ from index.types import (
 
 logger = logging.getLogger(__name__)
 
-SEARCHED = ("answer", "partial", "refusal")
-"""The kinds of answer that searched the index (the others are small talk or errors)."""
 
 POINTER_CHECK_SECONDS = 1.0
 WARM_UP_QUESTION = "What happened?"
@@ -231,10 +230,16 @@ class QA:
         )
 
     def compose(
-        self, question: str, snap: Snapshot, pool: Pool, followup: Followup | None = None
+        self,
+        question: str,
+        snap: Snapshot,
+        pool: Pool,
+        followup: Followup | None = None,
+        thresholds: Thresholds | None = None,
     ) -> Answer:
-        """Turn scored candidates into quotes with corroboration, or a refusal."""
-        return compose(question, snap, pool, self.settings, self.thresholds, followup)
+        """Turn scored candidates into quotes with corroboration, a hedge or a refusal (with
+        this QA's thresholds unless others are given)."""
+        return compose(question, snap, pool, self.settings, thresholds or self.thresholds, followup)
 
     @property
     def thresholds(self) -> Thresholds:

@@ -216,6 +216,10 @@ date, a figure, a name); ``reason`` says so plainly and the quotes are the close
 comes. ``language``: the question is not in English (``reason`` names the language)."""
 
 
+SEARCHED: tuple[AnswerKind, ...] = ("answer", "partial", "refusal")
+"""The kinds of answer that searched the index (the others are small talk or errors)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """What the bot says to a question: quotes, or a reason why there are none."""

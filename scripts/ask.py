@@ -32,8 +32,8 @@ from pydantic import ValidationError
 from bot import wording
 from index import QuestionAnswerer
 from index.config import IndexSettings
-from index.corpus.text import clean_text
-from index.dialogue.conversation import Conversation
+from index.corpus import clean_text
+from index.dialogue import Conversation
 from index.errors import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     if args.batch and args.batch != "-" and not Path(args.batch).is_file():
         return _fail(Failure(f"error: cannot read {args.batch}: no such file", EXIT_BAD_INPUT))
 
-    from index.qa import open_index
+    from index import open_index
 
     try:
         qa = open_index(settings)

@@ -30,7 +30,7 @@ from index.errors import (
     one_line,
     storage_problem,
 )
-from index.store.build import BuildReport, build_index
+from index.store import BuildReport, build_index
 from index.types import NewsQuoteError, SearchUnavailableError, StorageError
 from scripts.startup import start
 

@@ -32,9 +32,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from index import QA
 from index.config import IndexSettings, describe_settings_error
-from index.qa import QA
-from index.store.embedder import Embedder, make_embedder
+from index.store import Embedder, make_embedder
 from index.types import NewsQuoteError
 from scripts.evaluation import (
     GoldQuestion,
@@ -90,7 +90,7 @@ def run_gold(
     (``reader``: the system as shipped; else the ranker alone)."""
     questions = load_gold(args.gold)
     if args.corpus is not None:
-        from index.corpus.articles import load_corpus
+        from index.corpus import load_corpus
 
         articles = load_corpus(args.corpus).articles
         settings = build_temp_index(articles, workdir, "gold", embedder)  # kept for a rerun
@@ -443,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def default_threshold() -> float:
     """The answer threshold the bot uses (ANSWER_MIN_CONFIDENCE, else the trained one)."""
-    from index.rank.ranker import Ranker
+    from index.rank import Ranker
 
     value = IndexSettings().answer_min_confidence
     return value if value is not None else (Ranker.load().threshold or 0.5)

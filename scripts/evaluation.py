@@ -22,15 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from index import QA
 from index.config import IndexSettings
-from index.corpus.text import normalise_question
-from index.dialogue.conversation import Conversation
-from index.qa import QA, SEARCHED
-from index.rank.retrieve import Pool
-from index.store.build import build_index
-from index.store.embedder import Embedder
-from index.store.snapshot import Snapshot
-from index.types import Answer, Article
+from index.corpus import normalise_question
+from index.dialogue import Conversation
+from index.rank import Pool
+from index.store import Embedder, Snapshot, build_index
+from index.types import SEARCHED, Answer, Article
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,7 +174,7 @@ def _report(summary: FetchSummary, as_json: bool) -> None:
 
 
 def _build(settings: IndexSettings) -> int:
-    from index.store.build import build_index  # numpy and friends: only when a build runs
+    from index.store import build_index  # numpy and friends: only when a build runs
 
     try:
         report = build_index(settings)

@@ -23,12 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from index import QA
 from index.config import IndexSettings
-from index.corpus.text import normalise_question
-from index.qa import QA
-from index.rank.retrieve import Pool
-from index.store.embedder import Embedder
-from index.store.snapshot import Snapshot
+from index.corpus import normalise_question
+from index.rank import Pool
+from index.store import Embedder, Snapshot
 from index.types import Article
 from scripts.evaluation import GoldQuestion, build_temp_index, load_squad
 

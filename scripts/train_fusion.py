@@ -32,12 +32,17 @@ from pathlib import Path
 
 import numpy as np
 
-from index.qa import QA
-from index.rank.compose import Thresholds, compose
-from index.rank.fusion import FUSION_FEATURES, MODELS, Fusion, fusion_features
-from index.rank.ranker import Ranker
-from index.rank.reader import Reader
-from index.store.embedder import make_embedder
+from index import QA
+from index.rank import (
+    FUSION_FEATURES,
+    MODELS,
+    Fusion,
+    Ranker,
+    Reader,
+    Thresholds,
+    fusion_features,
+)
+from index.store import make_embedder
 from scripts.evaluation import build_temp_index, contains, load_squad, sign_test
 from scripts.pools import CachedEmbedder, QuestionSet, data_key, squad_sets
 from scripts.train_ranker import Group, Scored, collect, fit_scored
@@ -143,13 +148,13 @@ def quotes_with(r: Read, fusion: Fusion, thresholds: Thresholds) -> tuple[str, l
         g.pool.scores, lambda positions: np.asarray([cached[p] for p in positions])
     )
     pool.ranker_scores, pool.scores = g.pool.scores, scores
-    answer = compose(g.gold.question, g.snapshot, pool, g.qa.settings, thresholds)
+    answer = g.qa.compose(g.gold.question, g.snapshot, pool, thresholds=thresholds)
     return answer.kind, [q.text for q in answer.quotes]
 
 
 def ranker_quotes(r: Read, thresholds: Thresholds) -> tuple[str, list[str]]:
     g = r.group
-    answer = compose(g.gold.question, g.snapshot, g.pool, g.qa.settings, thresholds)
+    answer = g.qa.compose(g.gold.question, g.snapshot, g.pool, thresholds=thresholds)
     return answer.kind, [q.text for q in answer.quotes]
 
 

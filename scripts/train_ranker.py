@@ -26,23 +26,22 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from index.qa import QA
-from index.rank.features import FEATURES
-from index.rank.ranker import WEIGHTS_FILE, Ranker
-from index.rank.retrieve import Pool
-from index.store.embedder import make_embedder
-from index.store.snapshot import Snapshot
+from index import QA
+from index.rank import FEATURES, WEIGHTS_FILE, FeatureOptions, Pool, Ranker
+from index.store import Snapshot, make_embedder
 from scripts.evaluation import GoldQuestion, contains
 from scripts.pools import CachedEmbedder, QuestionSet, pools, squad_sets
 
 logger = logging.getLogger("scripts.train_ranker")
 
 DEFAULT_CACHE = Path("var/train-cache")
+DEFAULT_OUT = Path("var/ranker_weights.json")
+"""Where new weights go unless --out says otherwise: never over the shipped ones."""
 
 
 @dataclass
@@ -85,11 +84,19 @@ def collect(qa: QA, questions: Sequence[GoldQuestion], answerable: bool) -> list
     return groups
 
 
-def collect_sets(sets: Sequence[QuestionSet], embedder: CachedEmbedder) -> list[Group]:
-    """The groups of every question set (answerable on topic, or off topic)."""
+def collect_sets(
+    sets: Sequence[QuestionSet],
+    embedder: CachedEmbedder,
+    options: FeatureOptions | None = None,
+) -> list[Group]:
+    """The groups of every question set (answerable on topic, or off topic), scored by the
+    ranker alone (no reader) with the features of ``options``."""
+    ranker = replace(Ranker.load(), options=options or FeatureOptions())
     groups: list[Group] = []
     for s in sets:
-        groups += collect(QA(s.settings, embedder=embedder), s.questions, s.answerable)
+        settings = s.settings.model_copy(update={"reader": False})
+        qa = QA(settings, embedder=embedder, ranker=ranker)
+        groups += collect(qa, s.questions, s.answerable)
     embedder.save()
     return groups
 
@@ -290,18 +297,11 @@ def pooled(results: Sequence[tuple[str, dict[str, float], float]]) -> dict[str, 
 
 
 ABLATIONS = ("entities", "places", "followers", "unknown")
-DEV_THRESHOLDS = (0.15, 0.2, 0.25, 0.3)
-"""The few thresholds compared on dev (choosing among them is all dev is used for)."""
 
 
-def ablate(names: Sequence[str]) -> None:
-    """Switch additions off before pools are collected (places, leaning followers)."""
-    from index.rank import cohesion, features
-
-    if "places" in names:
-        features.USE_PLACES = False
-    if "followers" in names:
-        cohesion.FOLLOWERS = False
+def feature_options(names: Sequence[str]) -> FeatureOptions:
+    """The features to compute when ``names`` are switched off (places, leaning followers)."""
+    return FeatureOptions(places="places" not in names, followers="followers" not in names)
 
 
 def without_features(groups: list[Group], names: Sequence[str]) -> list[Group]:
@@ -322,21 +322,22 @@ def compare_without(
     dev: list[Group],
     articles: Sequence[str],
     args: argparse.Namespace,
+    threshold: float | None,
 ) -> None:
-    """Refit and report (held out, dev) with ``name``'s features zeroed, then restore them."""
+    """Refit and report (held out, dev) with ``name``'s features zeroed, then restore them;
+    at ``threshold``, or one chosen on the training data when None."""
     saved = [g.pool.features.copy() for g in [*groups, *dev]]
     try:
         without_features([*groups, *dev], [name])
-        p = pooled(leave_one_out(groups, articles, args.c, args.objective, args.threshold))
+        p = pooled(leave_one_out(groups, articles, args.c, args.objective, threshold))
         print(
             f"\nWithout {name}: held out top-1 {p['top1']:.3f}, top-3 {p['top3']:.3f}, ranked "
             f"top-1 {p['ranked_top1']:.3f}, off-topic declined {p['off_declined']:.3f}"
         )
         ranker = fit(groups, args.c, args.objective)
-        threshold = choose_threshold(ranker, groups)
         if dev:
-            for t in sorted({threshold, *DEV_THRESHOLDS}):
-                report(f"dev without {name}", ranker, dev, t)
+            t = threshold if threshold is not None else choose_threshold(ranker, groups)
+            report(f"dev without {name}", ranker, dev, t)
     finally:
         for g, f in zip([*groups, *dev], saved, strict=True):
             g.pool.features = f
@@ -351,12 +352,18 @@ def report(name: str, ranker: Ranker, groups: Sequence[Group], threshold: float)
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, required=True, help="SQuAD-format training file")
     parser.add_argument("--dev", type=Path, help="SQuAD-format file to report on (not fitted)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="indexes, embeddings")
-    parser.add_argument("--out", type=Path, default=WEIGHTS_FILE, help="weights file to write")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"weights file to write (default {DEFAULT_OUT}; the shipped weights are "
+        f"{WEIGHTS_FILE}, written only when named here)",
+    )
     parser.add_argument("--c", type=float, default=0.1, help="inverse regularisation strength")
     parser.add_argument(
         "--objective", choices=("listwise", "pointwise"), default="listwise", help="training loss"
@@ -365,11 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threshold",
         type=float,
-        help="use this answer threshold (one chosen on dev among a few) instead of the one "
-        "that maximises answered-right plus declined on the training data",
+        help="the answer threshold (default: the shipped weights' own, chosen on dev)",
     )
     parser.add_argument(
-        "--compare", type=Path, help="also report these weights (with their threshold)"
+        "--fit-threshold",
+        action="store_true",
+        help="choose the threshold that maximises answered-right plus declined on the "
+        "training data instead",
     )
     parser.add_argument(
         "--also-without",
@@ -383,76 +392,47 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         choices=ABLATIONS,
-        help="switch an addition off (features stay, as zeros or as before it)",
+        help="train without an addition (its features zeroed, or computed as before it)",
     )
     parser.add_argument("--dry-run", action="store_true", help="report, do not write weights")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    shipped = Ranker.load()
     embedder = CachedEmbedder(make_embedder("all-MiniLM-L6-v2"), args.cache / "embeddings.npz")
-    ablate(args.without)
+    options = feature_options(args.without)
     sets = squad_sets(args.squad, args.cache, embedder)
-    groups = without_features(collect_sets(sets, embedder), args.without)
+    groups = without_features(collect_sets(sets, embedder, options), args.without)
     articles = list(dict.fromkeys(g.article for g in groups))
     print(
         f"{sum(g.answerable for g in groups)} answerable and "
         f"{sum(not g.answerable for g in groups)} off-topic questions over {len(articles)} "
         f"articles; {sum(len(g.labels) for g in groups)} candidates"
     )
+    fixed = None if args.fit_threshold else (args.threshold or shipped.threshold or 0.5)
     if not args.no_loo:
-        print("\nLeave one article out (fitted on the others, tested on it):")
-        print("| held out | questions | top-1 | top-3 | off-topic declined | threshold |")
-        print("|---|---:|---:|---:|---:|---:|")
-        results = leave_one_out(groups, articles, args.c, args.objective, args.threshold)
-        for article, m, t in results:
-            print(
-                f"| {article} | {m['answerable']:.0f} | {m['top1']:.3f} | {m['top3']:.3f} "
-                f"| {m['off_declined']:.3f} | {t:.2f} |"
-            )
-        p = pooled(results)
-        print(
-            f"| all held out | {sum(m['answerable'] for _, m, _ in results):.0f} | "
-            f"{p['top1']:.3f} | {p['top3']:.3f} | {p['off_declined']:.3f} | |"
-        )
-        print(f"(held out, ranked top-1 whatever the threshold: {p['ranked_top1']:.3f})")
-
-    ranker = fit(groups, args.c, args.objective)
-    threshold = args.threshold if args.threshold is not None else choose_threshold(ranker, groups)
-    m = evaluate(ranker, groups, threshold)
-    print(
-        f"\nAll training data: top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f}, off-topic declined "
-        f"{m['off_declined']:.3f}, threshold {threshold:.2f}"
-    )
-    for name, w in zip(FEATURES, ranker.weights, strict=True):
-        print(f"  {name:14s} {w:+.3f}")
-    print(f"  {'bias':14s} {ranker.bias:+.3f}")
+        print_leave_one_out(leave_one_out(groups, articles, args.c, args.objective, fixed))
+    ranker = replace(fit(groups, args.c, args.objective), options=options)
+    threshold = fixed if fixed is not None else choose_threshold(ranker, groups)
+    ranker = replace(ranker, threshold=threshold)
+    print_fit(ranker, groups)
     dev: list[Group] = []
     if args.dev is not None:
         dev = without_features(
-            collect_sets(squad_sets(args.dev, args.cache, embedder), embedder), args.without
+            collect_sets(squad_sets(args.dev, args.cache, embedder), embedder, options),
+            args.without,
         )
-        print(f"\nDev ({args.dev.name}, not fitted on):")
-        for t in sorted({threshold, *DEV_THRESHOLDS}):
-            report(
-                "retrained" + (" (threshold from training)" if t == threshold else ""),
-                ranker,
-                dev,
-                t,
-            )
-    if args.compare is not None:
-        old = Ranker.load(args.compare)
-        t = old.threshold or 0.5
-        print(f"\nCompared: {args.compare} (threshold {t:.2f}), same pools:")
-        report("training articles", old, groups, t)
-        if dev:
-            report("dev", old, dev, t)
+        print_against_shipped(ranker, shipped, groups, dev)
     for name in args.also_without:
-        compare_without(name, groups, dev, articles, args)
+        compare_without(name, groups, dev, articles, args, fixed)
     if args.dry_run:
         return 0
-    final = Ranker(ranker.weights, ranker.bias, threshold)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
-        final.to_json(
+        ranker.to_json(
             trained_on=args.squad.name,
             note="written by scripts/train_ranker.py; see its docstring",
         )
@@ -461,6 +441,55 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"wrote {args.out}")
     return 0
+
+
+def print_leave_one_out(results: list[tuple[str, dict[str, float], float]]) -> None:
+    print("\nLeave one article out (fitted on the others, tested on it):")
+    print("| held out | questions | top-1 | top-3 | off-topic declined | threshold |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for article, m, t in results:
+        print(
+            f"| {article} | {m['answerable']:.0f} | {m['top1']:.3f} | {m['top3']:.3f} "
+            f"| {m['off_declined']:.3f} | {t:.2f} |"
+        )
+    p = pooled(results)
+    print(
+        f"| all held out | {sum(m['answerable'] for _, m, _ in results):.0f} | "
+        f"{p['top1']:.3f} | {p['top3']:.3f} | {p['off_declined']:.3f} | |"
+    )
+    print(f"(held out, ranked top-1 whatever the threshold: {p['ranked_top1']:.3f})")
+
+
+def print_fit(ranker: Ranker, groups: Sequence[Group]) -> None:
+    t = ranker.threshold or 0.5
+    m = evaluate(ranker, groups, t)
+    print(
+        f"\nAll training data: top-1 {m['top1']:.3f}, top-3 {m['top3']:.3f}, off-topic declined "
+        f"{m['off_declined']:.3f}, threshold {t:.2f}"
+    )
+    for name, w in zip(FEATURES, ranker.weights, strict=True):
+        print(f"  {name:14s} {w:+.3f}")
+    print(f"  {'bias':14s} {ranker.bias:+.3f}")
+
+
+def print_against_shipped(
+    ranker: Ranker, shipped: Ranker, groups: Sequence[Group], dev: Sequence[Group]
+) -> None:
+    """The new weights beside the shipped ones, on the training articles and on dev, each at
+    its own threshold; and whether the new ones beat the shipped ones on dev."""
+    print("\nNew weights against the shipped ones (same pools, each at its own threshold):")
+    got = {}
+    for name, r in (("new", ranker), ("shipped", shipped)):
+        t = r.threshold or 0.5
+        report(f"{name}, training articles", r, groups, t)
+        report(f"{name}, dev", r, dev, t)
+        got[name] = evaluate(r, dev, t)
+    new, old = got["new"], got["shipped"]
+    verdict = "beat" if (new["top1"], new["top3"]) > (old["top1"], old["top3"]) else "do not beat"
+    print(
+        f"The new weights {verdict} the shipped ones on dev: top-1 {new['top1']:.3f} against "
+        f"{old['top1']:.3f}, top-3 {new['top3']:.3f} against {old['top3']:.3f}."
+    )
 
 
 if __name__ == "__main__":

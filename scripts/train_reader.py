@@ -72,7 +72,7 @@ def _squad_articles(path: Path) -> list[dict[str, Any]]:
 
 def _split(context: str) -> list[tuple[int, int]]:
     """Sentence spans of one SQuAD paragraph, by the index's own splitter."""
-    from index.corpus.sentences import split_sentences
+    from index.corpus import split_sentences
     from index.types import Article
 
     article = Article(id="p", title="p", body=context)
@@ -491,7 +491,7 @@ def _scores(
 
 
 def onnx_scores(onnx_dir: Path, group_list: Sequence[Group]) -> list[np.ndarray]:
-    from index.rank.reader import Reader
+    from index.rank import Reader
 
     reader = Reader.load(onnx_dir)
     return [reader.score(g.question, list(g.texts)) for g in group_list]

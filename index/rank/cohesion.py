@@ -26,19 +26,15 @@ LEAD_IN_ENDING = re.compile(
 )
 
 
-FOLLOWERS = True
-"""Whether a sentence takes along the next one when that one leans on it."""
-
-
-def cohesive_rows(snap: Snapshot, row: int) -> tuple[int, int]:
-    """``row`` widened by the neighbour it leans on or leads into, and by the next sentence
-    when that one leans on it (same paragraph only)."""
+def cohesive_rows(snap: Snapshot, row: int, *, followers: bool = True) -> tuple[int, int]:
+    """``row`` widened by the neighbour it leans on or leads into, and (``followers``) by the
+    next sentence when that one leans on it (same paragraph only)."""
     lo = hi = row
     text = snap.text(row)
     if row - 1 >= int(snap.para_lo[row]) and DEPENDENT_OPENING.match(text):
         lo = row - 1
     if row + 1 < int(snap.para_hi[row]) and (
-        LEAD_IN_ENDING.search(text) or (FOLLOWERS and DEPENDENT_OPENING.match(snap.text(row + 1)))
+        LEAD_IN_ENDING.search(text) or (followers and DEPENDENT_OPENING.match(snap.text(row + 1)))
     ):
         hi = row + 1
     return lo, hi

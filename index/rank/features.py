@@ -123,22 +123,33 @@ _ROW_INFO: weakref.WeakKeyDictionary[Snapshot, dict[int, RowInfo]] = weakref.Wea
 """Each loaded version's :class:`RowInfo` by row, forgotten with the version."""
 
 
-def row_info(snapshot: Snapshot, row: int) -> RowInfo:
+@dataclass(frozen=True, slots=True)
+class FeatureOptions:
+    """Additions to the features that a ranker can be trained without (ablations)."""
+
+    places: bool = True
+    """Capitals, countries and peoples stand for each other ("Moscow" for Russia)."""
+    followers: bool = True
+    """A sentence is judged with the next one when that one leans on it ("It was ...")."""
+
+
+def row_info(snapshot: Snapshot, row: int, followers: bool = True) -> RowInfo:
     """The :class:`RowInfo` of ``row``, computed once per snapshot (the cache is bounded)."""
     cache = _ROW_INFO.setdefault(snapshot, {})
-    info = cache.get(row)
+    key = row if followers else -1 - row
+    info = cache.get(key)
     if info is None:
         text = snapshot.text(row)
         info = RowInfo(
             text=text,
             words=frozenset(words(text)),
-            cohesive=cohesive_rows(snapshot, row),
+            cohesive=cohesive_rows(snapshot, row, followers=followers),
             found={},
             entities=snapshot.sentence_entities(row),
         )
         if len(cache) >= ROW_CACHE_LIMIT:
             cache.clear()
-        cache[row] = info
+        cache[key] = info
     return info
 
 
@@ -160,11 +171,13 @@ class Query:
     unknown_weight: float  # idf-like weight of question words the corpus never uses
 
 
-def make_query(snapshot: Snapshot, text: str, vector: np.ndarray) -> Query:
+def make_query(
+    snapshot: Snapshot, text: str, vector: np.ndarray, options: FeatureOptions = FeatureOptions()
+) -> Query:
     """Prepare ``text`` (already normalised) and its embedding for :func:`feature_matrix`."""
     vocab = snapshot.vocab
     stems = tokenize(text)
-    known = _with_place_stand_ins(snapshot, stems) if USE_PLACES else stems
+    known = _with_place_stand_ins(snapshot, stems) if options.places else stems
     ids = sorted({vocab[t] for t in known if t in vocab})
     seq = [vocab.get(t, -1) for t in known]
     bigrams = frozenset((a, b) for a, b in itertools.pairwise(seq) if a >= 0 and b >= 0)
@@ -180,16 +193,15 @@ def make_query(snapshot: Snapshot, text: str, vector: np.ndarray) -> Query:
         weights=np.asarray(weights, dtype=np.float64),
         stems=frozenset(stems),
         bigrams=bigrams,
-        aliases=_aliases(snapshot, known, set(ids)),
+        aliases=_aliases(snapshot, known, set(ids), options.places),
         asked=asked(text),
         unknown_weight=rare * len(unknown),
     )
 
 
-USE_PLACES = True
-
-
-def _aliases(snapshot: Snapshot, stems: list[str], question_ids: set[int]) -> dict[int, int]:
+def _aliases(
+    snapshot: Snapshot, stems: list[str], question_ids: set[int], places_too: bool
+) -> dict[int, int]:
     """Vocabulary ids that count as one of the question's words: related word forms
     (russia/russian) and, for a place, its country's other names (Moscow: Russia, Russian).
     A word the question uses itself is never an alias of another."""
@@ -200,7 +212,7 @@ def _aliases(snapshot: Snapshot, stems: list[str], question_ids: set[int]) -> di
             for alias in related_forms(snapshot, stem):
                 if alias not in question_ids:
                     aliases.setdefault(alias, vocab[stem])
-    if USE_PLACES:
+    if places_too:
         for phrase, others in places.related(stems).items():
             anchor = next((vocab[w] for w in reversed(phrase) if w in vocab), None)
             if anchor is None:
@@ -268,15 +280,6 @@ def _shared_prefix(a: str, b: str) -> int:
             break
         n += 1
     return n
-
-
-def neighbours(snapshot: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The previous and next row of each row within its paragraph, or -1."""
-    prev = rows - 1
-    nxt = rows + 1
-    prev = np.where(prev >= snapshot.para_lo[rows], prev, -1)
-    nxt = np.where(nxt < snapshot.para_hi[rows], nxt, -1)
-    return prev, nxt
 
 
 Hits = dict[int, float]
@@ -370,6 +373,7 @@ def feature_matrix(
     bm25: np.ndarray,
     dense_order: np.ndarray,
     bm25_order: np.ndarray,
+    options: FeatureOptions = FeatureOptions(),
 ) -> np.ndarray:
     """One row of :data:`FEATURES` per candidate ``rows``.
 
@@ -379,7 +383,7 @@ def feature_matrix(
     out = Columns(len(rows))
     if len(rows) == 0:
         return out.matrix
-    prev, nxt = neighbours(snapshot, rows)
+    prev, nxt = snapshot.neighbours(rows)
     qids = query.token_ids.tolist()
     qweight = dict(zip(qids, query.weights.tolist(), strict=True))
     c = Candidates(
@@ -395,7 +399,7 @@ def feature_matrix(
         qweight=qweight,
         qset=set(qids),
         total=sum(qweight.values()) + query.unknown_weight,
-        infos=[row_info(snapshot, row) for row in rows.tolist()],
+        infos=[row_info(snapshot, row, options.followers) for row in rows.tolist()],
     )
     for family in FAMILIES:
         family(c, out)

@@ -9,12 +9,12 @@ the answer threshold (``ANSWER_MIN_CONFIDENCE``) is compared with it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from index.rank.features import FEATURES
+from index.rank.features import FEATURES, FeatureOptions
 
 WEIGHTS_FILE = Path(__file__).with_name("ranker_weights.json")
 
@@ -26,6 +26,8 @@ class Ranker:
     weights: np.ndarray
     bias: float
     threshold: float | None = None
+    options: FeatureOptions = field(default_factory=FeatureOptions)
+    """The features it was trained with (an ablation leaves some out)."""
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """The probability that each candidate (a row of ``features``) answers the question."""
@@ -40,6 +42,7 @@ class Ranker:
             "weights": [round(float(w), 6) for w in self.weights],
             "bias": round(float(self.bias), 6),
             "threshold": self.threshold,
+            "options": {"places": self.options.places, "followers": self.options.followers},
             **extra,
         }
         return json.dumps(data, indent=1)
@@ -55,4 +58,5 @@ class Ranker:
         by_name = dict(zip(names, data["weights"], strict=True))
         weights = np.array([float(by_name.get(f, 0.0)) for f in FEATURES])
         threshold = data.get("threshold")
-        return cls(weights, float(data["bias"]), float(threshold) if threshold else None)
+        options = FeatureOptions(**{k: bool(v) for k, v in data.get("options", {}).items()})
+        return cls(weights, float(data["bias"]), float(threshold) if threshold else None, options)

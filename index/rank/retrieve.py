@@ -75,7 +75,7 @@ def candidates(
     t0 = time.perf_counter()
     vector = embed(question)
     t1 = time.perf_counter()
-    query = make_query(snap, question, vector)
+    query = make_query(snap, question, vector, ranker.options)
     k = settings.candidates
     bm25_all, bm25_order = bm25_top_k(snap, query, k)
     t2 = time.perf_counter()
@@ -83,7 +83,13 @@ def candidates(
     t3 = time.perf_counter()
     rows = with_neighbours(snap, dense_order, bm25_order, settings.expand)
     features = feature_matrix(
-        snap, query, rows, bm25_all[rows].astype(np.float64), dense_order, bm25_order
+        snap,
+        query,
+        rows,
+        bm25_all[rows].astype(np.float64),
+        dense_order,
+        bm25_order,
+        ranker.options,
     )
     scores = ranker.score(features)
     t4 = time.perf_counter()
@@ -170,7 +176,6 @@ def dense_top_k(snap: Snapshot, vector: npt.NDArray[np.float32], k: int) -> Rows
 def with_neighbours(snap: Snapshot, dense_order: Rows, bm25_order: Rows, expand: int) -> Rows:
     """Both ranked lists, plus the paragraph neighbours of the first ``expand`` of each."""
     seeds = np.concatenate([dense_order[:expand], bm25_order[:expand]])
-    prev = np.where(seeds - 1 >= snap.para_lo[seeds], seeds - 1, -1)
-    nxt = np.where(seeds + 1 < snap.para_hi[seeds], seeds + 1, -1)
+    prev, nxt = snap.neighbours(seeds)
     rows = np.unique(np.concatenate([dense_order, bm25_order, prev, nxt]))
     return rows[rows >= 0]

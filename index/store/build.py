@@ -12,12 +12,13 @@ wrote and leaves the served version as it was; it checks the disk for room befor
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -110,6 +111,9 @@ class BuildReport:
     noop: bool = False
     model: str = ""
     backend: str = "embedded"
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds each step took: load, split, embed, table (sentences, tokens, BM25, words),
+    entities, copies, chroma (for the benchmarks)."""
 
     @property
     def sentences_per_second(self) -> float:
@@ -278,7 +282,9 @@ def build_index(
         raise SettingsError(f"invalid setting EMBEDDING_MODEL: {problem}")
     index_dir = IndexDir(settings.index_dir)
     previous = index_dir.current_manifest()
+    loading = time.perf_counter()
     plan = _plan(settings, previous)
+    loaded = time.perf_counter() - loading
     if (
         previous is not None
         and _is_noop(plan, previous, settings, full)
@@ -306,6 +312,7 @@ def build_index(
         reusable = previous if previous and not full and _compatible(previous, settings) else None
         report = _write_version(index_dir, plan, reusable, previous, settings, embedder, progress)
     report.seconds = time.perf_counter() - started
+    report.phases = {"load": loaded, **report.phases}
     return report
 
 
@@ -431,15 +438,22 @@ class VectorFile:
 def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
     """Write every file of the version: plan -> vectors -> table -> syndication -> chroma ->
     manifest."""
-    per_article = plan.split_all(ctx.settings)
-    flat = [s for sentences in per_article for s in sentences]
-    rows = _plan_rows(plan.articles, per_article, ctx.served)
+    phases = _Phases()
+    with phases("split"):
+        per_article = plan.split_all(ctx.settings)
+        flat = [s for sentences in per_article for s in sentences]
+        rows = _plan_rows(plan.articles, per_article, ctx.served)
     text_chars = sum(len(a.body) + len(a.title) for a in plan.articles)
-    written = _write_vectors(ctx, rows, flat, text_chars)
-    table = _write_table(ctx.folder, plan.articles, per_article, flat)
-    _write_entities(ctx, rows, flat)
-    _write_syndication(ctx, plan.articles)
-    name = _write_collection(ctx, plan.articles, table, flat, written)
+    with phases("embed"):
+        written = _write_vectors(ctx, rows, flat, text_chars)
+    with phases("table"):
+        table = _write_table(ctx.folder, plan.articles, per_article, flat)
+    with phases("entities"):
+        _write_entities(ctx, rows, flat)
+    with phases("copies"):
+        _write_syndication(ctx, plan.articles)
+    with phases("chroma"):
+        name = _write_collection(ctx, plan.articles, table, flat, written)
     manifest = _write_manifest(ctx, plan, rows, written.dimension, name)
     return BuildReport(
         index_dir=ctx.folder,
@@ -454,7 +468,23 @@ def _fill_version(ctx: BuildContext, plan: _Plan) -> BuildReport:
         embed_seconds=written.embed_seconds,
         model=manifest.model,
         backend=manifest.backend,
+        phases=phases.seconds,
     )
+
+
+class _Phases:
+    """Seconds spent in each named step of a build (``with phases("embed"): ...``)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
 def _served(index_dir: IndexDir, reusable: Manifest | None) -> Served | None:

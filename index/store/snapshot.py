@@ -162,6 +162,14 @@ class Snapshot:
         """The exact text of sentence ``row``: a slice of its article body."""
         return self.span_text(row, row)
 
+    def neighbours(
+        self, rows: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The previous and the next row of each of ``rows`` within its paragraph, or -1."""
+        prev = np.where(rows - 1 >= self.para_lo[rows], rows - 1, -1)
+        nxt = np.where(rows + 1 < self.para_hi[rows], rows + 1, -1)
+        return prev, nxt
+
     def span_text(self, lo: int, hi: int) -> str:
         """The body slice from the start of row ``lo`` to the end of row ``hi`` (rows of one
         article): the one place a quote's text is cut from its article."""
