@@ -112,7 +112,7 @@ async def _warm_up(services: BotServices, qa: QuestionAnswerer) -> None:
     started = time.perf_counter()
     await services.run(qa.warm_up)
     try:
-        services.remember_examples(await services.run(qa.example_questions, 3))
+        await services.run(qa.example_questions, 3)  # found once, kept by the QA per version
     except Exception as exc:  # examples are a nicety: /start finds them later
         logger.warning("Could not find example questions (ignored): %s", exc)
     logger.info("Warmed up in %.1f s", time.perf_counter() - started)

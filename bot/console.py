@@ -81,7 +81,7 @@ def _article(qa: QuestionAnswerer, argument: str) -> str:
     """/article N: the whole article (a terminal scrolls; no pages)."""
     if not argument.isdecimal() or len(argument) > 9:
         return wording.ARTICLE_USAGE.format(wording.ARTICLE_USAGE_PLACEHOLDER)
-    articles, number = render.newest_first(qa.articles()), int(argument)
+    articles, number = qa.articles(), int(argument)
     if not 1 <= number <= len(articles):
         return wording.no_such_article(number, len(articles))
     chosen = articles[number - 1]

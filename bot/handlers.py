@@ -46,7 +46,6 @@ SOURCES_PREFIX = "sources:"
 SOURCES_PATTERN = r"^sources:\d{1,9}$"
 ARTICLE_PREFIX = "article:"
 ARTICLE_PATTERN = r"^article:\d{1,9}:\d{1,6}$"
-READABLE_TTL_SECONDS = 60.0
 INLINE_RESULTS = 5
 TYPING_REFRESH_SECONDS = 4.5
 INLINE_CACHE_SECONDS = 60
@@ -148,12 +147,9 @@ async def ask_index(
 
 
 async def _examples(update: Update, context: ContextTypes.DEFAULT_TYPE, n: int = 3) -> list[str]:
-    """Example questions from the corpus, cached for a while."""
-    services = _services(context)
-    if not services.examples_are_fresh():
-        outcome = await call_index(update, context, get_qa(context.bot_data).example_questions, n)
-        services.remember_examples([e for e in outcome.value or [] if e and e.strip()])
-    return services.examples[:n]
+    """Example questions from the corpus (the QA keeps them per index version)."""
+    outcome = await call_index(update, context, get_qa(context.bot_data).example_questions, n)
+    return [e for e in outcome.value or [] if e and e.strip()][:n]
 
 
 def _account(services: BotServices, answer: Answer, seconds: float, where: str) -> None:
@@ -190,17 +186,10 @@ def _thread(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ThreadKey | N
 
 
 async def _readable(update: Update, context: ContextTypes.DEFAULT_TYPE) -> dict[str, int]:
-    """Article ids by their /sources number, for the ``/article N`` hints (cached a minute)."""
-    services = _services(context)
-    cached = services.readable
-    if cached is not None and time.monotonic() - cached[0] < READABLE_TTL_SECONDS:
-        return cached[1]
+    """Article ids by their /sources number, for the ``/article N`` hints: the numbering of
+    the version being served, as /sources and /article give it."""
     outcome = await call_index(update, context, get_qa(context.bot_data).articles)
-    if outcome.value is None:
-        return {}
-    numbers = render.source_numbers(outcome.value)
-    services.readable = (time.monotonic(), numbers)
-    return numbers
+    return render.source_numbers(outcome.value) if outcome.value is not None else {}
 
 
 def _admit(
@@ -408,7 +397,7 @@ async def article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not 1 <= number <= len(outcome.value):
         await _reply(update, [render.no_such_article_notice(number, len(outcome.value))])
         return
-    chosen = render.newest_first(outcome.value)[number - 1]
+    chosen = outcome.value[number - 1]
     pages = render.article_pages(chosen.body)
     text = render.render_article_page(number, chosen, 1, pages)
     await _reply(update, [text], _article_keyboard(number, 1, len(pages)))
@@ -437,7 +426,7 @@ async def article_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer(render.expired_notice(), show_alert=True)
         return
     await query.answer()
-    chosen = render.newest_first(outcome.value)[number - 1]
+    chosen = outcome.value[number - 1]
     pages = render.article_pages(chosen.body)
     page = min(max(page, 1), len(pages))
     text = render.render_article_page(number, chosen, page, pages)

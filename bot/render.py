@@ -28,7 +28,6 @@ from bot.markup import (
     to_plain,
 )
 from index.dialogue.conversation import FOLLOWUP_MINUTES
-from index.rank.recency import published_key
 from index.types import Answer, Article, IndexInfo, Quote, SourceRef
 
 if TYPE_CHECKING:
@@ -240,14 +239,21 @@ def notice_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
     if answer.kind == "goodbye":
         return [Span(wording.GOODBYE)]
     if answer.kind == "comparison":  # nothing to compare: no article addresses the topic
-        return [Span(answer.reason or wording.NOT_IN_COVERAGE)]
+        return [Span(_reason(answer))]
     if answer.kind == "help":
         return help_spans(examples)
     if answer.kind == "empty":
         return [Span(wording.EMPTY), *_example(examples)]
     if answer.kind == "unavailable":
         return [Span(wording.UNAVAILABLE)]
+    if answer.kind == "language":  # names the language: only the reason says which
+        return [Span(_reason(answer))]
     return refusal_spans(answer.question, examples)
+
+
+def _reason(answer: Answer) -> str:
+    """The answer's reason, or "Not in the coverage." when it says nothing."""
+    return (answer.reason or "").strip() or wording.NOT_IN_COVERAGE
 
 
 def refusal_spans(question: str, examples: Sequence[str] = ()) -> list[Span]:
@@ -432,16 +438,10 @@ def sources_page_arg(args: Sequence[str]) -> int:
     return 1
 
 
-def newest_first(articles: Sequence[Article]) -> list[Article]:
-    """``articles`` by publication date, newest first; undated ones last, in their order."""
-    dated = [a for a in articles if published_key(a.published)]
-    dated.sort(key=lambda a: published_key(a.published), reverse=True)  # stable within a day
-    return dated + [a for a in articles if not published_key(a.published)]
-
-
 def source_numbers(articles: Sequence[Article]) -> dict[str, int]:
-    """Each article's number in /sources (newest first), the N of ``/article N``."""
-    return {a.id: n for n, a in enumerate(newest_first(articles), start=1)}
+    """Each article's number in /sources, the N of ``/article N``: its place in ``articles``
+    (``QA.articles`` gives them newest first)."""
+    return {a.id: n for n, a in enumerate(articles, start=1)}
 
 
 def sources_list_spans(
@@ -454,7 +454,6 @@ def sources_list_spans(
     """
     if not articles:
         return [Span(wording.NO_ARTICLES)]
-    articles = newest_first(articles)
     pages = sources_pages(len(articles), per_page)
     page = min(max(page, 1), pages)
     spans = [Span(wording.sources_header(len(articles), page, pages), (BOLD,))]

@@ -35,7 +35,6 @@ T = TypeVar("T")
 QA_KEY = "qa"
 SERVICES_KEY = "services"
 OWNS_QA_KEY = "owns_qa"
-EXAMPLES_TTL_SECONDS = 600.0
 INLINE_RATE_FACTOR = 3
 
 
@@ -87,10 +86,7 @@ class BotServices:
     coverage: CoverageService
     answers: RecentAnswers = field(default_factory=RecentAnswers)
     contexts: ChatContexts = field(default_factory=ChatContexts)
-    readable: tuple[float, dict[str, int]] | None = None
     """When the /sources numbers of the articles were read, and the numbers by article id."""
-    examples: list[str] = field(default_factory=list)
-    examples_at: float = 0.0
     started_at: float = field(default_factory=time.time)
     answer_kinds: Counter[str] = field(default_factory=Counter)
     search_down_since: float | None = None  # wall time of the first failure in a row
@@ -120,19 +116,6 @@ class BotServices:
         """Run a blocking call on the worker threads, off the event loop."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(fn, *args))
-
-    def examples_are_fresh(self) -> bool:
-        """True when cached example questions are recent enough to reuse."""
-        return bool(self.examples) and time.monotonic() - self.examples_at < EXAMPLES_TTL_SECONDS
-
-    def remember_examples(self, examples: list[str]) -> None:
-        """Cache example questions for /start, /help and refusals.
-
-        An empty list (search down, say) keeps the examples already known, and stays stale.
-        """
-        if examples:
-            self.examples = list(examples)
-            self.examples_at = time.monotonic()
 
     def count_answer(self, kind: str) -> None:
         """Count one answer of ``kind``; ``unavailable`` marks search down, a search clears it."""

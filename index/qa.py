@@ -341,8 +341,9 @@ class QA:
     # ----------------------------------------------------------------- the rest of the contract
 
     def articles(self) -> list[Article]:
-        """Every indexed article, in index order."""
-        return list(self.snapshot().articles)
+        """Every indexed article of the version being served, newest first: the numbering of
+        /sources, ``/article N`` and the hints in answers."""
+        return list(self.snapshot().numbered)
 
     def info(self) -> IndexInfo:
         """Size and origin of the index being served."""
@@ -402,7 +403,7 @@ class QuestionAnswerer(Protocol):
         ...
 
     def articles(self) -> list[Article]:
-        """Every indexed article, in a stable order (for /sources)."""
+        """Every indexed article, newest first: /sources numbers them in this order."""
         ...
 
     def info(self) -> IndexInfo:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote as url_quote
@@ -88,6 +90,22 @@ class Article:
             "author": self.author,
         }
         return {k: v for k, v in fields.items() if v}
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def published_day(published: str | None) -> str:
+    """The ISO day of a ``published`` value, or "" when unknown or not a date (a sort key)."""
+    return published[:10] if published and _ISO_DAY.match(published) else ""
+
+
+def newest_first(articles: Sequence[Article]) -> list[Article]:
+    """``articles`` by publication day, newest first; undated ones last, in their order. The
+    numbering of /sources and ``/article N``."""
+    dated = [a for a in articles if published_day(a.published)]
+    dated.sort(key=lambda a: published_day(a.published), reverse=True)  # stable within a day
+    return dated + [a for a in articles if not published_day(a.published)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ __all__ = [
     "FeedList",
     "FeedListError",
     "looks_like_feed",
-    "newest_first",
+    "newest_entries",
     "parse_feed",
     "read_feed_list",
 ]
@@ -221,7 +221,7 @@ def _xml_problem(parsed: Any) -> str | None:
     return _one_line(exc or "malformed XML")
 
 
-def newest_first(entries: list[FeedEntry], cap: int) -> tuple[list[FeedEntry], int]:
+def newest_entries(entries: list[FeedEntry], cap: int) -> tuple[list[FeedEntry], int]:
     """At most ``cap`` entries, newest first (undated ones after, in feed order), and how many
     were left out."""
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)

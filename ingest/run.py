@@ -28,7 +28,7 @@ from ingest.feeds import (
     FeedEntry,
     FeedError,
     looks_like_feed,
-    newest_first,
+    newest_entries,
     parse_feed,
     read_feed_list,
 )
@@ -202,7 +202,7 @@ class Fetcher:
         except FeedError as exc:
             summary.skipped.append(Skip(url, str(exc)))
             return []
-        entries, left_out = newest_first(feed.entries, self.options.max_entries)
+        entries, left_out = newest_entries(feed.entries, self.options.max_entries)
         state.remember(url, response.validators, feed=Feed(url, feed.title, entries))
         if feed.problem:
             summary.notes.append(f"{url}: {feed.problem}; read {len(feed.entries)} entries")

@@ -24,6 +24,7 @@ from index.types import (
     Quote,
     SearchUnavailableError,
     SourceRef,
+    newest_first,
 )
 
 if TYPE_CHECKING:
@@ -246,8 +247,8 @@ class FakeQA:
         return Answer(question, True, quotes=quotes, kind="answer")
 
     def articles(self) -> list[Article]:
-        """Every article, in corpus order."""
-        return list(self._articles)
+        """Every article, newest first (as ``QA.articles``)."""
+        return newest_first(self._articles)
 
     def info(self) -> IndexInfo:
         """A made-up build description."""

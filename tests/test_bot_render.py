@@ -152,6 +152,7 @@ def test_every_kind_has_a_short_friendly_reply(kind: str) -> None:
         "help": "How to use",
         "empty": "Send me a question",
         "unavailable": "temporarily unavailable",
+        "language": "because",  # the reason names the language
     }[kind]
     assert expected in plain
     if kind == "refusal":

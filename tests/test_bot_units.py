@@ -14,7 +14,7 @@ from bot.__main__ import main
 from bot.access import AccessPolicy, RateLimiter
 from bot.health import HEALTH_PATH, HealthServer
 from bot.logging_setup import RedactingFilter, configure_logging, redact
-from bot.services import BotServices, RecentAnswers
+from bot.services import RecentAnswers
 from bot.settings import DEFAULT_API_URL, BotSettings, describe_validation_error
 from index.types import Answer
 from testkit.fake_bot_api import TOKEN
@@ -183,20 +183,6 @@ def test_recent_answers_forget_the_oldest() -> None:
     stored = answers.get(keys[2])
     assert stored is not None and stored.answer.question == "2" and len(answers) == 2
     assert all(len(("more:" + key).encode()) <= 64 for key in keys)
-
-
-def test_example_questions_survive_an_empty_refresh(tmp_path: Path) -> None:
-    services = BotServices.from_settings(BotSettings(_env_file=None, index_dir=tmp_path))
-    try:
-        assert not services.examples_are_fresh()
-        services.remember_examples(["Who reopened the bridge?"])
-        assert services.examples_are_fresh()
-        services.examples_at -= 10**6  # long ago: time to ask the index again
-        services.remember_examples([])  # search was down: nothing new
-        assert services.examples == ["Who reopened the bridge?"]
-        assert not services.examples_are_fresh()  # so the next /start tries again
-    finally:
-        services.close()
 
 
 # --------------------------------------------------------------------------- redaction

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot import render
 from bot.coverage import ArticleNote, CoverageReply
-from index.types import Answer, Article, Quote, SourceRef
+from index.types import Answer, Article, Quote, SourceRef, newest_first
 from ingest.summary import Skip
 from scripts.ask import format_text
 from testkit.fake_bot_api import check_message_text
@@ -93,13 +93,13 @@ def test_an_article_keeps_its_label_in_every_reply() -> None:
     assert render.article_label("  ", "", "late") == "late"
 
 
-def test_sources_list_newest_first_with_outlet_and_date() -> None:
+def test_sources_list_numbers_newest_first_with_outlet_and_date() -> None:
     articles = [
         Article("a", "Undated piece", BODY),
         Article("b", "Older", BODY, published="2024-01-05", source="Gazette"),
         Article("c", "Newer", BODY, published="2024-03-01T09:00:00Z", source="Herald"),
     ]
-    lines = plain(render.render_sources(articles)[0]).splitlines()
+    lines = plain(render.render_sources(newest_first(articles))[0]).splitlines()
     assert lines[1:] == [
         "1. Herald, 1 Mar 2024 — Newer",
         "2. Gazette, 5 Jan 2024 — Older",

@@ -19,6 +19,7 @@ from index.dialogue.conversation import Conversation
 from index.qa import QA
 from index.store.build import build_index
 from index.store.embedder import make_embedder
+from index.types import SearchUnavailableError
 from scripts.evaluation import ask_conversations, load_gold
 from tests.cli import ROOT, clean_env
 from tests.verbatim import assert_verbatim
@@ -115,6 +116,21 @@ def test_warm_up_answers_a_question_and_a_follow_up(seed: tuple[QA, IndexSetting
     assert examples and not any(e.startswith("What does the coverage say") for e in examples[:2])
     for example in examples:
         assert qa.answer(example).answered
+
+
+def test_example_questions_are_kept_per_version_through_an_outage(
+    seed: tuple[QA, IndexSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    qa, _ = seed
+    found = qa.example_questions(3)
+    assert found
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise SearchUnavailableError("the Chroma server does not answer")
+
+    monkeypatch.setattr(qa, "candidates", down)
+    assert qa.answer(found[0]).kind == "unavailable"
+    assert qa.example_questions(3) == found  # the version's examples, not a fresh (empty) try
 
 
 def test_ask_batch_keeps_conversations_and_input_order(

@@ -19,7 +19,7 @@ from ingest.feeds import (
     FeedError,
     FeedListError,
     looks_like_feed,
-    newest_first,
+    newest_entries,
     parse_feed,
     read_feed_list,
 )
@@ -162,7 +162,7 @@ def test_newest_first_caps_and_puts_undated_entries_last() -> None:
         FeedEntry("https://x/undated-2"),
         FeedEntry("https://x/mid", published=day + dt.timedelta(days=1)),
     ]
-    kept, left_out = newest_first(entries, 4)
+    kept, left_out = newest_entries(entries, 4)
     assert [e.link.rsplit("/", 1)[1] for e in kept] == ["new", "mid", "old", "undated-1"]
     assert left_out == 1
 

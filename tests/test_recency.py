@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from index.dialogue.asks import asked
-from index.rank.recency import figures, figures_differ, newest_first
+from index.rank.recency import figures, figures_differ, newest_candidates
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_figures_differ_only_when_both_give_figures_with_none_shared() -> None:
     assert not figures_differ("It cost 12 million, not 15 million.", "It cost 12 million.")
 
 
-def test_newest_first_then_score() -> None:
+def test_newest_candidates_first_then_score() -> None:
     days = ["2024-03-01", None, "2024-03-04", "2024-03-04T10:00:00Z", "yesterday"]
     scores = [0.9, 0.95, 0.5, 0.7, 0.8]
-    assert newest_first(days, scores) == [3, 2, 0, 1, 4]
+    assert newest_candidates(days, scores) == [3, 2, 0, 1, 4]

@@ -45,7 +45,7 @@ from index.config import IndexSettings
 from index.dialogue.conversation import Followup, QuotePlace
 from index.rank.features import Query, written
 from index.rank.quoting import quote_rows
-from index.rank.recency import figures_differ, newest_first
+from index.rank.recency import figures_differ, newest_candidates
 from index.rank.retrieve import Pool
 from index.store.entities import new_entity_kinds
 from index.store.snapshot import Snapshot
@@ -182,7 +182,7 @@ def newest_candidates_first(
     first (undated ones after the dated, better score first within a day)."""
     top = [i for i in order if float(pool.scores[i]) >= margin]
     days = [snap.articles[int(snap.table.article[pool.rows[i]])].published for i in top]
-    ranked = [top[j] for j in newest_first(days, [float(pool.scores[i]) for i in top])]
+    ranked = [top[j] for j in newest_candidates(days, [float(pool.scores[i]) for i in top])]
     chosen = set(top)
     return ranked + [i for i in order if i not in chosen]
 

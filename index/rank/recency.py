@@ -6,7 +6,7 @@ the bridge still closed?") is :attr:`index.dialogue.asks.Asked.latest`.
 * :func:`figures` and :func:`figures_differ`: two sentences that say the same thing with
   different numbers ("rose to 45" against "at least 52 people") disagree; they are not
   corroboration, and both are quoted with their dates;
-* :func:`newest_first`: the order in which eligible candidates are offered when the question
+* :func:`newest_candidates`: the order in which eligible candidates are offered when the question
   asks for the latest.
 """
 
@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["figures", "figures_differ", "newest_first", "published_key"]
+from index.types import published_day
+
+__all__ = ["figures", "figures_differ", "newest_candidates"]
 
 _NUMBER = re.compile(
     r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
@@ -24,7 +26,6 @@ _NUMBER = re.compile(
 )
 _SCALE = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6}
 _SCALE |= {"billion": 10**9, "bn": 10**9, "trillion": 10**12}
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def figures(text: str) -> frozenset[str]:
@@ -49,17 +50,10 @@ def figures_differ(a: str, b: str) -> bool:
     return bool(fa) and bool(fb) and fa.isdisjoint(fb)
 
 
-def published_key(published: str | None) -> str:
-    """A sort key for a ``published`` value: the ISO day, or "" when unknown or not a date."""
-    if published and _ISO_DAY.match(published):
-        return published[:10]
-    return ""
-
-
-def newest_first(days: Sequence[str | None], scores: Sequence[float]) -> list[int]:
+def newest_candidates(days: Sequence[str | None], scores: Sequence[float]) -> list[int]:
     """Indices of candidates, newest article first (undated last), better score first within
     a day."""
     by_score = sorted(range(len(scores)), key=lambda i: -scores[i])
-    dated = [i for i in by_score if published_key(days[i])]
-    dated.sort(key=lambda i: published_key(days[i]), reverse=True)  # stable: score order stays
-    return dated + [i for i in by_score if not published_key(days[i])]
+    dated = [i for i in by_score if published_day(days[i])]
+    dated.sort(key=lambda i: published_day(days[i]), reverse=True)  # stable: score order stays
+    return dated + [i for i in by_score if not published_day(days[i])]

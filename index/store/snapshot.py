@@ -41,6 +41,7 @@ from index.types import (
     NewsQuoteError,
     SearchUnavailableError,
     StorageError,
+    newest_first,
 )
 
 if TYPE_CHECKING:
@@ -80,6 +81,12 @@ class Snapshot:
     @property
     def build_id(self) -> str:
         return self.manifest.build_id
+
+    @cached_property
+    def numbered(self) -> list[Article]:
+        """The version's articles newest first: the numbers of /sources and ``/article N``
+        (one numbering for everything that shows this version)."""
+        return newest_first(self.articles)
 
     def words(self) -> dict[str, int]:
         """How often each word occurs in the version's sentences (lower case): ``words.json``,
