@@ -252,8 +252,11 @@ def notice_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
 
 
 def _reason(answer: Answer) -> str:
-    """The answer's reason, or "Not in the coverage." when it says nothing."""
-    return (answer.reason or "").strip() or wording.NOT_IN_COVERAGE
+    """The answer's reason, or "Not in the coverage." when it shows nothing (blank, or only
+    control characters, which a message drops)."""
+    reason = answer.reason or ""
+    shows = any(ch.isprintable() and not ch.isspace() for ch in reason)
+    return reason if shows else wording.NOT_IN_COVERAGE
 
 
 def refusal_spans(question: str, examples: Sequence[str] = ()) -> list[Span]:
