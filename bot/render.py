@@ -101,7 +101,7 @@ def _ref_label(ref: SourceRef) -> list[Span]:
 
 def _ref_list(lead: str, refs: Sequence[SourceRef]) -> list[Span]:
     """``Lead A, B and C`` with each article's label linked, on a line of its own."""
-    spans = [Span("\n"), Span(lead + " ", (ITALIC,))]
+    spans = [Span("\n"), Span(lead + " ", (ITALIC,))] if lead else [Span("\n")]
     for n, ref in enumerate(refs):
         if n:
             spans.append(Span(", " if n < len(refs) - 1 else " and "))
@@ -120,6 +120,8 @@ def citation_spans(quote: Quote) -> list[Span]:
     copies = [ref for ref in quote.also_published if ref.article_id != quote.article_id]
     if copies:
         spans += _ref_list(wording.ALSO_PUBLISHED_BY, copies)
+    if quote.published_without:
+        spans += [*_ref_list("", quote.published_without), Span(" " + wording.RAN_WITHOUT)]
     refs = [ref for ref in quote.also_in if ref.article_id != quote.article_id]
     if refs:
         spans += _ref_list(wording.ALSO_REPORTED_BY, refs)
@@ -168,7 +170,7 @@ def answer_spans(
     if not (answer.answered and answer.quotes):
         return notice_spans(answer, examples)
     spans = partial_spans(answer) if answer.kind == "partial" else []
-    spans += _read_as(answer) + quote_spans(answer.quotes[0])
+    spans += _read_as(answer) + quote_spans(answer.quotes[0]) + figures_spans(answer)
     further = answer.quotes[1:SHOWN_QUOTES]
     if further:
         spans += [Span("\n\n"), Span(wording.ALSO_IN_COVERAGE, (BOLD,))]
@@ -176,6 +178,23 @@ def answer_spans(
             spans += [Span("\n"), *quote_spans(quote)]
     spans += [Span("\n\n"), *sources_spans(answer.sources, readable)]
     return spans
+
+
+def figures_spans(answer: Answer) -> list[Span]:
+    """One line when articles give different figures: "Figures differ: 19 (Harbour Herald,
+    6 Mar), 17 (Northern Courier, 4 Mar), 12 (Harbour Herald, 3 Mar)." (newest first)."""
+    if not answer.figures:
+        return []
+    return [Span("\n"), Span(wording.figures_differ(figures_line(answer)), (ITALIC,))]
+
+
+def figures_line(answer: Answer) -> str:
+    """Each article's figure with its label and day, newest first, comma-separated."""
+    parts = []
+    for f in answer.figures:
+        where = [article_label(f.source, f.title, f.article_id), format_date(f.published)]
+        parts.append(f"{f.value} ({', '.join(w for w in where if w)})")
+    return ", ".join(parts)
 
 
 def _read_as(answer: Answer) -> list[Span]:

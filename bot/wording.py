@@ -39,6 +39,18 @@ ALSO_IN_COVERAGE = "Also in the coverage"
 ALSO_REPORTED_BY = "Also reported by"
 """Before the independent articles that report the same fact."""
 ALSO_PUBLISHED_BY = "Also published by"
+RAN_WITHOUT = "ran this story without this passage."
+FIGURES_DIFFER = "Figures differ: {}."
+"""The line for articles that give different figures, each with its outlet and day."""
+
+
+def figures_differ(figures: str) -> str:
+    """ "Figures differ: 19 (Harbour Herald, 6 Mar), 17 (Northern Courier, 4 Mar)."."""
+    return FIGURES_DIFFER.format(figures)
+
+
+"""After the copies of the quoted story that cut the quoted passage ("Northern Courier ran
+this story without this passage.")."""
 """Before the other outlets that ran the same story (wire copy, reprints)."""
 SOURCES = "Sources"
 UNTITLED = "untitled"

@@ -191,8 +191,11 @@ class Quote:
     also_in: tuple[SourceRef, ...] = ()
     """Independent articles that report the same ("also reported by")."""
     also_published: tuple[SourceRef, ...] = ()
-    """Copies of the quoted article in other outlets: wire copy, reprints ("also published
-    by"); the quote is from the earliest copy."""
+    """Copies of the quoted article in other outlets that hold the quoted passage: wire copy,
+    reprints ("also published by"); the quote is from the earliest copy."""
+    published_without: tuple[SourceRef, ...] = ()
+    """Copies of the quoted article that ran the story without this passage (an edited
+    reprint that cut it): never credited with it."""
 
     @property
     def link(self) -> str | None:
@@ -213,6 +216,27 @@ class Quote:
             "score": round(float(self.score), 4),
             "also_in": [ref.to_dict() for ref in self.also_in],
             "also_published": [ref.to_dict() for ref in self.also_published],
+            "published_without": [ref.to_dict() for ref in self.published_without],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """The figure an article gives for what a question counts ("19" deaths), and where."""
+
+    value: str
+    article_id: str
+    title: str
+    source: str | None = None
+    published: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "article_id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published,
         }
 
 
@@ -252,6 +276,9 @@ class Answer:
     did he give him?"); None when the question was answered as asked."""
     missing: tuple[SourceRef, ...] = ()
     """For a comparison: the articles that do not address the topic."""
+    figures: tuple[Figure, ...] = ()
+    """When articles give different figures for what the question counts (a toll that rose
+    over three days): each article's figure, newest first. Empty when they agree."""
     timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -289,6 +316,8 @@ class Answer:
             row["resolved"] = self.resolved
         if self.kind == "comparison":
             row["missing"] = [ref.to_dict() for ref in self.missing]
+        if self.figures:
+            row["figures"] = [f.to_dict() for f in self.figures]
         return row
 
 

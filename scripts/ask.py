@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from bot import wording
+from bot import render, wording
 from index import QuestionAnswerer
 from index.config import IndexSettings
 from index.corpus import clean_text
@@ -94,9 +94,14 @@ def format_text(answer: Answer) -> str:
         if quote.also_published:
             names = "; ".join(ref.source or ref.title for ref in quote.also_published)
             lines.append(f"  {wording.ALSO_PUBLISHED_BY}: {names}")
+        if quote.published_without:
+            names = "; ".join(ref.source or ref.title for ref in quote.published_without)
+            lines.append(f"  {names} {wording.RAN_WITHOUT}")
         if quote.also_in:
             names = "; ".join(ref.source or ref.title for ref in quote.also_in)
             lines.append(f"  {wording.ALSO_REPORTED_BY} {len(quote.also_in)} more: {names}")
+    if answer.figures:
+        lines += ["", wording.figures_differ(render.figures_line(answer))]
     if answer.missing:
         titles = "; ".join(ref.title for ref in answer.missing)
         lines += ["", f"{wording.COMPARE_NOT_MENTIONED}: {titles}"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from index.dialogue.asks import asked
-from index.rank.recency import figures, figures_differ, newest_candidates
+from index.rank.recency import figure_for, figures, figures_differ, newest_candidates
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,24 @@ def test_newest_candidates_first_then_score() -> None:
     days = ["2024-03-01", None, "2024-03-04", "2024-03-04T10:00:00Z", "yesterday"]
     scores = [0.9, 0.95, 0.5, 0.7, 0.8]
     assert newest_candidates(days, scores) == [3, 2, 0, 1, 4]
+
+
+@pytest.mark.parametrize(
+    ("text", "counted", "figure"),
+    [
+        (
+            "Only 240 people are still in shelters, down from a peak of 1,500 on Sunday.",
+            "people",
+            "240",
+        ),
+        ("The number of people killed has risen to 17, officials said.", "people", "17"),
+        ("Twelve people have died after the river burst its banks.", "people", "12"),
+        ("Forty-two homes were lost.", None, "42"),
+        ("The euro rose 0.6% against the dollar.", None, "0.6%"),
+        ("One of the bridges stayed open.", None, None),  # "one of": not a count
+    ],
+)
+def test_the_figure_a_sentence_gives_for_what_is_counted(
+    text: str, counted: str | None, figure: str | None
+) -> None:
+    assert figure_for(text, counted) == figure

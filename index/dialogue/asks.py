@@ -140,6 +140,7 @@ class Asked:
     accepts: frozenset[str] = frozenset()
     latest: bool = False
     wh: str | None = None  # the first question word, "what" ... "how"; None: none
+    counted: str | None = None  # what "how many" counts: "people" in "How many people died?"
 
     @property
     def form(self) -> Form | None:
@@ -199,7 +200,15 @@ def asked(question: str) -> Asked:
     accepts = _WHO_ACCEPTS if wh in ("who", "whom", "whose") else _ACCEPTS.get(kind, frozenset())
     if kind == NUMBER and first is not None and ws[first + 1 : first + 2] == ["long"]:
         accepts = frozenset({NUMBER, DATE})  # "how long": a duration or a date
-    return Asked(kind, accepts, latest, wh)
+    return Asked(kind, accepts, latest, wh, _counted(ws, first))
+
+
+def _counted(ws: list[str], first: int | None) -> str | None:
+    """The noun "how many" or "how much" asks about ("people"), if the question names one."""
+    if first is None or ws[first] != "how" or ws[first + 1 : first + 2] not in (["many"], ["much"]):
+        return None
+    rest = [w for w in ws[first + 2 :] if w not in ("more", "of", "the", "other")]
+    return rest[0] if rest and rest[0] not in _AUX else None
 
 
 def _kind(question: str, ws: list[str], first: int | None) -> str | None:

@@ -35,7 +35,8 @@ Every quote is ``article.body[start:end]``: nothing is ever stitched, trimmed or
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -45,11 +46,11 @@ from index.config import IndexSettings
 from index.dialogue.conversation import Followup, QuotePlace
 from index.rank.features import Query, written
 from index.rank.quoting import quote_rows
-from index.rank.recency import figures_differ, newest_candidates
+from index.rank.recency import figure_for, figures_differ, newest_candidates
 from index.rank.retrieve import Pool
 from index.store.entities import new_entity_kinds
 from index.store.snapshot import Snapshot
-from index.types import Answer, Quote, SourceRef
+from index.types import Answer, Figure, Quote, SourceRef
 
 PREFER_MARGIN = 0.05
 """A follow-up's candidate in the last answer's article goes first when it scores within this
@@ -95,28 +96,14 @@ def compose(
         order = newest_candidates_first(snap, pool, order, margin)
     floor = max(thresholds.answer if sure else 0.0, settings.further_quote_ratio * best)
     selection = _Selection(snap, pool, settings, thresholds.answer, question)
-    quotes: list[Quote] = []
-    for idx in order:
-        if len(quotes) >= settings.max_quotes:
-            break
-        score = float(pool.scores[idx])
-        if quotes and score < floor:
-            continue
-        quote = selection.take(int(pool.rows[idx]), score, first=not quotes)
-        if quote is not None:
-            quotes.append(quote)
+    quotes = selection.quotes(order, floor)
+    figures = selection.differing_figures(order, floor)
     reason = None if sure else wording.partial_unanswered(question)
-    asked = pool.query.asked
-    if (
-        reason is None
-        and settings.partial_answers
-        and asked.accepts
-        and not any(holds_kind(snap, lo, hi, pool.query) for lo, hi in selection.spans)
-    ):
-        reason = wording.partial_reason(asked.kind or "", question)
+    if reason is None and not selection.holds_asked_kind():
+        reason = wording.partial_reason(pool.query.asked.kind or "", question)
     if reason is not None and settings.partial_answers:
-        return Answer(question, answered=True, quotes=tuple(quotes), reason=reason, kind="partial")
-    return Answer(question=question, answered=True, quotes=tuple(quotes), kind="answer")
+        return Answer(question, True, quotes, reason=reason, kind="partial", figures=figures)
+    return Answer(question, True, quotes, kind="answer", figures=figures)
 
 
 def about_the_coverage(pool: Pool, thresholds: Thresholds) -> bool:
@@ -215,6 +202,56 @@ class _Selection:
         self.vectors = np.asarray(self.snap.vectors[self.pool.rows], dtype=np.float32)
         self.position = {int(r): i for i, r in enumerate(self.pool.rows.tolist())}
 
+    def quotes(self, order: Sequence[int], floor: float) -> tuple[Quote, ...]:
+        """The best candidate's quote and up to ``max_quotes - 1`` more, in ``order``, each
+        scoring at least ``floor`` and adding something the others do not say."""
+        out: list[Quote] = []
+        for idx in order:
+            if len(out) >= self.settings.max_quotes:
+                break
+            score = float(self.pool.scores[idx])
+            if out and score < floor:
+                continue
+            quote = self.take(int(self.pool.rows[idx]), score, first=not out)
+            if quote is not None:
+                out.append(quote)
+        return tuple(out)
+
+    def holds_asked_kind(self) -> bool:
+        """Whether a quote names the kind of fact the question asks for (a date, a person),
+        one the question does not name itself; True when it asks for no kind (or partial
+        answers are off)."""
+        query = self.pool.query
+        if not self.settings.partial_answers or not query.asked.accepts:
+            return True
+        return any(holds_kind(self.snap, lo, hi, query) for lo, hi in self.spans)
+
+    def differing_figures(self, order: Sequence[int], floor: float) -> tuple[Figure, ...]:
+        """When the question counts something and the stories answering it give different
+        figures: each story's figure (its best candidate that says the same as the first
+        quote, at least ``floor``), newest first; () when they agree."""
+        counted = self.pool.query.asked
+        if counted.form != "number" or not self.quoted:
+            return ()
+        snap, top = self.snap, self.vector(self.quoted[0][1])
+        found: dict[str, Figure] = {}
+        for idx in order:
+            row = int(self.pool.rows[idx])
+            article = snap.articles[int(snap.table.article[row])]
+            story = snap.syndication.original(article.id)
+            if story in found or float(self.pool.scores[idx]) < floor:
+                continue
+            if float(self.vector(row) @ top) < self.settings.corroboration_floor_cosine:
+                continue
+            value = figure_for(snap.text(row), counted.counted)
+            if value is not None:
+                found[story] = Figure(
+                    value, article.id, article.title, article.source, article.published
+                )
+        if len({f.value for f in found.values()}) < 2:
+            return ()
+        return tuple(newest_first_figures(list(found.values())))
+
     def take(self, row: int, score: float, *, first: bool) -> Quote | None:
         """The quote for candidate ``row``, or None when it would repeat what is taken."""
         row = self.earliest_copy(row)
@@ -235,8 +272,9 @@ class _Selection:
         self.seen_words |= text_words
         self.spans.append((lo, hi))
         self.quoted.append((int(self.snap.table.article[row]), row))
-        copies = self.copies(row)
-        return make_quote(self.snap, lo, hi, score, [ref for _, ref in also], copies)
+        copies, without = self.copies(lo, hi)
+        quote = make_quote(self.snap, lo, hi, score, [ref for _, ref in also], copies)
+        return replace(quote, published_without=tuple(without))
 
     def vector(self, row: int) -> npt.NDArray[np.float32]:
         """The vector of sentence ``row`` (a candidate's, or read from the version)."""
@@ -260,16 +298,21 @@ class _Selection:
                 return candidate
         return row
 
-    def copies(self, row: int) -> list[SourceRef]:
-        """The other copies of ``row``'s article (earliest first): "also published by"."""
+    def copies(self, lo: int, hi: int) -> tuple[list[SourceRef], list[SourceRef]]:
+        """The other copies of the quoted article (earliest first), split into those that hold
+        the quoted passage ("also published by") and those that ran the story without it (an
+        edited reprint that cut it is never credited with it)."""
         snap = self.snap
-        article = snap.articles[int(snap.table.article[row])]
-        refs = []
+        article = snap.articles[int(snap.table.article[lo])]
+        passage = _flat(snap.span_text(lo, hi))
+        holding: list[SourceRef] = []
+        without: list[SourceRef] = []
         for other in snap.syndication.copies(article.id):
             index = snap.article_rows.get(other)
             if index is not None:
-                refs.append(source_ref(snap, index))
-        return refs
+                holds = passage in _flat(snap.articles[index].body)
+                (holding if holds else without).append(source_ref(snap, index))
+        return holding, without
 
     def disagrees(self, row: int) -> bool:
         """Whether ``row`` gives other figures than a quote of another article about the same
@@ -370,6 +413,18 @@ class _Selection:
             start=int(table.start[row]),
             end=int(table.end[row]),
         )
+
+
+def newest_first_figures(figures: list[Figure]) -> list[Figure]:
+    """``figures`` by their article's day, newest first (undated last)."""
+    days = [f.published for f in figures]
+    return [figures[i] for i in newest_candidates(days, [0.0] * len(figures))]
+
+
+def _flat(text: str) -> str:
+    """``text`` with its whitespace runs as single spaces (line breaks do not make a copy
+    differ)."""
+    return " ".join(text.split())
 
 
 def source_ref(snap: Snapshot, index: int) -> SourceRef:
