@@ -212,7 +212,9 @@ class QA:
         if isinstance(found, Answer):
             return found
         snap, pool = found
-        answer = compare_coverage(asked or topic, topic, snap, pool, self.settings, self.threshold)
+        answer = compare_coverage(
+            asked or topic, topic, snap, pool, self.settings, self.thresholds, self.reranker
+        )
         answer.timings.update(pool.timings)
         answer.timings["total"] = time.perf_counter() - started
         return answer

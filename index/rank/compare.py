@@ -1,24 +1,46 @@
 """Comparing the coverage: what each article says about a topic, and which say nothing.
 
 :func:`comparison_topic` recognises questions that ask for a comparison ("How do the reports
-differ on Covid easing?", "Which outlets report the drone designs?") and returns their topic;
-:func:`compare_coverage` turns the scored candidates for the topic into the best quote of each
-article that addresses it (a candidate above the answer threshold), grouped by outlet, and the
-list of articles that do not.
+differ on Covid easing?", "Which outlets report the drone designs?") and returns their topic.
+:func:`compare_coverage` then decides, article by article, whether it addresses the topic, by
+meaning, with the scoring that answers questions: each article's best candidates by the ranker
+are read by the reader and fused (:mod:`index.rank.fusion`); an article addresses the topic
+when its best fused score clears the answer threshold (without a reader: the ranker's score
+and the decline threshold). The answer quotes each story's best sentence (a copy of a story
+sits under its original, as "also published by", never as a report of its own), grouped by
+outlet, and lists as ``missing`` only the articles of the same stories that do not address
+it, each with its closest sentence so the claim of silence can be checked. Articles about
+other stories are never listed.
+
+Two articles tell the same story when one is a copy of the other, or their mean sentence
+vectors are at least :data:`SAME_STORY_COSINE` alike (measured on the seed and news corpora:
+same-story pairs 0.67-0.96, different stories 0.01-0.19).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
 
 from index import wording
 from index.config import IndexSettings
-from index.rank.compose import make_quote, quote_span
+from index.rank.compose import Thresholds, copies_of, make_quote, quote_span
+from index.rank.fusion import Reranker
 from index.rank.retrieve import Pool
 from index.store.snapshot import Snapshot
 from index.types import Answer, Quote, SourceRef
 
 __all__ = ["compare_coverage", "comparison_topic"]
+
+SAME_STORY_COSINE = 0.5
+READ_PER_ARTICLE = 2
+"""Each article's best candidates by the ranker that the reader reads."""
+MAX_ARTICLES = 12
+"""At most this many articles (those with the best candidates) are read for one comparison."""
 
 _REPORTS = (
     r"(?:the\s+)?(?:two\s+|different\s+|various\s+|other\s+|several\s+|news\s+)?"
@@ -58,34 +80,127 @@ def comparison_topic(question: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether one article addresses the topic: its best sentence and that sentence's score."""
+
+    article: int
+    row: int
+    score: float
+    addresses: bool
+
+
 def compare_coverage(
     question: str,
     topic: str,
     snap: Snapshot,
     pool: Pool,
     settings: IndexSettings,
-    threshold: float,
+    thresholds: Thresholds,
+    reranker: Reranker | None = None,
 ) -> Answer:
-    """The best quote of every article whose best candidate clears ``threshold``, grouped by
-    outlet (best first within each), and the other articles as ``missing``."""
-    best: dict[int, tuple[float, int]] = {}
-    for row, score in zip(pool.rows.tolist(), pool.scores.tolist(), strict=True):
-        article = int(snap.table.article[row])
-        if score >= threshold and (article not in best or score > best[article][0]):
-            best[article] = (float(score), row)
-    quotes: list[Quote] = []
-    for _, (score, row) in sorted(best.items(), key=lambda kv: -kv[1][0]):
-        lo, hi = quote_span(snap, row, pool.query, settings)
-        quotes.append(make_quote(snap, lo, hi, score, []))
-    quotes.sort(key=lambda q: (q.source is None, (q.source or "").lower(), -q.score))
-    missing = tuple(
-        SourceRef(a.id, a.title, a.url, a.published, a.source)
-        for n, a in enumerate(snap.articles)
-        if n not in best
-    )
+    """Each story's best quote about ``topic`` and the silent articles of the same stories
+    (see the module docstring)."""
+    verdicts = judge(snap, pool, thresholds, reranker)
+    speaking = [v for v in verdicts if v.addresses]
+    quotes = _story_quotes(snap, pool, settings, speaking)
+    missing = tuple(_silent(snap, pool, speaking, verdicts))
     if not quotes:
         reason = wording.COMPARE_NONE.format(len(snap.articles), f"“{topic}”")
-        return Answer(
-            question, False, reason=reason, kind="comparison", resolved=topic, missing=missing
-        )
-    return Answer(question, True, tuple(quotes), kind="comparison", resolved=topic, missing=missing)
+        return Answer(question, False, reason=reason, kind="comparison", resolved=topic)
+    return Answer(question, True, quotes, kind="comparison", resolved=topic, missing=missing)
+
+
+def judge(
+    snap: Snapshot, pool: Pool, thresholds: Thresholds, reranker: Reranker | None
+) -> list[Verdict]:
+    """A verdict for every article with candidates, best first: its best sentence (by the
+    fused score of its best few candidates, when a reader reads) and whether it clears the
+    threshold."""
+    ranker = pool.ranker_scores if pool.ranker_scores is not None else pool.scores
+    by_article: dict[int, list[int]] = {}
+    for i in np.argsort(-ranker, kind="stable").tolist():
+        by_article.setdefault(int(snap.table.article[pool.rows[i]]), []).append(i)
+    chosen = list(by_article.items())[:MAX_ARTICLES]
+    if reranker is None:
+        return [
+            _verdict(snap, pool, a, ps[0], float(ranker[ps[0]]), thresholds.decline)
+            for a, ps in chosen
+        ]
+    read = [p for _, ps in chosen for p in ps[:READ_PER_ARTICLE]]
+    texts = [snap.text(int(pool.rows[p])) for p in read]
+    logits = reranker.reader.score(pool.query.text, texts).astype(np.float64)
+    fused = dict(zip(read, reranker.fusion.fuse(ranker[read], logits).tolist(), strict=True))
+    verdicts = []
+    for article, positions in chosen:
+        best = max(positions[:READ_PER_ARTICLE], key=fused.__getitem__)
+        verdicts.append(_verdict(snap, pool, article, best, fused[best], thresholds.answer))
+    return sorted(verdicts, key=lambda v: -v.score)
+
+
+def _verdict(
+    snap: Snapshot, pool: Pool, article: int, position: int, score: float, threshold: float
+) -> Verdict:
+    return Verdict(article, int(pool.rows[position]), score, score >= threshold)
+
+
+def _story_quotes(
+    snap: Snapshot, pool: Pool, settings: IndexSettings, speaking: Sequence[Verdict]
+) -> tuple[Quote, ...]:
+    """The best quote of each story that addresses the topic, grouped by outlet; the other
+    copies of a story sit under its quote."""
+    first: dict[str, Verdict] = {}
+    for v in speaking:
+        first.setdefault(snap.syndication.original(snap.articles[v.article].id), v)
+    quotes = []
+    for v in first.values():
+        lo, hi = quote_span(snap, v.row, pool.query, settings)
+        holding, without = copies_of(snap, lo, hi)
+        quote = make_quote(snap, lo, hi, v.score, [], holding)
+        quotes.append(replace(quote, published_without=tuple(without)))
+    quotes.sort(key=lambda q: ((q.source or q.title).lower(), -q.score))
+    return tuple(quotes)
+
+
+def _silent(
+    snap: Snapshot, pool: Pool, speaking: Sequence[Verdict], verdicts: Sequence[Verdict]
+) -> list[SourceRef]:
+    """The articles of the speaking stories that do not address the topic (copies aside),
+    each with its closest sentence to the topic."""
+    if not speaking:
+        return []
+    vectors = snap.article_vectors
+    voices = {v.article for v in speaking}
+    stories = {snap.syndication.original(snap.articles[a].id) for a in voices}
+    closest = {v.article: v.row for v in verdicts}
+    out = []
+    for n, article in enumerate(snap.articles):
+        if n in voices or snap.syndication.original(article.id) in stories:
+            continue
+        if max(float(vectors[n] @ vectors[a]) for a in voices) < SAME_STORY_COSINE:
+            continue
+        row = closest.get(n)
+        if row is None:
+            row = _closest_row(snap, n, pool.query.vector)
+        out.append(_sentence_ref(snap, n, row))
+    return out
+
+
+def _closest_row(snap: Snapshot, article: int, vector: npt.NDArray[np.float32]) -> int:
+    rows = np.flatnonzero(snap.table.article == article)
+    return int(rows[int(np.argmax(np.asarray(snap.vectors[rows]) @ vector))])
+
+
+def _sentence_ref(snap: Snapshot, article: int, row: int) -> SourceRef:
+    a, table = snap.articles[article], snap.table
+    return SourceRef(
+        a.id,
+        a.title,
+        a.url,
+        a.published,
+        a.source,
+        text=snap.text(row),
+        paragraph=int(table.paragraph[row]),
+        start=int(table.start[row]),
+        end=int(table.end[row]),
+    )

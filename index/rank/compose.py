@@ -272,7 +272,7 @@ class _Selection:
         self.seen_words |= text_words
         self.spans.append((lo, hi))
         self.quoted.append((int(self.snap.table.article[row]), row))
-        copies, without = self.copies(lo, hi)
+        copies, without = copies_of(self.snap, lo, hi)
         quote = make_quote(self.snap, lo, hi, score, [ref for _, ref in also], copies)
         return replace(quote, published_without=tuple(without))
 
@@ -297,22 +297,6 @@ class _Selection:
             if snap.text(candidate) == text:
                 return candidate
         return row
-
-    def copies(self, lo: int, hi: int) -> tuple[list[SourceRef], list[SourceRef]]:
-        """The other copies of the quoted article (earliest first), split into those that hold
-        the quoted passage ("also published by") and those that ran the story without it (an
-        edited reprint that cut it is never credited with it)."""
-        snap = self.snap
-        article = snap.articles[int(snap.table.article[lo])]
-        passage = _flat(snap.span_text(lo, hi))
-        holding: list[SourceRef] = []
-        without: list[SourceRef] = []
-        for other in snap.syndication.copies(article.id):
-            index = snap.article_rows.get(other)
-            if index is not None:
-                holds = passage in _flat(snap.articles[index].body)
-                (holding if holds else without).append(source_ref(snap, index))
-        return holding, without
 
     def disagrees(self, row: int) -> bool:
         """Whether ``row`` gives other figures than a quote of another article about the same
@@ -421,10 +405,20 @@ def newest_first_figures(figures: list[Figure]) -> list[Figure]:
     return [figures[i] for i in newest_candidates(days, [0.0] * len(figures))]
 
 
-def _flat(text: str) -> str:
-    """``text`` with its whitespace runs as single spaces (line breaks do not make a copy
-    differ)."""
-    return " ".join(text.split())
+def copies_of(snap: Snapshot, lo: int, hi: int) -> tuple[list[SourceRef], list[SourceRef]]:
+    """The other copies of the article of rows ``lo``..``hi`` (earliest first), split into
+    those that hold the passage ("also published by") and those that ran the story without it
+    (an edited reprint that cut it is never credited with it). Whitespace does not count."""
+    article = snap.articles[int(snap.table.article[lo])]
+    passage = " ".join(snap.span_text(lo, hi).split())
+    holding: list[SourceRef] = []
+    without: list[SourceRef] = []
+    for other in snap.syndication.copies(article.id):
+        index = snap.article_rows.get(other)
+        if index is not None:
+            holds = passage in " ".join(snap.articles[index].body.split())
+            (holding if holds else without).append(source_ref(snap, index))
+    return holding, without
 
 
 def source_ref(snap: Snapshot, index: int) -> SourceRef:

@@ -88,6 +88,22 @@ class Snapshot:
         (one numbering for everything that shows this version)."""
         return newest_first(self.articles)
 
+    @cached_property
+    def article_vectors(self) -> npt.NDArray[np.float32]:
+        """Each article's mean sentence vector, L2-normalised (one row per article): how alike
+        two articles' stories are."""
+        out = np.zeros((len(self.articles), self.vectors.shape[1]), dtype=np.float32)
+        for n, (lo, hi) in enumerate(self._article_rows()):
+            if hi > lo:
+                mean = np.asarray(self.vectors[lo:hi], dtype=np.float32).mean(axis=0)
+                out[n] = mean / max(float(np.linalg.norm(mean)), 1e-9)
+        return out
+
+    def _article_rows(self) -> list[tuple[int, int]]:
+        """The first and one-past-last row of each article, as the manifest records them."""
+        entries = self.manifest.articles
+        return [entries[a.id].rows if a.id in entries else (0, 0) for a in self.articles]
+
     def words(self) -> dict[str, int]:
         """How often each word occurs in the version's sentences (lower case): ``words.json``,
         or counted now for a version built without it."""
