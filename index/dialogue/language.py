@@ -4,8 +4,8 @@ reply in English naming the language, never "Not in the coverage".
 Two signals must agree, so that an English question full of names or typos ("who lead the
 chinise delegaton", "Kim Jong Un?") is never turned away:
 
-* fewer than half of the question's words are known: neither common English words (the
-  speller's list) nor words of the corpus;
+* fewer than half of the question's words of three letters or more are known, as written:
+  neither common English words (the speller's list) nor words of the corpus;
 * lingua (``lingua-language-detector``, Apache 2.0, its models bundled in the package; the
   low-accuracy mode, trigrams only) finds a language other than English most likely.
 
@@ -15,14 +15,16 @@ and 95 MB), so a bot that only ever sees English never pays for it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from index.corpus.text import words
-
 MIN_WORDS = 2
 KNOWN_SHARE = 0.5
+_WORD = re.compile(r"[^\W\d_]+")
+"""Words as written, accents kept ("délégation" is not the English "delegation"); words of
+one or two letters ("a", "la", "de") are left out: too many languages share them."""
 
 
 class LanguageCheck:
@@ -35,7 +37,7 @@ class LanguageCheck:
     def foreign(self, question: str, known: Callable[[str], bool]) -> str | None:
         """The language ``question`` is in ("German"), or None when it is English or it cannot
         tell. ``known(word)`` says whether a lower-case word is English or the corpus's."""
-        ws = [w for w in words(question) if w.isalpha()]
+        ws = [w for w in _WORD.findall(question.lower()) if len(w) > 2]
         if len(ws) < MIN_WORDS or sum(map(known, ws)) >= KNOWN_SHARE * len(ws):
             return None
         language = self._detect(question)
