@@ -16,6 +16,7 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     Defaults,
     InlineQueryHandler,
     MessageHandler,
@@ -43,7 +44,7 @@ ALLOWED_UPDATES = [
 ]
 """The update types the bot asks Telegram for (polling and webhook)."""
 
-COMMANDS = [BotCommand(command, description) for command, description in wording.COMMAND_MENU]
+MENU = [BotCommand(command, description) for command, description in wording.COMMAND_MENU]
 CONCURRENT_UPDATES = 256
 """Updates in progress at once, those waiting for their chat's earlier ones included (the
 answering itself is bounded by QA_WORKERS threads)."""
@@ -100,7 +101,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         application.bot_data[OWNS_QA_KEY] = True
     await _warm_up(services, application.bot_data[QA_KEY])
     try:
-        await application.bot.set_my_commands(COMMANDS)
+        await application.bot.set_my_commands(MENU)
     except Exception as exc:
         logger.warning("Could not set the command menu (ignored): %s", exc)
     logger.info("Bot @%s is ready", application.bot.username)
@@ -213,52 +214,41 @@ def build_application(
     if file_url:
         builder = builder.base_file_url(file_url)
     application = builder.build()
-
     application.bot_data[SERVICES_KEY] = BotServices.from_settings(settings)
     if qa is not None:
         application.bot_data[QA_KEY] = qa
+    _add_handlers(application)
+    application.add_error_handler(handlers.error_handler)
+    _schedule_refresh(application, settings)
+    return application
 
+
+def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Every handler, in the order they are tried."""
     new = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
-
     # 1. The allowlist runs before everything else and stops what it refuses.
     application.add_handler(TypeHandler(Update, handlers.check_access), group=-1)
     # 2. Commands, new messages only; /cmd@otherbot is not ours and falls through. /ask and
     #    /compare work everywhere; in groups the others only when written out for us
     #    (/help@this_bot).
     mine = new & (private | CommandForThisBot())
-    application.add_handler(CommandHandler("ask", handlers.ask, filters=new))
-    application.add_handler(CommandHandler("start", handlers.start, filters=mine))
-    application.add_handler(CommandHandler("help", handlers.help_command, filters=mine))
-    application.add_handler(CommandHandler("compare", handlers.compare, filters=new))
-    application.add_handler(CommandHandler("sources", handlers.sources, filters=mine))
-    application.add_handler(CommandHandler("article", handlers.article, filters=mine))
-    application.add_handler(CommandHandler("about", handlers.about, filters=mine))
-    application.add_handler(CommandHandler("add", handlers.add, filters=mine))
-    application.add_handler(CommandHandler("remove", handlers.remove, filters=mine))
+    for command, answer in HANDLERS:
+        where = new if command in ("ask", "compare") else mine
+        application.add_handler(CommandHandler(command, answer, filters=where))
     # 3. Buttons and inline mode.
-    application.add_handler(CallbackQueryHandler(handlers.more, pattern=handlers.MORE_PATTERN))
-    application.add_handler(
-        CallbackQueryHandler(handlers.article_page, pattern=handlers.ARTICLE_PATTERN)
-    )
-    application.add_handler(
-        CallbackQueryHandler(handlers.sources_page, pattern=handlers.SOURCES_PATTERN)
-    )
+    for button, pattern in BUTTONS:
+        application.add_handler(CallbackQueryHandler(button, pattern=pattern))
     application.add_handler(InlineQueryHandler(handlers.inline_query))
     # 4. Questions: any text in private chats (but not quotes shared via inline mode);
     #    in groups only what is addressed to the bot.
+    text = filters.TEXT & ~filters.COMMAND
     application.add_handler(
-        MessageHandler(
-            new & private & filters.TEXT & ~filters.COMMAND & ~filters.VIA_BOT,
-            handlers.private_question,
-        )
+        MessageHandler(new & private & text & ~filters.VIA_BOT, handlers.private_question)
     )
     application.add_handler(
-        MessageHandler(
-            new & groups & filters.TEXT & ~filters.COMMAND & AddressedToBot(),
-            handlers.group_question,
-        )
+        MessageHandler(new & groups & text & AddressedToBot(), handlers.group_question)
     )
     # 5. Files sent in private: an admin's addition to the coverage (others are refused).
     application.add_handler(MessageHandler(new & private & filters.Document.ALL, handlers.document))
@@ -266,15 +256,31 @@ def build_application(
     application.add_handler(
         MessageHandler(new & private & filters.COMMAND, handlers.unknown_command)
     )
+    edited = filters.UpdateType.EDITED_MESSAGE
     application.add_handler(
-        MessageHandler(
-            private & (new | filters.UpdateType.EDITED_MESSAGE) & ~filters.VIA_BOT,
-            handlers.not_text,
-        )
+        MessageHandler(private & (new | edited) & ~filters.VIA_BOT, handlers.not_text)
     )
-    application.add_error_handler(handlers.error_handler)
-    _schedule_refresh(application, settings)
-    return application
+
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+HANDLERS: tuple[tuple[str, Handler], ...] = (
+    ("ask", handlers.ask),
+    ("start", handlers.start),
+    ("help", handlers.help_command),
+    ("compare", handlers.compare),
+    ("sources", handlers.sources),
+    ("article", handlers.article),
+    ("about", handlers.about),
+    ("add", handlers.add),
+    ("remove", handlers.remove),
+)
+"""The commands, in the order they are registered (/ask and /compare work in any chat)."""
+BUTTONS: tuple[tuple[Handler, str], ...] = (
+    (handlers.more, handlers.MORE_PATTERN),
+    (handlers.article_page, handlers.ARTICLE_PATTERN),
+    (handlers.sources_page, handlers.SOURCES_PATTERN),
+)
+"""The buttons' handlers and the callback data each answers."""
 
 
 def _schedule_refresh(

@@ -82,6 +82,33 @@ class CorpusLoad:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[Skipped] = field(default_factory=list)
     unreadable: list[Skipped] = field(default_factory=list)
+    _seen: dict[str, str] = field(default_factory=dict, repr=False)  # id -> file that has it
+
+    def skip(self, path: str, reason: str) -> None:
+        """``path`` (or a line of it) is not loaded, for ``reason`` (logged, one line)."""
+        reason = " ".join(reason.split())
+        logger.warning("skipped %s: %s", path, reason)
+        self.skipped.append(Skipped(path=path, reason=reason))
+
+    def cannot_read(self, path: str, reason: str) -> None:
+        logger.warning("%s: %s", path, reason)
+        self.unreadable.append(Skipped(path=path, reason=reason))
+
+    def take(self, rel: str, loaded: _FileResult) -> None:
+        """The articles of one file, but those whose id an earlier file already used."""
+        for problem in loaded.line_problems:
+            self.skip(rel, problem)
+        for note in loaded.notes:
+            logger.warning("%s: %s", rel, note)
+            self.warnings.append(Skipped(path=rel, reason=note))
+        for article, line_number in loaded.articles:
+            line = f"line {line_number}: " if line_number is not None else ""
+            if article.id in self._seen:
+                where = self._seen[article.id]
+                self.skip(rel, f"{line}duplicate article id {article.id!r} (already in {where})")
+                continue
+            self._seen[article.id] = rel
+            self.articles.append(article)
 
 
 class _UnreadableError(ArticleError):
@@ -115,55 +142,25 @@ def load_corpus(directory: Path) -> CorpusLoad:
         raise CorpusError(f"corpus path {str(directory)!r} is not a folder")
 
     result = CorpusLoad()
-    seen: dict[str, str] = {}  # article id -> relative path of the file that has it
-
-    def skip(path: str, reason: str) -> None:
-        reason = " ".join(reason.split())  # always one line
-        logger.warning("skipped %s: %s", path, reason)
-        result.skipped.append(Skipped(path=path, reason=reason))
-
-    def unreadable(path: str, reason: str) -> None:
-        logger.warning("%s: %s", path, reason)
-        result.unreadable.append(Skipped(path=path, reason=reason))
-
     files, folders = _corpus_files(directory)
     for folder in folders:
-        unreadable(folder.path, folder.reason)
+        result.cannot_read(folder.path, folder.reason)
     for path in files:
         rel = _relative(path, directory)
         suffix = path.suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
-            skip(
-                rel, f"unsupported file type {shown(suffix)}" if suffix else "unsupported file type"
-            )
+            kind = f"unsupported file type {shown(suffix)}" if suffix else "unsupported file type"
+            result.skip(rel, kind)
             continue
         try:
-            loaded = _load(path, rel)
+            result.take(rel, _load(path, rel))
         except _UnreadableError as exc:
-            unreadable(rel, str(exc))
-            continue
+            result.cannot_read(rel, str(exc))
         except ArticleError as exc:
-            skip(rel, str(exc))
-            continue
+            result.skip(rel, str(exc))
         except Exception as exc:  # a bug or a library failure: one file must not stop the load
             logger.exception("unexpected error while loading %s", rel)
-            skip(rel, f"cannot load: {type(exc).__name__}: {exc}")
-            continue
-        for problem in loaded.line_problems:
-            skip(rel, problem)
-        for note in loaded.notes:
-            logger.warning("%s: %s", rel, note)
-            result.warnings.append(Skipped(path=rel, reason=note))
-        for article, line_number in loaded.articles:
-            line = f"line {line_number}: " if line_number is not None else ""
-            if article.id in seen:
-                skip(
-                    rel,
-                    f"{line}duplicate article id {article.id!r} (already in {seen[article.id]})",
-                )
-                continue
-            seen[article.id] = rel
-            result.articles.append(article)
+            result.skip(rel, f"cannot load: {type(exc).__name__}: {exc}")
     return result
 
 

@@ -237,6 +237,35 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
         raise IndexNotFoundError(f"no index in {settings.index_dir}; {BUILD_HINT}")
     manifest = index_dir.read_manifest(build_id)
     folder = index_dir.version_dir(build_id)
+    _check_backend(manifest, settings)
+    if problems := verify_version(folder, manifest):
+        raise damaged(build_id, index_dir.root, problems)
+    files = _read_files(index_dir, folder, manifest)
+    store, collection = _open_store(settings, folder, manifest)
+    para_lo, para_hi = _paragraph_bounds(files.table)
+    return Snapshot(
+        manifest=manifest,
+        index_dir=index_dir,
+        folder=folder,
+        articles=files.articles,
+        table=files.table,
+        vectors=files.vectors,
+        token_indptr=files.token_indptr,
+        token_ids=files.token_ids,
+        idf=_idf(files.bm25, len(files.table)),
+        bm25=files.bm25,
+        vocab=files.vocab,
+        store=store,
+        collection=collection,
+        para_lo=para_lo,
+        para_hi=para_hi,
+        entities=_load_entities(folder, len(files.table)),
+        syndication=Syndication.load(folder),
+    )
+
+
+def _check_backend(manifest: Manifest, settings: IndexSettings) -> None:
+    """An index built for one vector store cannot be served from the other."""
     if manifest.backend == "server" and not settings.uses_chroma_server:
         raise IndexNotFoundError(
             f"the index in {settings.index_dir} lives on a Chroma server: set CHROMA_HOST and "
@@ -247,8 +276,24 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
             f"the index in {settings.index_dir} was built for the embedded store, but CHROMA_HOST "
             f"is set; rebuild it into the Chroma server ({BUILD_HINT})"
         )
-    if problems := verify_version(folder, manifest):
-        raise damaged(build_id, index_dir.root, problems)
+
+
+@dataclass(frozen=True)
+class _Files:
+    """What a version's files hold (the vector store aside)."""
+
+    articles: list[Article]
+    table: SentenceTable
+    vectors: npt.NDArray[np.float32]
+    token_indptr: npt.NDArray[np.int64]
+    token_ids: npt.NDArray[np.int32]
+    bm25: bm25s.BM25
+    vocab: dict[str, int]
+
+
+def _read_files(index_dir: IndexDir, folder: Path, manifest: Manifest) -> _Files:
+    """Read a version's files; damage the checksums missed is reported as damage."""
+    build_id = manifest.build_id
     try:
         articles = read_articles(folder)
         table = SentenceTable.load(folder)
@@ -262,9 +307,16 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
     if len(table) != manifest.sentences or vectors.shape[0] != manifest.sentences:
         problem = f"holds {len(table):,} sentences where the manifest says {manifest.sentences:,}"
         raise damaged(build_id, index_dir.root, {"the sentence table": problem})
+    return _Files(articles, table, vectors, token_indptr, token_ids, bm25, vocab)
+
+
+def _open_store(
+    settings: IndexSettings, folder: Path, manifest: Manifest
+) -> tuple[VectorStore, Collection]:
+    """The version's vector store and its collection (the store closed again on failure)."""
     store = make_store(settings, folder)
     try:
-        collection = store.open(manifest.collection)
+        return store, store.open(manifest.collection)
     except StorageError:
         store.close()
         raise
@@ -276,28 +328,9 @@ def open_snapshot(settings: IndexSettings, build_id: str | None = None) -> Snaps
         raise
     except Exception as exc:  # chromadb's own errors (a corrupt store, say)
         store.close()
-        raise IndexNotFoundError(f"cannot open the vector store of {build_id}: {exc}") from exc
-    para_lo, para_hi = _paragraph_bounds(table)
-    entities = _load_entities(folder, len(table))
-    return Snapshot(
-        manifest=manifest,
-        index_dir=index_dir,
-        folder=folder,
-        articles=articles,
-        table=table,
-        vectors=vectors,
-        token_indptr=token_indptr,
-        token_ids=token_ids,
-        idf=_idf(bm25, len(table)),
-        bm25=bm25,
-        vocab=vocab,
-        store=store,
-        collection=collection,
-        para_lo=para_lo,
-        para_hi=para_hi,
-        entities=entities,
-        syndication=Syndication.load(folder),
-    )
+        raise IndexNotFoundError(
+            f"cannot open the vector store of {manifest.build_id}: {exc}"
+        ) from exc
 
 
 def _load_entities(folder: Path, rows: int) -> EntityTable | None:
