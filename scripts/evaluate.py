@@ -52,6 +52,7 @@ from scripts.evaluation import (
     threshold_curve,
     top1_flags,
 )
+from scripts.pools import spread
 
 logger = logging.getLogger("scripts.evaluate")
 
@@ -126,14 +127,6 @@ def run_squad(
         ]
         off_topic += ask_all(qa(without), questions)
     return on_topic, off_topic, unanswerable
-
-
-def spread(items: Sequence[Any], n: int) -> list[Any]:
-    """``n`` of ``items``, evenly spread (all of them when there are no more)."""
-    if n >= len(items):
-        return list(items)
-    step = len(items) / n
-    return [items[int(i * step)] for i in range(n)]
 
 
 def impossible_metrics(records: Sequence[Record]) -> dict[str, float]:

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,10 +29,10 @@ from index.config import IndexSettings
 from index.corpus import normalise_question
 from index.rank import Pool
 from index.store import Embedder, Snapshot
-from index.types import Article
 from scripts.evaluation import GoldQuestion, build_temp_index, load_squad
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class CachedEmbedder:
@@ -101,10 +102,16 @@ def data_key(path: Path) -> str:
 
 
 def squad_sets(
-    path: Path, cache: Path, embedder: Embedder, *, off_topic: bool = True
+    path: Path,
+    cache: Path,
+    embedder: Embedder,
+    *,
+    off_topic: bool = True,
+    off_topic_per_article: int | None = None,
 ) -> list[QuestionSet]:
     """The answerable questions of a SQuAD file over all its articles, and (``off_topic``)
-    each article's questions asked of an index without that article."""
+    each article's questions (every one, or an even spread of ``off_topic_per_article``) asked
+    of an index without that article."""
     articles, answerable, _ = load_squad(path)
     workdir = cache / data_key(path)
     sets = [
@@ -116,21 +123,17 @@ def squad_sets(
             if not others:
                 continue
             settings = build_temp_index(others, workdir, f"without-{article.id}", embedder)
-            own = [g for g in answerable if g.article == article.id]
+            own = spread([g for g in answerable if g.article == article.id], off_topic_per_article)
             sets.append(QuestionSet(f"without-{article.id}", settings, own, False))
     return sets
 
 
-def corpus_set(
-    name: str,
-    articles: Sequence[Article],
-    questions: list[GoldQuestion],
-    cache: Path,
-    embedder: Embedder,
-) -> QuestionSet:
-    """Gold questions (answerable or must-decline, each as marked) over ``articles``."""
-    settings = build_temp_index(articles, cache / name, "all", embedder)
-    return QuestionSet(name, settings, questions, True)
+def spread(items: Sequence[T], n: int | None) -> list[T]:
+    """``n`` of ``items``, evenly spread over them (all when ``n`` is None or not fewer)."""
+    if n is None or n >= len(items):
+        return list(items)
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
 
 
 def pools(qa: QA, questions: Sequence[GoldQuestion], snap: Snapshot | None = None) -> list[Pool]:

@@ -44,7 +44,7 @@ from index.rank import (
 )
 from index.store import make_embedder
 from scripts.evaluation import build_temp_index, contains, load_squad, sign_test
-from scripts.pools import CachedEmbedder, QuestionSet, data_key, squad_sets
+from scripts.pools import CachedEmbedder, QuestionSet, data_key, spread, squad_sets
 from scripts.train_ranker import Group, Scored, collect, fit_scored
 
 logger = logging.getLogger("scripts.train_fusion")
@@ -52,7 +52,7 @@ logger = logging.getLogger("scripts.train_fusion")
 DEFAULT_TRAIN = Path("data/eval/squad2_train_subset.json")
 DEFAULT_DEV = Path("../shared/eval/squad2_dev_open.json")
 DEFAULT_CACHE = Path("var/train-cache")
-KS = (4, 6, 8, 12, 16)
+KS = (4, 6, 8, 12)
 ANSWER_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 15))
 SKIPS = ((1.0, 1.0), (0.9, 0.5), (0.8, 0.4), (0.7, 0.3))
 """(skip_above, skip_margin) rules compared on dev: (1.0, 1.0) never skips."""
@@ -179,19 +179,18 @@ def outcome(reads: Sequence[Read], quote: object) -> Outcome:
 
 
 def dev_sets(
-    path: Path, cache: Path, embedder: CachedEmbedder, off_topic: int
+    path: Path, cache: Path, embedder: CachedEmbedder, off_topic: int, sample: int | None
 ) -> list[QuestionSet]:
-    """Dev questions: answerable and unanswerable over all the articles, and ``off_topic``
-    articles' questions asked without them."""
+    """Dev questions: answerable and unanswerable over all the articles (an even spread of
+    ``sample`` of each), and ``off_topic`` articles' questions asked without them."""
     articles, answerable, impossible = load_squad(path)
     workdir = cache / data_key(path)
     settings = build_temp_index(articles, workdir, "all", embedder)
     sets = [
-        QuestionSet("all", settings, answerable, True),
-        QuestionSet("impossible", settings, impossible, False),
+        QuestionSet("all", settings, spread(answerable, sample), True),
+        QuestionSet("impossible", settings, spread(impossible, sample), False),
     ]
-    step = max(1, len(articles) // max(off_topic, 1))
-    for article in articles[::step][:off_topic]:
+    for article in spread(articles, off_topic):
         others = [a for a in articles if a.id != article.id]
         without = build_temp_index(others, workdir, f"without-{article.id}", embedder)
         own = [g for g in answerable if g.article == article.id]
@@ -257,6 +256,8 @@ def choose_answer_threshold(
 ) -> float:
     """The lowest answer threshold that hedges or declines at least ``hedge`` of the
     unanswerable questions."""
+    if not impossible:
+        return decline  # nothing to calibrate on: hedge only where the ranker declines
     for t in ANSWER_THRESHOLDS:
         kinds = outcome(impossible, lambda r, t=t: quotes_with(r, fusion, Thresholds(decline, t)))
         share = sum(k in ("partial", "refusal") for k in kinds.kinds) / max(len(impossible), 1)
@@ -323,6 +324,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, nargs="+", default=list(KS))
     parser.add_argument("--off-topic", type=int, default=6, help="dev articles asked without")
     parser.add_argument(
+        "--dev-sample", type=int, default=2000, help="dev questions of each kind (0: all)"
+    )
+    parser.add_argument(
+        "--train-off-topic",
+        type=int,
+        default=150,
+        help="off-topic questions per training article (0: all)",
+    )
+    parser.add_argument(
         "--hedge",
         type=float,
         default=0.5,
@@ -337,7 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     reader = Reader.load(args.reader, threads=2)
     cache = ReaderCache(reader, args.reader / "reader.onnx", args.cache)
     top = max(args.k)
-    train = collect_reads(squad_sets(args.train, args.cache, embedder), embedder, cache, top)
+    sets = squad_sets(
+        args.train, args.cache, embedder, off_topic_per_article=args.train_off_topic or None
+    )
+    train = collect_reads(sets, embedder, cache, top)
     k = choose_k(train, args.k)
     fusion = fit_fusion(train, k)
     print(
@@ -347,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     decline = Ranker.load().threshold or 0.05
     dev = collect_reads(
-        dev_sets(args.dev, args.cache, embedder, args.off_topic), embedder, cache, top
+        dev_sets(args.dev, args.cache, embedder, args.off_topic, args.dev_sample or None),
+        embedder,
+        cache,
+        top,
     )
     impossible = [r for r in dev if r.impossible]
     fusion = replace(

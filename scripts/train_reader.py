@@ -436,8 +436,12 @@ def export_onnx(model_dir: Path, out: Path) -> Path:
             dynamo=False,
         )
     int8 = out / "reader.onnx"
-    quantize_dynamic(
-        str(fp32), str(int8), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"]
+    quantize_dynamic(  # per channel: a third of the per-tensor error on this model
+        str(fp32),
+        str(int8),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Gather"],
+        per_channel=True,
     )
     tokenizer.backend_tokenizer.save(str(out / "reader-tokenizer.json"))
     logger.info(
