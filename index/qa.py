@@ -46,6 +46,7 @@ from index.dialogue.examples import ExampleQuestions
 from index.dialogue.language import LanguageCheck
 from index.dialogue.smalltalk import REPLIES, classify
 from index.dialogue.spelling import Speller
+from index.rank.attribution import Byline, attributed
 from index.rank.compare import compare_coverage, comparison_topic
 from index.rank.compose import Thresholds, compose, quote_span
 from index.rank.features import Query
@@ -185,6 +186,7 @@ class QA:
                 second = self.compose(question, again[0], again[1], followup)
                 if second.answered:
                     answer, pool = second, again[1]
+        answer = attributed(answer, bylines(snap))
         answer.timings.update(pool.timings)
         return answer
 
@@ -214,6 +216,7 @@ class QA:
             return found
         snap, pool = found
         answer = compare_coverage(asked or topic, topic, snap, pool, self.settings, self.threshold)
+        answer = attributed(answer, bylines(snap))
         answer.timings.update(pool.timings)
         answer.timings["total"] = time.perf_counter() - started
         return answer
@@ -415,6 +418,16 @@ class QuestionAnswerer(Protocol):
     def close(self) -> None:
         """Release models, files and connections."""
         ...
+
+
+def bylines(snap: Snapshot) -> Byline:
+    """The byline of an article of ``snap`` by its id (None when it has none)."""
+
+    def byline(article_id: str) -> str | None:
+        index = snap.article_rows.get(article_id)
+        return None if index is None else snap.articles[index].author
+
+    return byline
 
 
 def load_reranker(settings: IndexSettings) -> Reranker | None:

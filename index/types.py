@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import quote as url_quote
 
@@ -117,6 +117,8 @@ class SourceRef:
     paragraph: int | None = None
     start: int | None = None
     end: int | None = None
+    author: str | None = None
+    """The article's byline, when it has one."""
 
     @property
     def link(self) -> str | None:
@@ -130,6 +132,7 @@ class SourceRef:
             "source": self.source,
             "published": self.published,
             "url": self.url,
+            "author": self.author,
         }
         if self.text is not None:
             row.update(text=self.text, paragraph=self.paragraph, start=self.start, end=self.end)
@@ -175,6 +178,13 @@ class Quote:
     also_published: tuple[SourceRef, ...] = ()
     """Copies of the quoted article in other outlets: wire copy, reprints ("also published
     by"); the quote is from the earliest copy."""
+    author: str | None = None
+    """The article's byline, when it has one."""
+    speaker: str | None = None
+    """Who the quote reports, when it names them ("Shoigu", "KCNA", "analysts"; see
+    :mod:`index.rank.speakers`); None when it reports nobody's words or does not say whose."""
+    said: str | None = None
+    """The words that attribute it, as written: "said", "reported", "according to"."""
 
     @property
     def link(self) -> str | None:
@@ -189,10 +199,12 @@ class Quote:
             "url": self.url,
             "published": self.published,
             "source": self.source,
+            "author": self.author,
             "paragraph": self.paragraph,
             "start": self.start,
             "end": self.end,
             "score": round(float(self.score), 4),
+            "speaker": self.speaker,
             "also_in": [ref.to_dict() for ref in self.also_in],
             "also_published": [ref.to_dict() for ref in self.also_published],
         }
@@ -245,8 +257,9 @@ class Answer:
         """Every article cited by the quotes, in order of first mention, without repeats."""
         seen: dict[str, SourceRef] = {}
         for quote in self.quotes:
+            own = SourceRef(quote.article_id, quote.title, quote.url, quote.published, quote.source)
             refs = (
-                SourceRef(quote.article_id, quote.title, quote.url, quote.published, quote.source),
+                replace(own, author=quote.author),
                 *quote.also_published,
                 *quote.also_in,
             )

@@ -69,6 +69,7 @@ def test_copies_and_independent_reports_are_named_apart() -> None:
             "source": "Herald",
             "published": "2024-03-07",
             "url": "https://herald.example/r",
+            "author": None,
         }
     ]
     assert [r["article_id"] for r in data["also_in"]] == ["courier"]
