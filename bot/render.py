@@ -289,8 +289,8 @@ def notice_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
         return [Span(wording.THANKS)]
     if answer.kind == "goodbye":
         return [Span(wording.GOODBYE)]
-    if answer.kind in ("comparison", "language"):  # its reason says it all: no article on the
-        return [Span(answer.reason or wording.NOT_IN_COVERAGE)]  # topic; not English
+    if answer.kind in ("comparison", "language", "clarify"):  # its reason says it all
+        return [Span(answer.reason or wording.NOT_IN_COVERAGE)]
     if answer.kind == "help":
         return help_spans(examples)
     if answer.kind == "empty":

@@ -141,7 +141,7 @@ class QA:
             answer = self.compare(topic, asked=text, snap=snap)
         else:
             followup = self.read(read_as, context, snap)
-            answer = self._search(text, followup, snap)
+            answer, followup = self._search_followup(text, followup, snap)
             if followup.resolved != text and answer.kind in SEARCHED:
                 answer = replace(answer, resolved=followup.resolved)
         if context is not None:
@@ -172,10 +172,41 @@ class QA:
                 background = [paragraph, snap.articles[article].body]
         return context.resolve(question, background)
 
-    def _search(self, question: str, followup: Followup, snap: Snapshot) -> Answer:
-        """Retrieve, score and compose for a question as read; a follow-up that finds nothing
-        is tried once more in its fuller form (``followup.fallback``)."""
-        found = self._pool(question, normalise_question(followup.resolved), snap)
+    def _search_followup(
+        self, question: str, followup: Followup, snap: Snapshot
+    ) -> tuple[Answer, Followup]:
+        """The answer to a question as read, and how it was read: a follow-up's rewrite only
+        when its best candidate scores at least as well as the question's as typed; a
+        follow-up that could not be read safely and finds no sure answer as typed gets a reply
+        asking which of the last answer's people or places is meant (``clarify``)."""
+        found: tuple[Snapshot, Pool] | Answer | None = None
+        if followup.leans and followup.rewritten:
+            rewritten = self._pool(question, normalise_question(followup.resolved), snap)
+            typed = self._pool(question, normalise_question(followup.question), snap)
+            found = rewritten
+            if isinstance(typed, Answer) or isinstance(rewritten, Answer):
+                pass  # search is down: the rewrite's pool says so
+            elif best_score(typed[1]) > best_score(rewritten[1]):
+                logger.info("follow-up %r answered as typed", followup.question)
+                followup, found = replace(followup, resolved=followup.question), typed
+        answer = self._search(question, followup, snap, found)
+        if followup.options and answer.kind != "answer":
+            reason = wording.clarify(followup.options)
+            answer = Answer(question, answered=False, reason=reason, kind="clarify")
+        return answer, followup
+
+    def _search(
+        self,
+        question: str,
+        followup: Followup,
+        snap: Snapshot,
+        found: tuple[Snapshot, Pool] | Answer | None = None,
+    ) -> Answer:
+        """Retrieve, score and compose for a question as read (its candidates ``found``
+        already, or not); a follow-up that finds nothing is tried once more in its fuller form
+        (``followup.fallback``)."""
+        if found is None:
+            found = self._pool(question, normalise_question(followup.resolved), snap)
         if isinstance(found, Answer):
             return found
         snap, pool = found
@@ -418,6 +449,11 @@ class QuestionAnswerer(Protocol):
     def close(self) -> None:
         """Release models, files and connections."""
         ...
+
+
+def best_score(pool: Pool) -> float:
+    """The best score of a pool of candidates (0 when it has none)."""
+    return float(pool.scores.max()) if len(pool.scores) else 0.0
 
 
 def bylines(snap: Snapshot) -> Byline:

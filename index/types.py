@@ -222,10 +222,13 @@ AnswerKind = Literal[
     "empty",
     "unavailable",
     "language",
+    "clarify",
 ]
 """``partial``: no quote answers the question, or none holds the kind of fact it asks for (a
 date, a figure, a name); ``reason`` says so plainly and the quotes are the closest the coverage
-comes. ``language``: the question is not in English (``reason`` names the language)."""
+comes. ``language``: the question is not in English (``reason`` names the language).
+``clarify``: a follow-up could mean several of the last answer's people or places and could not
+be read safely; ``reason`` asks which is meant and names them."""
 
 
 @dataclass(frozen=True, slots=True)
