@@ -124,31 +124,8 @@ def run_console(
             failure = describe(exc)
             print(failure.message, file=stderr)
             return failure.status
-    examples: list[str] = []
     try:
-        examples = [e for e in qa.example_questions(1) if e.strip()]
-    except Exception as exc:
-        logger.warning("Could not get example questions: %s", exc)
-    minutes = settings.followup_minutes
-    conversation = Conversation(minutes) if minutes > 0 else None
-    try:
-        while True:
-            if interactive:
-                stdout.write(PROMPT)
-                stdout.flush()
-            line = stdin.readline()
-            if not line:
-                break
-            question = line.strip()
-            if not question:
-                continue
-            if question.lower() in QUIT_WORDS:
-                break
-            reply = respond(qa, question, settings.max_question_chars, examples, conversation)
-            if not interactive:  # a transcript: each answer under its question
-                stdout.write(wording.transcript_question(question) + "\n")
-            stdout.write(reply + "\n\n")
-            stdout.flush()
+        _chat(qa, settings, stdin, stdout)
     except KeyboardInterrupt:
         stdout.write("\n")
     finally:
@@ -160,3 +137,32 @@ def run_console(
     if interactive:
         stdout.write("\n")
     return EXIT_OK
+
+
+def _chat(qa: QuestionAnswerer, settings: BotSettings, stdin: TextIO, stdout: TextIO) -> None:
+    """Answer each line of ``stdin`` until its end or a quit word."""
+    interactive = stdin.isatty()
+    examples: list[str] = []
+    try:
+        examples = [e for e in qa.example_questions(1) if e.strip()]
+    except Exception as exc:
+        logger.warning("Could not get example questions: %s", exc)
+    minutes = settings.followup_minutes
+    conversation = Conversation(minutes) if minutes > 0 else None
+    while True:
+        if interactive:
+            stdout.write(PROMPT)
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in QUIT_WORDS:
+            break
+        reply = respond(qa, question, settings.max_question_chars, examples, conversation)
+        if not interactive:  # a transcript: each answer under its question
+            stdout.write(wording.transcript_question(question) + "\n")
+        stdout.write(reply + "\n\n")
+        stdout.flush()
