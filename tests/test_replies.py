@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot import render
 from bot.labels import Named, article_label, reply_labels
 from index.types import Answer, Quote, SourceRef
+from scripts.ask import format_text
 from testkit.fake_bot_api import check_message_text
 
 SHOWCASE = "Kim Jong Un’s Weapons Showcase: A Show of Strength to Foreign Allies"
@@ -69,6 +70,9 @@ def test_the_citation_gives_the_byline_and_the_speaker() -> None:
     text = plain(render.render_answer(Answer("q", True, quotes=(top,)))[0])
     assert text.endswith(
         "— Reuters, 3 Mar 2024 · by Jane Doe · ¶6 · North Korea’s KCNA news agency reported"
+    )
+    assert "Reuters, 2024-03-03, by Jane Doe, North Korea’s KCNA news agency reported" in (
+        format_text(Answer("q", True, quotes=(top,)))
     )
     drone = quote(speaker="NK News", said="according to")
     text = plain(render.render_answer(Answer("q", True, quotes=(drone,)))[0])
