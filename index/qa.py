@@ -41,6 +41,7 @@ from index import wording
 from index.config import IndexSettings
 from index.corpus import nlp
 from index.corpus.text import clean_text, normalise_question
+from index.dialogue.bylines import byline_topic
 from index.dialogue.conversation import Conversation, Followup, might_lean
 from index.dialogue.examples import ExampleQuestions
 from index.dialogue.language import LanguageCheck
@@ -120,7 +121,8 @@ class QA:
         With a ``context`` (one chat's :class:`~index.dialogue.conversation.Conversation`) a
         follow-up is read against the chat's last turn ("And what did he give him?"), and this
         turn is remembered for the next. A question that asks to compare the coverage ("How do
-        the reports differ on X?") gets :meth:`compare`. A question in another language gets a
+        the reports differ on X?") gets :meth:`compare`, one that asks who wrote a story
+        :meth:`byline`. A question in another language gets a
         reply that says so; misspelt words are corrected first ("Read as: ...").
         """
         started = time.perf_counter()
@@ -136,9 +138,13 @@ class QA:
         correction = self.speller.correct(text, snap.words(), snap.build_id)
         read_as = correction.text if correction is not None else text
         topic = comparison_topic(read_as)
+        story = byline_topic(read_as) if topic is None else None
         if topic is not None:
             followup = Followup(read_as, topic)
             answer = self.compare(topic, asked=text, snap=snap)
+        elif story is not None and (story.topic or (context and context.last)):
+            followup = Followup(read_as, read_as)
+            answer = self.byline(text, story.topic, snap, context)
         else:
             followup = self.read(read_as, context, snap)
             answer, followup = self._search_followup(text, followup, snap)
@@ -171,6 +177,26 @@ class QA:
                 paragraph = snap.paragraph_text(article, place.paragraph)
                 background = [paragraph, snap.articles[article].body]
         return context.resolve(question, background)
+
+    def byline(
+        self, question: str, story: str, snap: Snapshot, context: Conversation | None = None
+    ) -> Answer:
+        """Who wrote the story about ``story`` (without one: the story the chat's last answer
+        quoted): the story's best quote, whose citation and ``author`` give the byline;
+        ``partial`` when the article names no author."""
+        last = context.last if context is not None else None
+        if story or last is None:
+            read = Followup(story, story)
+        else:  # the last question again, its article first
+            read = Followup(last.resolved, last.resolved, leans=True, prefer=last.place)
+        answer = self._search(question, read, snap)
+        if not answer.quotes:
+            return answer
+        top = answer.quotes[0]
+        if top.author:
+            return replace(answer, kind="answer", reason=None)
+        reason = wording.no_byline(top.source or top.title)
+        return replace(answer, kind="partial", reason=reason)
 
     def _search_followup(
         self, question: str, followup: Followup, snap: Snapshot

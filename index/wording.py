@@ -105,3 +105,12 @@ def clarify(options: Sequence[str]) -> str:
     named = [f"“{o}”" for o in options]
     listed = ", ".join(named[:-1]) + " or " + named[-1] if len(named) > 1 else "".join(named)
     return CLARIFY.format(listed)
+
+
+NO_BYLINE = "{} names no author. The closest it says:"
+"""The reason of the answer to "who wrote the story?" when the article has no byline."""
+
+
+def no_byline(label: str) -> str:
+    """:data:`NO_BYLINE` for an article's outlet or title."""
+    return NO_BYLINE.format(f"“{label}”")

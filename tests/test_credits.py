@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from index import wording
 from index.config import IndexSettings
+from index.dialogue.bylines import byline_topic
+from index.dialogue.conversation import Conversation
 from index.qa import QA
 from index.store.build import build_index
 from tests.corpus import write_article
@@ -76,3 +79,35 @@ def test_a_comparison_credits_the_police(qa: QA) -> None:
     assert all(ref.author == ("Jane Doe" if ref.article_id == "herald" else None) for ref in refs)
     missing = [ref.to_dict() for ref in answer.missing]
     assert all("author" in row for row in missing)
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("Who wrote the story about the flood toll?", "the flood toll"),
+        ("Who wrote the article on the rate rise?", "the rate rise"),
+        ("Who is the author of the Tamber flood story?", "Tamber flood"),
+        ("Whose byline is on the rate rise story?", "the rate rise story"),
+        ("Who wrote the story?", ""),
+        ("Who wrote a letter to Kim?", None),  # a question about the news, not a byline
+        ("Who is the author of To Kill a Mockingbird?", None),
+        ("Who led the Chinese delegation?", None),
+    ],
+)
+def test_questions_about_who_wrote_a_story(question: str, topic: str | None) -> None:
+    found = byline_topic(question)
+    assert (found.topic if found is not None else None) == topic
+
+
+def test_who_wrote_the_story_is_answered_with_the_byline(qa: QA) -> None:
+    answer = qa.answer("Who wrote the story about the Tamber flood death toll?")
+    assert (answer.kind, answer.quotes[0].article_id) == ("answer", "herald")
+    assert answer.to_dict()["quotes"][0]["author"] == "Jane Doe"
+    unsigned = qa.answer("Who wrote the article about the Kelby bridge water levels?")
+    assert unsigned.kind == "partial" and unsigned.quotes[0].article_id == "courier"
+    assert unsigned.reason == wording.no_byline("Northern Courier")
+    chat = Conversation()
+    first = qa.answer("How many people has the Tamber flood killed by Wednesday?", chat)
+    last = qa.answer("Who wrote the story?", chat)  # the story just quoted
+    assert last.quotes[0].article_id == first.quotes[0].article_id == "herald"
+    assert last.quotes[0].author == "Jane Doe"
