@@ -157,7 +157,8 @@ def test_every_kind_has_a_short_friendly_reply(kind: str) -> None:
         "help": "How to use",
         "empty": "Send me a question",
         "unavailable": "temporarily unavailable",
-        "language": "because",
+        "language": "because",  # not English: its reason says so
+        "clarify": "because",  # which one is meant: its reason asks
     }[kind]
     assert expected in plain
     if kind == "refusal":
