@@ -2,7 +2,9 @@
 
 Started by ``python -m bot`` when no ``TELEGRAM_BOT_TOKEN`` is set. Reads standard input line by
 line, shows a prompt only on a terminal, and exits with status 0 at the end of input, so
-``printf 'question\\n' | python -m bot`` prints the answer and exits. The terminal is one chat:
+``printf 'question\\n' | python -m bot`` prints the answer and exits; piped, each answer is
+printed under its question (``Q: question``), so a transcript can be followed. Answers come
+with what "More" adds (the further quotes and the sources). The terminal is one chat:
 follow-up questions lean on the one before (for ``FOLLOWUP_MINUTES``); /start forgets it.
 """
 
@@ -60,7 +62,7 @@ def respond(
         answer = qa.answer(text, conversation)
         hints = [] if answer.answered else (examples or qa.example_questions(1))
         readable = render.source_numbers(qa.articles()) if answer.quotes else {}
-        return render.render_plain(answer, hints, readable)
+        return render.render_plain(answer, hints, readable, full=True)
     except SearchUnavailableError as exc:
         logger.warning("Search unavailable: %s", exc)
         return wording.UNAVAILABLE
@@ -94,7 +96,7 @@ def _compare(qa: QuestionAnswerer, topic: str) -> str:
     if not topic:
         return wording.COMPARE_USAGE.format(wording.COMPARE_USAGE_PLACEHOLDER)
     readable = render.source_numbers(qa.articles())
-    return render.render_plain(qa.compare(topic), (), readable)
+    return render.render_plain(qa.compare(topic), (), readable, full=True)
 
 
 def run_console(
@@ -122,29 +124,8 @@ def run_console(
             failure = describe(exc)
             print(failure.message, file=stderr)
             return failure.status
-    examples: list[str] = []
     try:
-        examples = [e for e in qa.example_questions(1) if e.strip()]
-    except Exception as exc:
-        logger.warning("Could not get example questions: %s", exc)
-    minutes = settings.followup_minutes
-    conversation = Conversation(minutes) if minutes > 0 else None
-    try:
-        while True:
-            if interactive:
-                stdout.write(PROMPT)
-                stdout.flush()
-            line = stdin.readline()
-            if not line:
-                break
-            question = line.strip()
-            if not question:
-                continue
-            if question.lower() in QUIT_WORDS:
-                break
-            reply = respond(qa, question, settings.max_question_chars, examples, conversation)
-            stdout.write(reply + "\n\n")
-            stdout.flush()
+        _chat(qa, settings, stdin, stdout)
     except KeyboardInterrupt:
         stdout.write("\n")
     finally:
@@ -156,3 +137,32 @@ def run_console(
     if interactive:
         stdout.write("\n")
     return EXIT_OK
+
+
+def _chat(qa: QuestionAnswerer, settings: BotSettings, stdin: TextIO, stdout: TextIO) -> None:
+    """Answer each line of ``stdin`` until its end or a quit word."""
+    interactive = stdin.isatty()
+    examples: list[str] = []
+    try:
+        examples = [e for e in qa.example_questions(1) if e.strip()]
+    except Exception as exc:
+        logger.warning("Could not get example questions: %s", exc)
+    minutes = settings.followup_minutes
+    conversation = Conversation(minutes) if minutes > 0 else None
+    while True:
+        if interactive:
+            stdout.write(PROMPT)
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in QUIT_WORDS:
+            break
+        reply = respond(qa, question, settings.max_question_chars, examples, conversation)
+        if not interactive:  # a transcript: each answer under its question
+            stdout.write(wording.transcript_question(question) + "\n")
+        stdout.write(reply + "\n\n")
+        stdout.flush()

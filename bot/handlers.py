@@ -621,7 +621,7 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     return
                 logger.warning("Could not expand the answer in place: %s", exc)
     if isinstance(message, Message):
-        for chunk in render.render_more(stored.answer, paragraph, others):
+        for chunk in render.render_more(stored.answer, paragraph, others, readable):
             await message.reply_text(chunk, do_quote=True)
         try:
             await query.edit_message_reply_markup(reply_markup=None)
@@ -636,9 +636,8 @@ async def _corroborating_paragraphs(
     qa = get_qa(context.bot_data)
     wanted = {
         (ref.article_id, ref.paragraph)
-        for quote in answer.quotes[: render.SHOWN_QUOTES]
-        for ref in quote.also_in
-        if ref.text and ref.paragraph is not None
+        for ref in render.corroborating_refs(answer)
+        if ref.paragraph is not None
     }
     found: dict[tuple[str, int], str] = {}
     for article_id, paragraph in sorted(wanted):

@@ -12,6 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Literal
 
 from bot import wording
+from bot.labels import LABEL_CHARS, Named, article_label, reply_labels
 from bot.markup import (
     BOLD,
     EXPANDABLE,
@@ -38,8 +39,11 @@ if TYPE_CHECKING:
 
 INLINE_TITLE_CHARS = 100
 INLINE_DESCRIPTION_CHARS = 200
-SHOWN_QUOTES = 3
-"""The best quote plus up to two further quotes in the first reply; the rest go under "More"."""
+SHOWN_QUOTES = 1
+"""The quotes of the first reply: the best one, with its citation and one line of
+corroboration, short enough for a phone's screen; the rest go under "More"."""
+NAMED_REFS = 2
+"""At most this many articles are named on the corroboration line; the others are counted."""
 QUESTION_ECHO_CHARS = 200
 EXAMPLE_CHARS = 200
 SOURCES_PER_PAGE = 10
@@ -78,60 +82,89 @@ def _example(examples: Sequence[str], lead: str = wording.FOR_EXAMPLE) -> list[S
 # --------------------------------------------------------------------------- answers
 
 
-LABEL_CHARS = 60
-"""The longest an article's label (its outlet, else its title) runs in a reply."""
+Labels = Mapping[str, str]
+"""The label of each article of a reply, by id (see :func:`bot.labels.reply_labels`)."""
 
 
-def article_label(source: str | None, title: str | None, article_id: str) -> str:
-    """The short name an article goes by in every reply: its outlet, else its title.
-
-    It depends on the article alone, so the same article carries the same label in every
-    answer, citation and list.
-    """
-    outlet = shorten(source or "", LABEL_CHARS)
-    return outlet or _title(title, article_id, LABEL_CHARS)
+def answer_labels(answer: Answer) -> dict[str, str]:
+    """The labels of every article an answer cites, told apart from each other."""
+    named = [Named(q.article_id, q.source, q.title) for q in answer.quotes]
+    refs = [*answer.sources, *answer.missing]
+    named += [Named(ref.article_id, ref.source, ref.title) for ref in refs]
+    return reply_labels(named)
 
 
-def _ref_label(ref: SourceRef) -> list[Span]:
+def _label(labels: Labels | None, source: str | None, title: str | None, article_id: str) -> str:
+    found = labels.get(article_id) if labels else None
+    return found or article_label(source, title, article_id)
+
+
+def _ref_label(ref: SourceRef, labels: Labels | None = None) -> list[Span]:
     """An article's label, linked to it when it has a URL."""
     url = safe_url(ref.url)
-    label = article_label(ref.source, ref.title, ref.article_id)
+    label = _label(labels, ref.source, ref.title, ref.article_id)
     return [Span(label, (link(url),) if url else ())]
 
 
-def _ref_list(lead: str, refs: Sequence[SourceRef]) -> list[Span]:
-    """``Lead A, B and C`` with each article's label linked, on a line of its own."""
-    spans = [Span("\n"), Span(lead + " ", (ITALIC,))] if lead else [Span("\n")]
-    for n, ref in enumerate(refs):
+def _ref_list(lead: str, refs: Sequence[SourceRef], labels: Labels | None = None) -> list[Span]:
+    """``lead A, B and 3 more`` with each article's label linked."""
+    return [Span(lead + " ", (ITALIC,)), *_ref_names(refs, labels)]
+
+
+def _ref_names(refs: Sequence[SourceRef], labels: Labels | None = None) -> list[Span]:
+    """``A, B and 3 more`` with each article's label linked."""
+    spans: list[Span] = []
+    named = refs[:NAMED_REFS] if len(refs) > NAMED_REFS + 1 else refs
+    for n, ref in enumerate(named):
         if n:
-            spans.append(Span(", " if n < len(refs) - 1 else " and "))
-        spans.extend(_ref_label(ref))
+            last = n == len(named) - 1 and len(named) == len(refs)
+            spans.append(Span(" and " if last else ", "))
+        spans.extend(_ref_label(ref, labels))
+    if len(named) < len(refs):
+        spans.append(Span(" " + wording.and_more(len(refs) - len(named))))
     return spans
 
 
-def citation_spans(quote: Quote) -> list[Span]:
-    """``— Reuters, 3 Mar 2024 · ¶3`` (the outlet, else the title, linked to the sentence),
-    then "Also published by" (copies in other outlets) and "Also reported by"."""
+def citation_spans(quote: Quote, labels: Labels | None = None) -> list[Span]:
+    """``— Reuters, 3 Mar 2024 · by Jane Doe · ¶3 · Shoigu said`` (the outlet, else the title,
+    linked to the sentence; the byline and the speaker when known), then one line naming the
+    copies in other outlets ("Also published by") and the independent reports ("also
+    reported by")."""
     url = safe_url(quote.link) or safe_url(quote.url)
-    label = article_label(quote.source, quote.title, quote.article_id)
+    label = _label(labels, quote.source, quote.title, quote.article_id)
     spans = [Span("— "), Span(label, (link(url), BOLD) if url else (BOLD,))]
     when = format_date(quote.published)
-    spans.append(Span((f", {when}" if when else "") + f" · ¶{quote.paragraph + 1}"))
+    details = [f", {when}" if when else ""]
+    if quote.author:
+        details.append(" · " + wording.byline(shorten(quote.author, LABEL_CHARS)))
+    details.append(f" · ¶{quote.paragraph + 1}")
+    if quote.speaker:
+        details.append(" · " + wording.attributed(shorten(quote.speaker, LABEL_CHARS), quote.said))
+    spans.append(Span("".join(details)))
+    return spans + corroboration_line(quote, labels)
+
+
+def corroboration_line(quote: Quote, labels: Labels | None = None) -> list[Span]:
+    """``Also published by A; also reported by B and C``: one line, or nothing."""
     copies = [ref for ref in quote.also_published if ref.article_id != quote.article_id]
-    if copies:
-        spans += _ref_list(wording.ALSO_PUBLISHED_BY, copies)
-    if quote.published_without:
-        spans += [*_ref_list("", quote.published_without), Span(" " + wording.RAN_WITHOUT)]
     refs = [ref for ref in quote.also_in if ref.article_id != quote.article_id]
+    spans: list[Span] = []
+    if copies:
+        spans += _ref_list(wording.ALSO_PUBLISHED_BY, copies, labels)
+    if quote.published_without:
+        spans += [Span("; ")] if spans else []
+        spans += [*_ref_names(quote.published_without, labels), Span(" " + wording.RAN_WITHOUT)]
     if refs:
-        spans += _ref_list(wording.ALSO_REPORTED_BY, refs)
-    return spans
+        lead = wording.AND_REPORTED_BY if spans else wording.ALSO_REPORTED_BY
+        spans += [Span("; ")] if spans else []
+        spans += _ref_list(lead, refs, labels)
+    return [Span("\n"), *spans] if spans else []
 
 
-def quote_spans(quote: Quote) -> list[Span]:
+def quote_spans(quote: Quote, labels: Labels | None = None) -> list[Span]:
     """A quote as a blockquote followed by its citation."""
     text = clean_text(quote.text).strip() or "…"
-    return [Span(text, (QUOTE,)), Span("\n"), *citation_spans(quote)]
+    return [Span(text, (QUOTE,)), Span("\n"), *citation_spans(quote, labels)]
 
 
 def sources_spans(
@@ -162,22 +195,42 @@ def _source_line(
 
 
 def answer_spans(
-    answer: Answer, examples: Sequence[str] = (), readable: Mapping[str, int] | None = None
+    answer: Answer,
+    examples: Sequence[str] = (),
+    readable: Mapping[str, int] | None = None,
+    *,
+    full: bool = False,
 ) -> list[Span]:
-    """The layout of the reply to a question (any kind of answer)."""
+    """The layout of the reply to a question (any kind of answer). A quoted answer is short
+    enough for a phone: the best quote, its citation and one line of corroboration; the further
+    quotes and the sources are under "More" (``full``: shown after it, for the terminal)."""
     if answer.kind == "comparison" and answer.quotes:
         return comparison_spans(answer, readable)
     if not (answer.answered and answer.quotes):
         return notice_spans(answer, examples)
+    labels = answer_labels(answer)
     spans = partial_spans(answer) if answer.kind == "partial" else []
-    spans += _read_as(answer) + quote_spans(answer.quotes[0]) + figures_spans(answer)
-    further = answer.quotes[1:SHOWN_QUOTES]
+    spans += _read_as(answer)
+    for quote in answer.quotes[:SHOWN_QUOTES]:
+        spans += [*quote_spans(quote, labels), Span("\n\n")]
+    spans = spans[:-1] + figures_spans(answer)
+    if full:
+        spans += further_spans(answer, readable, labels)
+    return spans
+
+
+def further_spans(
+    answer: Answer, readable: Mapping[str, int] | None = None, labels: Labels | None = None
+) -> list[Span]:
+    """What the first reply leaves out: the further quotes, then the sources."""
+    labels = labels if labels is not None else answer_labels(answer)
+    spans: list[Span] = []
+    further = answer.quotes[SHOWN_QUOTES:]
     if further:
         spans += [Span("\n\n"), Span(wording.ALSO_IN_COVERAGE, (BOLD,))]
         for quote in further:
-            spans += [Span("\n"), *quote_spans(quote)]
-    spans += [Span("\n\n"), *sources_spans(answer.sources, readable)]
-    return spans
+            spans += [Span("\n"), *quote_spans(quote, labels)]
+    return [*spans, Span("\n\n"), *sources_spans(answer.sources, readable)]
 
 
 def figures_spans(answer: Answer) -> list[Span]:
@@ -208,16 +261,19 @@ def _read_as(answer: Answer) -> list[Span]:
 def comparison_spans(answer: Answer, readable: Mapping[str, int] | None = None) -> list[Span]:
     """/compare: the best quote of each article, grouped by outlet, then the articles that do
     not mention the topic."""
-    topic = [Span(shorten(answer.question, QUESTION_ECHO_CHARS), (ITALIC,))]
+    asked = answer.resolved or answer.question  # the topic, not the whole question
+    topic = [Span(shorten(asked, QUESTION_ECHO_CHARS), (ITALIC,))]
     spans = [*fill(wording.COMPARE_TITLE, topic)]
     spans[0] = Span(spans[0].text, (BOLD, *spans[0].tags))
+    labels = answer_labels(answer)
     groups: dict[str, list[Quote]] = {}
-    for quote in answer.quotes:
-        groups.setdefault(quote.source or wording.UNKNOWN_OUTLET, []).append(quote)
-    for outlet, quotes in groups.items():
-        spans += [Span("\n\n"), Span(shorten(outlet, 60), (BOLD,))]
+    for quote in answer.quotes:  # by outlet; an article without one under its own label
+        heading = shorten(quote.source or "", LABEL_CHARS) or labels[quote.article_id]
+        groups.setdefault(heading, []).append(quote)
+    for heading, quotes in groups.items():
+        spans += [Span("\n\n"), Span(heading, (BOLD,))]
         for quote in quotes:
-            spans += [Span("\n"), *quote_spans(quote)]
+            spans += [Span("\n"), *quote_spans(quote, labels)]
     spans += _not_mentioned(answer.missing)
     spans += [Span("\n\n"), *sources_spans(answer.sources, readable)]
     return spans
@@ -257,7 +313,7 @@ def notice_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
         return [Span(wording.THANKS)]
     if answer.kind == "goodbye":
         return [Span(wording.GOODBYE)]
-    if answer.kind == "comparison":  # nothing to compare: no article addresses the topic
+    if answer.kind in ("comparison", "language", "clarify"):  # its reason says it all
         return [Span(_reason(answer))]
     if answer.kind == "help":
         return help_spans(examples)
@@ -265,8 +321,6 @@ def notice_spans(answer: Answer, examples: Sequence[str] = ()) -> list[Span]:
         return [Span(wording.EMPTY), *_example(examples)]
     if answer.kind == "unavailable":
         return [Span(wording.UNAVAILABLE)]
-    if answer.kind == "language":  # names the language: only the reason says which
-        return [Span(_reason(answer))]
     return refusal_spans(answer.question, examples)
 
 
@@ -299,9 +353,14 @@ Paragraphs = Mapping[tuple[str, int], str]
 """Paragraph texts by (article id, paragraph number), for the "More" view."""
 
 
-def more_spans(answer: Answer, paragraph: str, others: Paragraphs | None = None) -> list[Span]:
+def more_spans(
+    answer: Answer,
+    paragraph: str,
+    others: Paragraphs | None = None,
+    readable: Mapping[str, int] | None = None,
+) -> list[Span]:
     """The "More" view: the paragraph around the top quote, each corroborating article's own
-    sentence in its paragraph, then quotes not shown yet."""
+    sentence in its paragraph, then the quotes not shown yet and the sources."""
     if not answer.quotes:
         return [Span(wording.NOTHING_MORE)]
     top = answer.quotes[0]
@@ -311,22 +370,24 @@ def more_spans(answer: Answer, paragraph: str, others: Paragraphs | None = None)
     spans.append(Span(f", ¶{top.paragraph + 1}\n"))
     spans += _paragraph_spans(paragraph, top.text)
     spans += _corroboration_spans(answer, others or {})
-    rest = answer.quotes[SHOWN_QUOTES:]
-    if rest:
-        spans += [Span("\n\n"), Span(wording.MORE_QUOTES, (BOLD,))]
-        for extra in rest:
-            spans += [Span("\n"), *quote_spans(extra)]
-    return spans
+    return spans + further_spans(answer, readable)
+
+
+def corroborating_refs(answer: Answer) -> list[SourceRef]:
+    """The "also reported by" sentences of the quotes shown, each paragraph once, none of an
+    article already quoted there (its paragraph is the context, or its quote is shown)."""
+    shown = answer.quotes[:SHOWN_QUOTES]
+    quoted = {quote.article_id for quote in shown}
+    refs: dict[tuple[str, int], SourceRef] = {}
+    for ref in (ref for quote in shown for ref in quote.also_in):
+        if ref.text and ref.paragraph is not None and ref.article_id not in quoted:
+            refs.setdefault((ref.article_id, ref.paragraph), ref)
+    return list(refs.values())
 
 
 def _corroboration_spans(answer: Answer, others: Paragraphs) -> list[Span]:
     """For every "also reported by" article, its own sentence (in bold) in its paragraph."""
-    refs = [
-        ref
-        for quote in answer.quotes[:SHOWN_QUOTES]
-        for ref in quote.also_in
-        if ref.text and ref.paragraph is not None
-    ]
+    refs = corroborating_refs(answer)
     if not refs:
         return []
     spans = [Span("\n\n"), Span(wording.SAME_IN_OTHER_ARTICLES, (BOLD,))]
@@ -375,20 +436,30 @@ def render_expanded(
     readable: Mapping[str, int] | None = None,
 ) -> list[str]:
     """The answer with the "More" view appended (used to expand a message in place)."""
-    more = more_spans(answer, paragraph, others)
+    more = more_spans(answer, paragraph, others, readable)
     return render_chunks([*answer_spans(answer, (), readable), Span("\n\n"), *more])
 
 
-def render_more(answer: Answer, paragraph: str, others: Paragraphs | None = None) -> list[str]:
+def render_more(
+    answer: Answer,
+    paragraph: str,
+    others: Paragraphs | None = None,
+    readable: Mapping[str, int] | None = None,
+) -> list[str]:
     """The "More" view on its own, as HTML messages."""
-    return render_chunks(more_spans(answer, paragraph, others))
+    return render_chunks(more_spans(answer, paragraph, others, readable))
 
 
 def render_plain(
-    answer: Answer, examples: Sequence[str] = (), readable: Mapping[str, int] | None = None
+    answer: Answer,
+    examples: Sequence[str] = (),
+    readable: Mapping[str, int] | None = None,
+    *,
+    full: bool = False,
 ) -> str:
-    """The answer as plain text for the terminal chat."""
-    return to_plain(answer_spans(answer, examples, readable))
+    """The answer as plain text (the terminal chat shows it ``full``: what "More" adds too,
+    but the paragraphs)."""
+    return to_plain(answer_spans(answer, examples, readable, full=full))
 
 
 # --------------------------------------------------------------------------- inline mode

@@ -52,11 +52,33 @@ def figures_differ(figures: str) -> str:
 """After the copies of the quoted story that cut the quoted passage ("Northern Courier ran
 this story without this passage.")."""
 """Before the other outlets that ran the same story (wire copy, reprints)."""
+AND_REPORTED_BY = "also reported by"
+"""After the copies, on the same line: the independent articles that report the same fact."""
+
+
+def and_more(count: int) -> str:
+    """After the articles named on a line of corroboration: how many more there are."""
+    return f"and {count:,} more"
+
+
+def byline(author: str) -> str:
+    """An article's byline in a citation."""
+    return f"by {author}"
+
+
+def attributed(speaker: str, said: str | None) -> str:
+    """Who a quote reports, in a citation: "Shoigu said", "according to NK News"."""
+    if said is None:
+        return f"{speaker} said"
+    if said.lower().startswith("according"):
+        return f"{said} {speaker}"
+    return f"{speaker} {said}"
+
+
 SOURCES = "Sources"
 UNTITLED = "untitled"
 CONTEXT = "Context"
 PARAGRAPH_MISSING = "(the paragraph is not available)"
-MORE_QUOTES = "More quotes"
 NOTHING_MORE = "There is nothing more to show."
 INLINE_QUESTION = "Q:"
 """Before the question in a quote shared through inline mode."""
@@ -83,8 +105,6 @@ COMPARE_USAGE = "Usage: /compare {}"
 COMPARE_USAGE_PLACEHOLDER = "a topic"
 COMPARE_USAGE_EXAMPLE = "For example: /compare {}"
 DEFAULT_COMPARE_EXAMPLE = "the Covid restrictions"
-UNKNOWN_OUTLET = "Outlet not named"
-"""The group heading of a comparison for articles without a ``source``."""
 
 # --------------------------------------------------------------------------- reading an article
 
@@ -282,6 +302,12 @@ TELEGRAM_NOTE = (
 )
 LOADING_INDEX = "Loading the index…"
 PROMPT = "ask> "
+
+
+def transcript_question(question: str) -> str:
+    """The question above its answer when the terminal chat reads from a pipe."""
+    return f"{INLINE_QUESTION} {question}"
+
 
 # --------------------------------------------------------------------------- batches of questions
 # ``scripts/ask.py --batch`` answers every line; a line it cannot ask gets one of these reasons.

@@ -41,11 +41,13 @@ from index import wording
 from index.config import IndexSettings
 from index.corpus import nlp
 from index.corpus.text import clean_text, normalise_question
+from index.dialogue.bylines import byline_topic
 from index.dialogue.conversation import Conversation, Followup, might_lean
 from index.dialogue.examples import ExampleQuestions
 from index.dialogue.language import LanguageCheck
 from index.dialogue.smalltalk import REPLIES, classify
 from index.dialogue.spelling import Speller
+from index.rank.attribution import Byline, attributed
 from index.rank.compare import compare_coverage, comparison_topic
 from index.rank.compose import Thresholds, compose, quote_span
 from index.rank.features import Query
@@ -118,7 +120,8 @@ class QA:
         With a ``context`` (one chat's :class:`~index.dialogue.conversation.Conversation`) a
         follow-up is read against the chat's last turn ("And what did he give him?"), and this
         turn is remembered for the next. A question that asks to compare the coverage ("How do
-        the reports differ on X?") gets :meth:`compare`. A question in another language gets a
+        the reports differ on X?") gets :meth:`compare`, one that asks who wrote a story
+        :meth:`byline`. A question in another language gets a
         reply that says so; misspelt words are corrected first ("Read as: ...").
         """
         started = time.perf_counter()
@@ -134,12 +137,16 @@ class QA:
         correction = self.speller.correct(text, snap.words(), snap.build_id)
         read_as = correction.text if correction is not None else text
         topic = comparison_topic(read_as)
+        story = byline_topic(read_as) if topic is None else None
         if topic is not None:
             followup = Followup(read_as, topic)
             answer = self.compare(topic, asked=text, snap=snap)
+        elif story is not None and (story.topic or (context and context.last)):
+            followup = Followup(read_as, read_as)
+            answer = self.byline(text, story.topic, snap, context)
         else:
             followup = self.read(read_as, context, snap)
-            answer = self._search(text, followup, snap)
+            answer, followup = self._search_followup(text, followup, snap)
             if followup.resolved != text and answer.kind in SEARCHED:
                 answer = replace(answer, resolved=followup.resolved)
         if context is not None:
@@ -170,10 +177,61 @@ class QA:
                 background = [paragraph, snap.articles[article].body]
         return context.resolve(question, background)
 
-    def _search(self, question: str, followup: Followup, snap: Snapshot) -> Answer:
-        """Retrieve, score and compose for a question as read; a follow-up that finds nothing
-        is tried once more in its fuller form (``followup.fallback``)."""
-        found = self._pool(question, normalise_question(followup.resolved), snap)
+    def byline(
+        self, question: str, story: str, snap: Snapshot, context: Conversation | None = None
+    ) -> Answer:
+        """Who wrote the story about ``story`` (without one: the story the chat's last answer
+        quoted): the story's best quote, whose citation and ``author`` give the byline;
+        ``partial`` when the article names no author."""
+        last = context.last if context is not None else None
+        if story or last is None:
+            read = Followup(story, story)
+        else:  # the last question again, its article first
+            read = Followup(last.resolved, last.resolved, leans=True, prefer=last.place)
+        answer = self._search(question, read, snap)
+        if not answer.quotes:
+            return answer
+        top = answer.quotes[0]
+        if top.author:
+            return replace(answer, kind="answer", reason=None)
+        reason = wording.no_byline(top.source or top.title)
+        return replace(answer, kind="partial", reason=reason)
+
+    def _search_followup(
+        self, question: str, followup: Followup, snap: Snapshot
+    ) -> tuple[Answer, Followup]:
+        """The answer to a question as read, and how it was read: a follow-up's rewrite only
+        when its best candidate scores at least as well as the question's as typed; a
+        follow-up that could not be read safely and finds no sure answer as typed gets a reply
+        asking which of the last answer's people or places is meant (``clarify``)."""
+        found: tuple[Snapshot, Pool] | Answer | None = None
+        if followup.leans and followup.rewritten:
+            rewritten = self._pool(question, normalise_question(followup.resolved), snap)
+            typed = self._pool(question, normalise_question(followup.question), snap)
+            found = rewritten
+            if isinstance(typed, Answer) or isinstance(rewritten, Answer):
+                pass  # search is down: the rewrite's pool says so
+            elif best_score(typed[1]) > best_score(rewritten[1]):
+                logger.info("follow-up %r answered as typed", followup.question)
+                followup, found = replace(followup, resolved=followup.question), typed
+        answer = self._search(question, followup, snap, found)
+        if followup.options and answer.kind != "answer":
+            reason = wording.clarify(followup.options)
+            answer = Answer(question, answered=False, reason=reason, kind="clarify")
+        return answer, followup
+
+    def _search(
+        self,
+        question: str,
+        followup: Followup,
+        snap: Snapshot,
+        found: tuple[Snapshot, Pool] | Answer | None = None,
+    ) -> Answer:
+        """Retrieve, score and compose for a question as read (its candidates ``found``
+        already, or not); a follow-up that finds nothing is tried once more in its fuller form
+        (``followup.fallback``)."""
+        if found is None:
+            found = self._pool(question, normalise_question(followup.resolved), snap)
         if isinstance(found, Answer):
             return found
         snap, pool = found
@@ -184,6 +242,7 @@ class QA:
                 second = self.compose(question, again[0], again[1], followup)
                 if second.answered:
                     answer, pool = second, again[1]
+        answer = attributed(answer, bylines(snap))
         answer.timings.update(pool.timings)
         return answer
 
@@ -215,6 +274,7 @@ class QA:
         answer = compare_coverage(
             asked or topic, topic, snap, pool, self.settings, self.thresholds, self.reranker
         )
+        answer = attributed(answer, bylines(snap))
         answer.timings.update(pool.timings)
         answer.timings["total"] = time.perf_counter() - started
         return answer
@@ -423,6 +483,21 @@ class QuestionAnswerer(Protocol):
     def close(self) -> None:
         """Release models, files and connections."""
         ...
+
+
+def best_score(pool: Pool) -> float:
+    """The best score of a pool of candidates (0 when it has none)."""
+    return float(pool.scores.max()) if len(pool.scores) else 0.0
+
+
+def bylines(snap: Snapshot) -> Byline:
+    """The byline of an article of ``snap`` by its id (None when it has none)."""
+
+    def byline(article_id: str) -> str | None:
+        index = snap.article_rows.get(article_id)
+        return None if index is None else snap.articles[index].author
+
+    return byline
 
 
 def load_reranker(settings: IndexSettings) -> Reranker | None:

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import quote as url_quote
 
@@ -135,6 +135,8 @@ class SourceRef:
     paragraph: int | None = None
     start: int | None = None
     end: int | None = None
+    author: str | None = None
+    """The article's byline, when it has one."""
 
     @property
     def link(self) -> str | None:
@@ -148,6 +150,7 @@ class SourceRef:
             "source": self.source,
             "published": self.published,
             "url": self.url,
+            "author": self.author,
         }
         if self.text is not None:
             row.update(text=self.text, paragraph=self.paragraph, start=self.start, end=self.end)
@@ -196,6 +199,13 @@ class Quote:
     published_without: tuple[SourceRef, ...] = ()
     """Copies of the quoted article that ran the story without this passage (an edited
     reprint that cut it): never credited with it."""
+    author: str | None = None
+    """The article's byline, when it has one."""
+    speaker: str | None = None
+    """Who the quote reports, when it names them ("Shoigu", "KCNA", "analysts"; see
+    :mod:`index.rank.speakers`); None when it reports nobody's words or does not say whose."""
+    said: str | None = None
+    """The words that attribute it, as written: "said", "reported", "according to"."""
 
     @property
     def link(self) -> str | None:
@@ -210,10 +220,12 @@ class Quote:
             "url": self.url,
             "published": self.published,
             "source": self.source,
+            "author": self.author,
             "paragraph": self.paragraph,
             "start": self.start,
             "end": self.end,
             "score": round(float(self.score), 4),
+            "speaker": self.speaker,
             "also_in": [ref.to_dict() for ref in self.also_in],
             "also_published": [ref.to_dict() for ref in self.also_published],
             "published_without": [ref.to_dict() for ref in self.published_without],
@@ -252,10 +264,13 @@ AnswerKind = Literal[
     "empty",
     "unavailable",
     "language",
+    "clarify",
 ]
 """``partial``: no quote answers the question, or none holds the kind of fact it asks for (a
 date, a figure, a name); ``reason`` says so plainly and the quotes are the closest the coverage
-comes. ``language``: the question is not in English (``reason`` names the language)."""
+comes. ``language``: the question is not in English (``reason`` names the language).
+``clarify``: a follow-up could mean several of the last answer's people or places and could not
+be read safely; ``reason`` asks which is meant and names them."""
 
 
 SEARCHED: tuple[AnswerKind, ...] = ("answer", "partial", "refusal")
@@ -294,8 +309,9 @@ class Answer:
         """Every article cited by the quotes, in order of first mention, without repeats."""
         seen: dict[str, SourceRef] = {}
         for quote in self.quotes:
+            own = SourceRef(quote.article_id, quote.title, quote.url, quote.published, quote.source)
             refs = (
-                SourceRef(quote.article_id, quote.title, quote.url, quote.published, quote.source),
+                replace(own, author=quote.author),
                 *quote.also_published,
                 *quote.also_in,
             )

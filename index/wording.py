@@ -94,3 +94,23 @@ def partial_reason(kind: str, question: str) -> str:
 
 COMPARE_NONE = "None of the {} indexed articles addresses {}."
 """The reason of a comparison that finds no article addressing the topic."""
+
+
+CLARIFY = "Which do you mean: {}? Send the one you mean, or ask again with the name."
+"""The reply to a follow-up that could mean several people or places (``kind == "clarify"``)."""
+
+
+def clarify(options: Sequence[str]) -> str:
+    """The reason of a ``clarify`` answer: which of ``options`` is meant."""
+    named = [f"“{o}”" for o in options]
+    listed = ", ".join(named[:-1]) + " or " + named[-1] if len(named) > 1 else "".join(named)
+    return CLARIFY.format(listed)
+
+
+NO_BYLINE = "{} names no author. The closest it says:"
+"""The reason of the answer to "who wrote the story?" when the article has no byline."""
+
+
+def no_byline(label: str) -> str:
+    """:data:`NO_BYLINE` for an article's outlet or title."""
+    return NO_BYLINE.format(f"“{label}”")

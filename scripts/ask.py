@@ -88,6 +88,8 @@ def format_text(answer: Answer) -> str:
         lines.append(f"“{quote.text}”")
         where = [quote.title, f"paragraph {quote.paragraph + 1}"]
         where += [v for v in (quote.source, quote.published) if v]
+        where += [wording.byline(quote.author)] if quote.author else []
+        where += [wording.attributed(quote.speaker, quote.said)] if quote.speaker else []
         lines.append("  — " + ", ".join(where))
         if quote.link:
             lines.append(f"  {quote.link}")

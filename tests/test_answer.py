@@ -225,14 +225,16 @@ def test_to_dict_has_the_documented_shape(seed_qa: QA) -> None:
         "url",
         "published",
         "source",
+        "author",
         "paragraph",
         "start",
         "end",
         "score",
+        "speaker",
         "also_in",
         "also_published",
     }
-    article = {"article_id", "title", "source", "published", "url"}
+    article = {"article_id", "title", "source", "published", "url", "author"}
     assert all(set(ref) == article for ref in quote["also_published"])
     sentence = {"text", "paragraph", "start", "end"}
     assert all(set(ref) == article | sentence for ref in quote["also_in"])

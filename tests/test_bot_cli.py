@@ -54,7 +54,8 @@ def test_console_answers_each_line_and_exits_at_end_of_input(tmp_path: Path) -> 
     qa = FakeQA()
     assert run_console(settings_for(tmp_path), qa, stdin, stdout, stderr) == 0
     out = stdout.getvalue()
-    assert out.startswith(f"> {BRIDGE_QUOTE}")
+    assert out.startswith(f"Q: {BRIDGE_Q}\n> {BRIDGE_QUOTE}")  # each answer under its question
+    assert "\n\nQ: /sources\nIndexed articles" in out and "\n\nQ: explode\nSorry" in out
     assert "— Harbour Bridge reopens after repairs <https://news.example.com/" in out
     assert "Indexed articles (4)\n1. Alpine Post, 20 May 2024 — Glacier report" in out
     assert "Not in the coverage." in out

@@ -87,7 +87,7 @@ def test_checker_accepts_telegram_html() -> None:
 # --------------------------------------------------------------------------- answers
 
 
-def test_answer_shows_quote_citation_corroboration_and_sources() -> None:
+def test_answer_shows_quote_citation_and_one_line_of_corroboration() -> None:
     answer = FakeQA().answer("How much did the repairs cost?")
     [html] = render.render_answer(answer)
     plain = checked(html)
@@ -95,23 +95,28 @@ def test_answer_shows_quote_citation_corroboration_and_sources() -> None:
     assert html.startswith(f"<blockquote>{top.text}</blockquote>")
     assert f'<a href="{top.link}"><b>{top.source}</b></a>' in html
     assert "#:~:text=" in html
-    assert "— City Herald, 1 Mar 2024 · ¶2" in plain
-    assert "Also reported by Town Crier" in plain
-    assert "Sources\n• City Herald, 1 Mar 2024 — Harbour Bridge reopens after repairs" in plain
-    assert "• Town Crier, 10 Feb 2024 — Council approves bridge budget" in plain
+    assert plain == (
+        f"{top.text}\n— City Herald, 1 Mar 2024 · ¶2\nAlso reported by Town Crier"
+    )  # the sources are under "More"
+    more = checked(render.render_more(answer, "")[0])
+    assert "Sources\n• City Herald, 1 Mar 2024 — Harbour Bridge reopens after repairs" in more
+    assert "• Town Crier, 10 Feb 2024 — Council approves bridge budget" in more
 
 
-def test_at_most_three_quotes_then_more_shows_paragraph_and_the_rest() -> None:
+def test_one_quote_then_more_shows_paragraph_and_the_rest() -> None:
     qa = FakeQA()
     article = ARTICLES[0]
     quotes = tuple(quote_from(article, s.start, s.end) for s in _sentences(article))
     assert len(quotes) == 4
     answer = Answer("q", True, quotes=quotes)
     plain = checked(render.render_answer(answer)[0])
-    assert [q.text in plain for q in quotes] == [True, True, True, False]
+    assert [q.text in plain for q in quotes] == [True, False, False, False]
     more = checked(render.render_more(answer, qa.paragraph(article.id, 0))[0])
     assert more.startswith("Context — Harbour Bridge reopens after repairs, ¶1")
-    assert quotes[3].text in more and "Engineers replaced 120 steel cables" in more
+    assert all(q.text in more for q in quotes[1:]) and "Engineers replaced 120 steel cables" in more
+    assert "Sources\n• City Herald" in more
+    full = render.render_plain(answer, full=True)  # the terminal: all of it, without paragraphs
+    assert all(q.text in full for q in quotes) and "Sources" in full
     expanded = render.render_expanded(answer, qa.paragraph(article.id, 0))
     assert len(expanded) == 1 and "<blockquote expandable>" in expanded[0]
     assert f"<b>{quotes[0].text}</b>" in expanded[0]
@@ -152,7 +157,8 @@ def test_every_kind_has_a_short_friendly_reply(kind: str) -> None:
         "help": "How to use",
         "empty": "Send me a question",
         "unavailable": "temporarily unavailable",
-        "language": "because",  # the reason names the language
+        "language": "because",  # not English: its reason says so
+        "clarify": "because",  # which one is meant: its reason asks
     }[kind]
     assert expected in plain
     if kind == "refusal":
@@ -178,13 +184,13 @@ def test_partial_answer_says_what_is_missing_then_quotes_in_valid_html() -> None
 
 def test_long_answer_is_split_between_quotes_and_words_keeping_quotes_intact() -> None:
     answer = FakeQA().answer("How fast is the glacier retreating?")
-    plains = [checked(c) for c in render.render_answer(answer)]
+    spans = render.answer_spans(answer, full=True)  # every quote, as the terminal shows it
+    plains = [checked(c) for c in markup.render_chunks(spans)]
     assert len(plains) >= 2
     # Each quote fits in a message, so none is cut: each is whole in one message.
-    for quote in answer.quotes[: render.SHOWN_QUOTES]:
+    for quote in answer.quotes:
         assert any(squash(quote.text) in squash(plain) for plain in plains), quote.text[:60]
     # A quote longer than a message is cut between words, and nothing is lost or reordered.
-    spans = render.answer_spans(answer)
     small = [checked(c) for c in markup.render_chunks(spans, budget=1000)]
     assert len(small) > len(plains)
     assert [word for plain in small for word in plain.split()] == markup.plain_text(spans).split()
@@ -268,7 +274,7 @@ def test_a_page_of_the_longest_sources_fits_one_message() -> None:
 
 def test_plain_text_for_the_terminal() -> None:
     answer = FakeQA().answer("When did the Harbour Bridge reopen?")
-    text = render.render_plain(answer)
+    text = render.render_plain(answer, full=True)
     assert text.startswith("> The Harbour Bridge reopened to traffic on Monday")
     assert "— Harbour Bridge reopens after repairs <https://news.example.com/" in text
     assert "<b>" not in text and "&amp;" not in text

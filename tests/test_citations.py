@@ -40,14 +40,16 @@ def test_outlet_date_and_paragraph_with_the_outlet_linked_to_the_sentence() -> N
     [html] = render.render_answer(Answer("q", True, quotes=(quote(),)))
     assert f'— <a href="{URL}#:~:text=The%20toll%20rose%20to%2052%20on%20Sunday.">' in html
     assert "<b>National Post</b></a>, 3 Mar 2024 · ¶3" in html
-    assert plain(html).endswith("Sources\n• National Post, 3 Mar 2024 — Flood toll climbs")
+    more = plain(render.render_more(Answer("q", True, quotes=(quote(),)), "")[0])
+    assert more.endswith("Sources\n• National Post, 3 Mar 2024 — Flood toll climbs")
 
 
 def test_without_outlet_or_date_the_title_stands_in_and_nothing_is_made_up() -> None:
     bare = quote(source=None, published=None, url=None)
     text = plain(render.render_answer(Answer("q", True, quotes=(bare,)))[0])
-    assert "— Flood toll climbs · ¶3\n" in text
-    assert text.endswith("Sources\n• Flood toll climbs")
+    assert text.endswith("— Flood toll climbs · ¶3")
+    more = plain(render.render_more(Answer("q", True, quotes=(bare,)), "")[0])
+    assert more.endswith("Sources\n• Flood toll climbs")
     undated = quote(published="sometime in spring")  # not a date: shown as given, not parsed
     assert "— National Post, sometime in spring · ¶3" in plain(
         render.render_answer(Answer("q", True, quotes=(undated,)))[0]
@@ -59,8 +61,9 @@ def test_copies_and_independent_reports_are_named_apart() -> None:
     others = (SourceRef("courier", "Borrowers brace", None, "2024-03-06", None),)
     top = quote(also_published=copies, also_in=others)
     text = plain(render.render_answer(Answer("q", True, quotes=(top,)))[0])
-    assert "\nAlso published by Herald\nAlso reported by Borrowers brace\n" in text
-    assert "• Herald, 7 Mar 2024 — Rates up" in text and "• Borrowers brace, 6 Mar 2024" in text
+    assert text.endswith("\nAlso published by Herald; also reported by Borrowers brace")
+    more = plain(render.render_more(Answer("q", True, quotes=(top,)), "")[0])
+    assert "• Herald, 7 Mar 2024 — Rates up" in more and "• Borrowers brace, 6 Mar 2024" in more
     data = top.to_dict()
     assert data["also_published"] == [
         {
@@ -69,6 +72,7 @@ def test_copies_and_independent_reports_are_named_apart() -> None:
             "source": "Herald",
             "published": "2024-03-07",
             "url": "https://herald.example/r",
+            "author": None,
         }
     ]
     assert [r["article_id"] for r in data["also_in"]] == ["courier"]

@@ -76,6 +76,22 @@ def test_the_issues_follow_up_in_one_chat(seed: tuple[QA, IndexSettings]) -> Non
     assert second.question == "And what did he give him?"
 
 
+def test_the_other_one_finds_the_other_delegation(seed: tuple[QA, IndexSettings]) -> None:
+    """The README's example: after the Russian delegation, "And the other one?" is the Chinese
+    delegation, not a garbled rewrite ("Who else was in North Korea?")."""
+    qa, _ = seed
+    chat = Conversation()
+    qa.answer("Who led the Russian delegation?", chat)
+    other = qa.answer("And the other one?", chat)
+    assert other.resolved == "Who led the delegation from China?"
+    assert "Li Hongzhong" in other.quotes[0].text
+    chat = Conversation()
+    qa.answer("Were any drones shown at the event?", chat)
+    drones = qa.answer("How many drones?", chat)
+    assert drones.resolved == "How many drones were shown at the event?"
+    assert "two new drone designs" in drones.quotes[0].text
+
+
 def test_comparisons_quote_each_article_or_say_it_is_silent(
     seed: tuple[QA, IndexSettings],
 ) -> None:

@@ -4,16 +4,18 @@ Supported files (by extension, case-insensitive):
 
 * ``.md`` / ``.markdown``: YAML front matter (``title``, ``id``, ``source``, ``url``,
   ``published``, ``author``); without a ``title`` the first ``# Heading`` line is the title.
+  The body is turned into plain text (:mod:`index.corpus.markdown`: no heading hashes,
+  emphasis, link syntax; no heading that repeats the title), so no quote carries markup.
 * ``.txt``: the first non-empty line is the title, the rest is the body.
 * ``.html`` / ``.htm``: main text, title, date, URL, author and site name via ``trafilatura``.
 * ``.jsonl``: one article per line with ``id``, ``title``, ``text`` and optional ``url``,
   ``published``, ``source``, ``author``.
 
 Text is UTF-8 (with or without a BOM), or UTF-16/UTF-32 with a BOM (UTF-16 is also recognised
-without one). The body is the text every quote is sliced from, so it is only normalised in ways
-that cannot change wording: a BOM is dropped, line endings become ``\\n`` and surrounding
-whitespace is stripped; text that is not valid Unicode at all (a JSON or YAML escape of a lone
-surrogate) becomes U+FFFD, with a warning.
+without one). The body is the text every quote is sliced from, so besides Markdown's markup it
+is only normalised in ways that cannot change wording: a BOM is dropped, line endings become
+``\\n`` and surrounding whitespace is stripped; text that is not valid Unicode at all (a JSON
+or YAML escape of a lone surrogate) becomes U+FFFD, with a warning.
 
 Bad input costs only itself: a file that cannot be loaded is skipped with a one-line reason, a
 bad JSONL line (invalid JSON or UTF-8, NUL bytes) only that line (see :class:`CorpusLoad`). Only
@@ -41,6 +43,7 @@ import trafilatura
 import yaml
 
 from index.corpus.caps import within_caps
+from index.corpus.markdown import plain_text
 from index.corpus.text import clean_text, shown
 from index.types import Article, ArticleError, CorpusError
 
@@ -484,7 +487,7 @@ def _parse_markdown(text: str, path: Path, rel: str) -> Article:
             body = body[: heading.start()] + body[heading.end() :]
     if title is None:
         raise ArticleError("missing title (no 'title' in front matter and no '# Heading' line)")
-    body = body.strip()
+    body = plain_text(body, title)
     if not body:
         raise ArticleError("empty body")
     return Article(

@@ -39,6 +39,7 @@ from index.dialogue.mentions import (
     mentions,
     salient,
 )
+from index.dialogue.wellformed import well_formed
 from index.types import Answer
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 FOLLOWUP_MINUTES = 10.0
 """How long a chat's last turn is remembered (the bot's ``FOLLOWUP_MINUTES`` setting)."""
+
+MAX_OPTIONS = 3
+"""At most this many people or places are offered when a follow-up is unclear."""
 
 SHORT_QUESTION_WORDS = 3
 """Questions of at most this many words may be ellipsis ("Why?", "And Putin?")."""
@@ -118,7 +122,9 @@ class Followup:
     article wins when the question alone does not decide), ``avoid`` a quote not to give again
     ("who else?"), and ``after`` a quote whose continuation is asked for ("what next?").
     ``fallback`` is a fuller rewrite to answer when ``resolved`` finds nothing ("Who said so?"
-    with the last question put in for "so").
+    with the last question put in for "so"). A rewrite is only used when it reads as a question
+    (:func:`index.dialogue.wellformed.well_formed`); otherwise ``resolved`` is the question as
+    typed, with ``options`` naming what its pronoun could mean.
     """
 
     question: str
@@ -128,6 +134,10 @@ class Followup:
     avoid: QuotePlace | None = None
     after: QuotePlace | None = None
     fallback: str | None = None
+    options: tuple[str, ...] = ()
+    """When the question leans on the last turn but could not be read safely ("Why was he
+    there?" with two men in the last answer): the people or places it could mean, for a reply
+    that asks which."""
 
     @property
     def rewritten(self) -> bool:
@@ -187,6 +197,7 @@ class Conversation:
         self.minutes = minutes
         self.clock = clock
         self._last: Turn | None = None
+        self._pending: Followup | None = None  # a follow-up that asked "which do you mean?"
 
     @property
     def last(self) -> Turn | None:
@@ -198,11 +209,22 @@ class Conversation:
         return turn
 
     def resolve(self, question: str, background: Sequence[str] = ()) -> Followup:
-        """``question`` as it is to be answered, given the last turn (see :func:`resolve`)."""
+        """``question`` as it is to be answered, given the last turn (see :func:`resolve`); the
+        reply to "which do you mean?" ("Shoigu") is the question that asked it, made whole
+        with the one meant."""
+        pending, self._pending = self._pending, None
+        if pending is not None and self.last is not None:
+            chosen = choose(pending, question)
+            if chosen is not None:
+                return chosen
         return resolve(question, self.last, background)
 
     def remember(self, followup: Followup, answer: Answer) -> None:
-        """Make this question and its answer the last turn (small talk changes nothing)."""
+        """Make this question and its answer the last turn (small talk changes nothing; a
+        question that was answered with "which do you mean?" waits for the reply)."""
+        if answer.kind == "clarify":
+            self._pending = followup
+            return
         if answer.kind in ("greeting", "thanks", "help", "empty", "unavailable"):
             return
         turn = Turn(followup.question, followup.resolved, self.clock())
@@ -215,6 +237,26 @@ class Conversation:
     def clear(self) -> None:
         """Forget the last turn (/start)."""
         self._last = None
+        self._pending = None
+
+
+_REFERRING = re.compile(r"\b(he|him|she|her|they|them|his|their|there)\b", re.IGNORECASE)
+
+
+def choose(pending: Followup, reply: str) -> Followup | None:
+    """The ``pending`` question with the option ``reply`` names put in for its pronoun ("Why
+    was Shoigu there?" for "Shoigu" after "Why was he there?"); None when the reply names
+    none of the options, or several."""
+    said = set(tokenize(reply))
+    named = [o for o in pending.options if said and said <= set(tokenize(o))]
+    found = _REFERRING.search(pending.question)
+    if len(named) != 1 or found is None:
+        return None
+    word, option = found.group(1).lower(), named[0]
+    text = {"his": _possessive(option), "their": _possessive(option), "there": f"in {option}"}
+    question = pending.question
+    resolved = question[: found.start()] + text.get(word, option) + question[found.end() :]
+    return Followup(reply, _tidy(resolved), leans=True, prefer=pending.prefer)
 
 
 def might_lean(question: str) -> bool:
@@ -237,14 +279,20 @@ def resolve(question: str, last: Turn | None, background: Sequence[str] = ()) ->
     resolved = reader.rewrite()
     if resolved is None and not reader.leans:
         return alone
+    rewrite = _tidy(resolved) if resolved else None
+    if rewrite is not None and not well_formed(rewrite, question):
+        logger.info("follow-up %r: rewrite %r does not read as a question", question, rewrite)
+        rewrite = None
+    fallback = _tidy(reader.fallback) if reader.fallback else None
     return Followup(
         question=question,
-        resolved=_tidy(resolved) if resolved else question,
+        resolved=rewrite or question,
         leans=True,
         prefer=last.place,
         avoid=last.place if reader.more else None,
         after=last.place if reader.next else None,
-        fallback=_tidy(reader.fallback) if reader.fallback else None,
+        fallback=fallback if fallback is not None and well_formed(fallback) else None,
+        options=() if rewrite else reader.options(),
     )
 
 
@@ -294,7 +342,29 @@ class _Reader:
             return self.last.resolved
         phrase = self.doc[content[0].i : content[-1].i + 1]
         self.leans = True
+        if wh is not None and wh.i < phrase.start:
+            asked = self.wh_ellipsis(self.doc[wh.i : phrase.end])
+            if asked is not None:
+                return asked
         return self.swap(phrase)
+
+    def wh_ellipsis(self, asked: Span) -> str | None:
+        """ "How many drones?" after the yes-or-no "Were any drones shown at the event?": the
+        last question asked with the new question phrase in place of its own ("How many drones
+        were shown at the event?"); None when the last question asked something else."""
+        last, _ = self.last.docs()
+        first = next((t for t in last if not t.is_punct), None)
+        if first is None or first.pos_ != "AUX":
+            return None
+        head = asked.root.lemma_.lower()
+        chunk = next((c for c in last.noun_chunks if c.root.lemma_.lower() == head), None)
+        if chunk is None:
+            return None
+        after = last.text[chunk.end_char :]
+        if chunk.root.dep_ in _SUBJECTS and chunk.start == first.i + 1:
+            return f"{asked.text} {first.lower_}{after}"  # "were shown at the event?"
+        before = last.text[: chunk.start_char]
+        return f"{asked.text} {before[:1].lower()}{before[1:]}{after.lstrip()}"
 
     def swap(self, phrase: Span) -> str | None:
         """The last question with ``phrase`` in place of what it stands for."""
@@ -353,6 +423,10 @@ class _Reader:
                 return target.brief.replace(target.modifier, found[0], 1)
             if found:  # "the delegation from China": "the Russian delegation"
                 return f"the {found[0]} {target.head}"
+            origin = sibling_origins(target.head, target.modifier, texts)
+            if origin:  # "the Russian delegation": "the delegation from China"
+                return f"the {target.head} from {origin[0]}"
+            return None  # another delegation the coverage does not name: nothing to guess
         pool = [*self.last.mentions(), *self.names()]
         others = [
             m
@@ -522,6 +596,23 @@ class _Reader:
         self.leans = True
         return start, _end(head), replacement
 
+    def options(self) -> tuple[str, ...]:
+        """The last turn's people or places the question's pronouns could mean, when there are
+        several (:data:`MAX_OPTIONS` at most); () when there is one or none."""
+        kinds: set[Kind] = set()
+        for token in self.doc:  # the first word that refers back decides
+            if token.lower_ in _PRONOUNS and not self.bound(token):
+                kinds = set(_PRONOUNS[token.lower_][0]) & {"person", "place", "group"}
+            elif token.lower_ == "there" and not self.existential(token):
+                kinds = {"place"}
+            if kinds:
+                break
+        found: list[Mention] = []
+        for mention in salient(self.last.mentions()):
+            if mention.kind in kinds and self.free(mention, found):
+                found.append(mention)
+        return tuple(m.text for m in found[:MAX_OPTIONS]) if len(found) > 1 else ()
+
     def names(self) -> list[Mention]:
         """The names the background texts use most (parsed only when needed)."""
         found: list[Mention] = []
@@ -546,6 +637,8 @@ def proposition(question: Doc, answer: Mention | None) -> tuple[str, str] | None
         verb = question[max(phrase)].head
         filler = answer.text if answer is not None else _definite(question, phrase)
         aux = next((t for t in rest if t.pos_ == "AUX" and t.i < verb.i), None)
+        if aux is None and verb.lemma_ == "be":  # "Who was in North Korea?": "was", "Kim in ..."
+            return verb.text, f"{filler} {_join(t for t in rest if t.i != verb.i)}"
         if aux is None:
             words_ = [
                 verb.lemma_ + verb.whitespace_ if t.i == verb.i else t.text_with_ws for t in rest
@@ -597,6 +690,22 @@ def sibling_modifiers(head: str, modifier: str, texts: Sequence[str]) -> list[st
             if name and name[:4].lower() != modifier[:4].lower():  # China, Chinese: the same
                 counts[name] = counts.get(name, 0) + 1
     return sorted(counts, key=lambda k: -counts[k])
+
+
+def sibling_origins(head: str, modifier: str, texts: Sequence[str]) -> list[str]:
+    """Names the texts put after "<head> from" other than ``modifier``'s: "China" for
+    ("delegation", "Russian") in "... a delegation from China, led by ..."."""
+    pattern = re.compile(
+        re.escape(head) + r"s?\s+from\s+((?:[A-Z][\w’'-]*\s+)*[A-Z][\w’'-]*)", re.IGNORECASE
+    )
+    found: list[str] = []
+    for text in texts:
+        for match in pattern.finditer(text):
+            name = match.group(1)
+            same = name[:4].lower() == modifier[:4].lower()  # China, Chinese: the same
+            if name[:1].isupper() and not same and name not in found:
+                found.append(name)
+    return found
 
 
 @lru_cache(maxsize=32)

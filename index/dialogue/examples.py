@@ -4,7 +4,9 @@ The first candidates are made from the articles' opening sentences (:func:`lead_
 a sentence whose subject is a named person, organisation or place and whose verb has an object
 ("North Korean leader Kim Jong Un presented the country's latest weaponry to Russia's defence
 chief") becomes "What did Kim Jong Un present to Russia's defence chief?". Each is asked, and
-offered only when its answer quotes the object ("weaponry"). Questions from the titles
+offered only when its answer quotes the object ("weaponry") and it reads as a question
+(:func:`index.dialogue.wellformed.well_formed`: never "What did Lukas Weber tell?"); an object
+that is a person ("told reporters") makes none. Questions from the titles
 (:func:`example_question`) and the names the coverage mentions most (:func:`frequent_names`)
 come after them. :class:`ExampleQuestions` keeps the questions per index version.
 """
@@ -19,11 +21,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index.corpus import nlp
+from index.dialogue.asks import PERSON_NOUNS
+from index.dialogue.wellformed import well_formed
 from index.store.snapshot import Snapshot
 from index.types import Answer
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Token
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +90,7 @@ def lead_questions(snap: Snapshot, articles: int = 8, sentences: int = 8) -> lis
     done: set[int] = set()
     for owner, doc in zip(owners, nlp.parse(texts), strict=True):
         made = question_about(doc)
-        if made is not None:
+        if made is not None and well_formed(made[0]):
             (later if owner in done else first).append(made)
             done.add(owner)
     return first + later
@@ -124,8 +128,8 @@ def what_question(sentence: Doc) -> tuple[str, str] | None:
         return None
     subject = next((t for t in root.children if t.dep_ == "nsubj"), None)
     obj = next((t for t in root.children if t.dep_ == "dobj"), None)
-    if subject is None or obj is None:
-        return None
+    if subject is None or obj is None or _someone(obj):
+        return None  # "told reporters that ...": not "What did X tell?"
     names = [e for e in sentence.ents if e.label_ in _NAMES and e.root.i == subject.i]
     if not names:
         return None
@@ -139,6 +143,13 @@ def what_question(sentence: Doc) -> tuple[str, str] | None:
         if phrase is not None and len(phrase) <= 6:
             words += [prep.text, phrase.text]
     return " ".join(words) + "?", obj.text
+
+
+def _someone(token: Token) -> bool:
+    """Whether an object is a person ("reporters", "him", "Shoigu"): what was done to them is
+    not asked with "What"."""
+    lemma = token.lemma_.lower()
+    return token.pos_ == "PRON" or token.ent_type_ in ("PERSON", "NORP") or lemma in PERSON_NOUNS
 
 
 def example_question(title: str) -> str:

@@ -22,6 +22,7 @@ _EXPORTS = {
     "WEIGHTS_FILE": "index.rank.ranker",
     "Reader": "index.rank.reader",
     "Pool": "index.rank.retrieve",
+    "find_speakers": "index.rank.speakers",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)
@@ -33,3 +34,4 @@ if TYPE_CHECKING:
     from index.rank.ranker import WEIGHTS_FILE, Ranker
     from index.rank.reader import Reader
     from index.rank.retrieve import Pool
+    from index.rank.speakers import find_speakers
