@@ -107,9 +107,18 @@ def compose(
 
 
 def about_the_coverage(pool: Pool, thresholds: Thresholds) -> bool:
-    """Whether the ranker finds the question about the coverage at all (else: a refusal)."""
-    gate = pool.ranker_scores if pool.ranker_scores is not None else pool.scores
-    return bool(len(gate)) and float(gate.max()) >= thresholds.decline
+    """Whether the question is about the coverage at all (else: a refusal): the ranker's best
+    candidate clears the decline threshold, or the reader found a sentence that answers it
+    (a fused score at the answer threshold: "What is Shoigu's job?" shares few words with
+    "Russia's defence chief, Sergei Shoigu", but the reader reads that it answers)."""
+    if not len(pool.scores):
+        return False
+    if pool.ranker_scores is None:
+        return float(pool.scores.max()) >= thresholds.decline
+    return (
+        float(pool.ranker_scores.max()) >= thresholds.decline
+        or float(pool.scores.max()) >= thresholds.answer
+    )
 
 
 def holds_kind(snap: Snapshot, lo: int, hi: int, query: Query) -> bool:
