@@ -64,13 +64,20 @@ test-fast: lint
 	$(PY) -m pytest -m "not slow" $(PYTEST_WORKERS)
 
 EVAL_DATA ?= data/eval
+SQUAD_TRAIN ?= ../shared/eval/squad1_train.json
+SQUAD_DEV_OPEN ?= ../shared/eval/squad2_dev_open.json
 
+# Every figure of the README's "Answers" table, each beside the ranker alone (the bot before the
+# reader) with a sign test: the seed files, the gold conversations, the multi-outlet news
+# corpus, and the open SQuAD 2.0 dev articles (an hour or more on two cores).
 eval: $(STAMP)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions_paraphrased.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_unanswerable.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/conversations.jsonl --corpus $(CORPUS_DIR)
-	$(PY) -m scripts.evaluate --squad $(EVAL_DATA)/squad2_dev_subset.json
+	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/news_questions.jsonl --corpus $(EVAL_DATA)/news
+	$(PY) -m scripts.evaluate --squad $(SQUAD_DEV_OPEN)
+	$(PY) -m scripts.eval_speakers
 
 # Refits the feature ranker into var/ranker_weights.json (never over the shipped weights unless
 # OUT=index/rank/ranker_weights.json), at the shipped threshold, and says whether it beats them.
@@ -81,8 +88,6 @@ train: $(STAMP)
 # cores, minutes on a GPU; resumable (run it again after an interruption). READER_ARGS adds
 # arguments, e.g. READER_ARGS="--max-questions 2000" for a quick run. It writes var/reader/;
 # copy var/reader/export/reader.onnx and reader-tokenizer.json to index/rank/models/ to ship.
-SQUAD_TRAIN ?= ../shared/eval/squad1_train.json
-SQUAD_DEV_OPEN ?= ../shared/eval/squad2_dev_open.json
 train-reader: $(STAMP)
 	$(PY) -m scripts.train_reader --train $(SQUAD_TRAIN) --dev $(SQUAD_DEV_OPEN) $(READER_ARGS)
 
