@@ -74,6 +74,8 @@ eval: $(STAMP)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions_paraphrased.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_unanswerable.jsonl --corpus $(CORPUS_DIR)
+	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions_journalist.jsonl --corpus $(CORPUS_DIR)
+	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/seed_questions_misspelled.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/conversations.jsonl --corpus $(CORPUS_DIR)
 	$(PY) -m scripts.evaluate --gold $(EVAL_DATA)/news_questions.jsonl --corpus $(EVAL_DATA)/news
 	$(PY) -m scripts.evaluate --squad $(SQUAD_DEV_OPEN)
