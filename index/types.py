@@ -320,7 +320,7 @@ class Answer:
         return list(seen.values())
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape documented in DESIGN.md (plus ``kind``)."""
+        """The JSON shape the README documents ("The answer format")."""
         row: dict[str, Any] = {
             "question": self.question,
             "answered": self.answered,

@@ -2,7 +2,7 @@
 """Ask the index from a terminal: ``python -m scripts.ask "Who led the Chinese delegation?"``.
 
 * ``ask.py "question"`` prints the answer: the quote, its citation, and who else reported it;
-* ``--json`` prints the answer as JSON (the shape in DESIGN.md);
+* ``--json`` prints the answer as JSON (the shape in the README's "The answer format");
 * ``--batch FILE`` reads one question per line (or JSONL with a ``question`` field; ``-`` is
   standard input) and writes one JSON answer per line, in input order, loading the model once.
   JSONL lines may carry a ``conversation`` key: lines with the same key are one conversation,
