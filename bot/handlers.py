@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from telegram import (
+    CallbackQuery,
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -27,14 +28,14 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import addressing, render, wording
 from bot.access import RateDecision
-from bot.conversations import ThreadKey
-from bot.coverage import CoverageReply, refuse_add, refuse_remove
+from bot.corpus_changes import CoverageReply, refuse_add, refuse_remove
 from bot.logging_setup import redact
 from bot.services import BotServices, get_qa, get_services
+from bot.threads import ThreadKey
 from index.corpus.text import clean_text
 from index.dialogue.conversation import Conversation
 from index.types import Answer, SearchUnavailableError
-from ingest.coverage import MAX_DOCUMENT_BYTES
+from ingest.edits import MAX_DOCUMENT_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -326,16 +327,39 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _reply(update, chunks, _sources_keyboard(page, pages))
 
 
-def _sources_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
-    """ "Previous" and "Next" buttons under a /sources page (none for a single page)."""
+def _pages_keyboard(prefix: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    """ "Previous" and "Next" buttons under one page of several (none for a single page);
+    each button's data is ``prefix`` and the page it turns to."""
     buttons = []
     if page > 1:
-        previous = f"{SOURCES_PREFIX}{page - 1}"
-        buttons.append(InlineKeyboardButton(wording.PREVIOUS_PAGE_BUTTON, callback_data=previous))
+        data = f"{prefix}{page - 1}"
+        buttons.append(InlineKeyboardButton(wording.PREVIOUS_PAGE_BUTTON, callback_data=data))
     if page < pages:
-        following = f"{SOURCES_PREFIX}{page + 1}"
-        buttons.append(InlineKeyboardButton(wording.NEXT_PAGE_BUTTON, callback_data=following))
+        data = f"{prefix}{page + 1}"
+        buttons.append(InlineKeyboardButton(wording.NEXT_PAGE_BUTTON, callback_data=data))
     return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+def _sources_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
+    """The buttons under a /sources page."""
+    return _pages_keyboard(SOURCES_PREFIX, page, pages)
+
+
+async def _turn_page(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None, what: str
+) -> None:
+    """Show ``text`` in the message of ``query`` (a page turned); the same page again is not
+    an error (Telegram's "message is not modified")."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if not _not_modified(exc):
+            logger.warning("Could not turn the %s page: %s", what, exc)
+
+
+def _not_modified(exc: BadRequest) -> bool:
+    """Whether Telegram refused an edit only because nothing would change."""
+    return "not modified" in str(exc).lower()
 
 
 async def sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -352,11 +376,7 @@ async def sources_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     pages = render.sources_pages(len(outcome.value))
     page = min(max(page, 1), pages)
     [text, *_] = render.render_sources(outcome.value, page)
-    try:
-        await query.edit_message_text(text, reply_markup=_sources_keyboard(page, pages))
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            logger.warning("Could not turn the sources page: %s", exc)
+    await _turn_page(query, text, _sources_keyboard(page, pages), "sources")
 
 
 async def compare(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -404,15 +424,8 @@ async def article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _article_keyboard(number: int, page: int, pages: int) -> InlineKeyboardMarkup | None:
-    """ "Previous" and "Next" buttons under a page of /article N."""
-    buttons = []
-    if page > 1:
-        data = f"{ARTICLE_PREFIX}{number}:{page - 1}"
-        buttons.append(InlineKeyboardButton(wording.PREVIOUS_PAGE_BUTTON, callback_data=data))
-    if page < pages:
-        data = f"{ARTICLE_PREFIX}{number}:{page + 1}"
-        buttons.append(InlineKeyboardButton(wording.NEXT_PAGE_BUTTON, callback_data=data))
-    return InlineKeyboardMarkup([buttons]) if buttons else None
+    """The buttons under a page of /article N."""
+    return _pages_keyboard(f"{ARTICLE_PREFIX}{number}:", page, pages)
 
 
 async def article_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -430,13 +443,7 @@ async def article_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     pages = render.article_pages(chosen.body)
     page = min(max(page, 1), len(pages))
     text = render.render_article_page(number, chosen, page, pages)
-    try:
-        await query.edit_message_text(
-            text, reply_markup=_article_keyboard(number, page, len(pages))
-        )
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            logger.warning("Could not turn the article page: %s", exc)
+    await _turn_page(query, text, _article_keyboard(number, page, len(pages)), "article")
 
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -617,7 +624,7 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await query.edit_message_text(expanded[0], reply_markup=None)
                 return
             except BadRequest as exc:
-                if "not modified" in str(exc).lower():
+                if _not_modified(exc):
                     return
                 logger.warning("Could not expand the answer in place: %s", exc)
     if isinstance(message, Message):

@@ -59,7 +59,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _BAD_URL = frozenset({"Cc", "Cs", "Cf", "Zl", "Zp", "Co", "Cn"})
 
 
-def clean_text(text: str) -> str:
+def sendable(text: str) -> str:
     """Text safe to send: no lone surrogates, no control characters but newline and tab."""
     text = _SURROGATES.sub("\ufffd", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -74,7 +74,7 @@ def utf16_len(text: str) -> int:
 def shorten(text: str, limit: int) -> str:
     """``text`` on one line, without invisible format characters (a label: an outlet, a title,
     an author), cut at a word boundary to at most ``limit`` characters."""
-    text = " ".join(visible(clean_text(text)).split())
+    text = " ".join(visible(sendable(text)).split())
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -113,7 +113,7 @@ def _open(tag: Tag) -> str:
 
 def _escape_attribute(value: str) -> str:
     """Escape for a double-quoted attribute with only the entities Telegram knows."""
-    value = html.escape(clean_text(value), quote=False)
+    value = html.escape(sendable(value), quote=False)
     return value.replace('"', "&quot;")
 
 
@@ -131,7 +131,7 @@ def to_html(spans: Iterable[Span]) -> str:
         out.extend(f"</{name}>" for name, _ in reversed(stack[common:]))
         out.extend(_open(tag) for tag in tags[common:])
         stack = tags
-        out.append(html.escape(clean_text(span.text), quote=False))
+        out.append(html.escape(sendable(span.text), quote=False))
     out.extend(f"</{name}>" for name, _ in reversed(stack))
     return "".join(out)
 
@@ -150,7 +150,7 @@ def to_plain(spans: Iterable[Span]) -> str:
         was = _link_of(previous)
         if was and was != _link_of(span.tags):
             out.append(f" <{was}>")
-        text = clean_text(span.text)
+        text = sendable(span.text)
         if any(name == "blockquote" for name, _ in span.tags):
             text = text.replace("\n", "\n> ")
             if not any(name == "blockquote" for name, _ in previous):
@@ -165,7 +165,7 @@ def to_plain(spans: Iterable[Span]) -> str:
 
 def plain_text(spans: Iterable[Span]) -> str:
     """The text Telegram shows for ``spans`` (what it measures)."""
-    return "".join(clean_text(s.text) for s in spans)
+    return "".join(sendable(s.text) for s in spans)
 
 
 # --------------------------------------------------------------------------- splitting
@@ -175,7 +175,7 @@ _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*\s+")
 
 def _strip(spans: Sequence[Span]) -> list[Span]:
     """Drop empty spans and whitespace at both ends (Telegram strips it anyway)."""
-    items = [Span(clean_text(s.text), s.tags) for s in spans if s.text]
+    items = [Span(sendable(s.text), s.tags) for s in spans if s.text]
     while items and not items[0].text.lstrip():
         items.pop(0)
     while items and not items[-1].text.rstrip():

@@ -19,12 +19,12 @@ from bot.markup import (
     ITALIC,
     QUOTE,
     Span,
-    clean_text,
     fill,
     link,
     render_chunks,
     render_one,
     safe_url,
+    sendable,
     shorten,
     to_plain,
 )
@@ -32,7 +32,7 @@ from index.dialogue.conversation import FOLLOWUP_MINUTES
 from index.types import Answer, Article, IndexInfo, Quote, SourceRef
 
 if TYPE_CHECKING:
-    from bot.coverage import (  # the admins' replies; not imported at run time
+    from bot.corpus_changes import (  # the admins' replies; not imported at run time
         ArticleNote,
         CoverageReply,
     )
@@ -163,7 +163,7 @@ def corroboration_line(quote: Quote, labels: Labels | None = None) -> list[Span]
 
 def quote_spans(quote: Quote, labels: Labels | None = None) -> list[Span]:
     """A quote as a blockquote followed by its citation."""
-    text = clean_text(quote.text).strip() or "…"
+    text = sendable(quote.text).strip() or "…"
     return [Span(text, (QUOTE,)), Span("\n"), *citation_spans(quote, labels)]
 
 
@@ -407,8 +407,8 @@ def _corroboration_spans(answer: Answer, others: Paragraphs) -> list[Span]:
 
 def _paragraph_spans(paragraph: str, quote: str) -> list[Span]:
     """The paragraph, expandable, with the quote in it in bold."""
-    paragraph = clean_text(paragraph).strip()
-    quote = clean_text(quote).strip()
+    paragraph = sendable(paragraph).strip()
+    quote = sendable(quote).strip()
     at = paragraph.find(quote) if quote else -1
     if not paragraph:
         return [Span(wording.PARAGRAPH_MISSING, (ITALIC,))]
@@ -573,7 +573,7 @@ def article_pages(body: str, limit: int = ARTICLE_PAGE_CHARS) -> list[str]:
     at a sentence or word boundary. Nothing is dropped or reworded."""
     pages: list[str] = []
     current = ""
-    for paragraph in (p.strip() for p in clean_text(body).split("\n\n")):
+    for paragraph in (p.strip() for p in sendable(body).split("\n\n")):
         if not paragraph:
             continue
         pieces = _cut_long(paragraph, limit)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.access import AccessPolicy, RateLimiter
-from bot.conversations import ChatContexts
-from bot.coverage import CoverageService
+from bot.corpus_changes import CoverageService
 from bot.settings import BotSettings
+from bot.threads import ChatContexts
 from index import QuestionAnswerer
 from index.types import Answer
 

@@ -33,7 +33,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from index import QA
-from index.config import IndexSettings, describe_settings_error
+from index.config import IndexSettings
+from index.errors import describe
 from index.store import Embedder, make_embedder
 from index.types import NewsQuoteError
 from scripts.evaluation import (
@@ -411,12 +412,10 @@ def main(argv: list[str] | None = None) -> int:
                 wins, losses, p = sign_test(top1_flags(records), top1_flags(base_records))
                 m["sign_test"] = {"wins": wins, "losses": losses, "p": p}
             curve = threshold_curve(records, THRESHOLDS)
-    except ValidationError as exc:
-        print(f"error: {describe_settings_error(exc)}", file=sys.stderr)
-        return 2
-    except (NewsQuoteError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ValidationError, NewsQuoteError, OSError, ValueError) as exc:
+        failure = describe(exc)
+        print(failure.message, file=sys.stderr)
+        return failure.status
     args.reports.mkdir(parents=True, exist_ok=True)
     threshold = default_threshold()
     markdown = report_markdown(name, m, curve, threshold)

@@ -28,17 +28,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from index.config import IndexSettings, describe_settings_error
+from index.config import IndexSettings
+from index.errors import EXIT_BAD_INPUT, describe
 from index.types import NewsQuoteError
-from ingest.coverage import add_url
+from ingest.edits import add_url
 from ingest.http import USER_AGENT, FetchPolicy
 from ingest.run import RUN_TIMEOUT, FetchOptions, FetchSummary, run_fetch
 from ingest.settings import FetchSettings
 from scripts.startup import start
 
 logger = logging.getLogger("scripts.fetch")
-
-EXIT_BAD_INPUT = 2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -132,12 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings(args)
         options = _options(args, settings.corpus_dir)
-    except ValidationError as exc:
-        print(f"error: {describe_settings_error(exc)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (ValidationError, ValueError) as exc:
+        return _failed(exc)
     summary = _fetch(args, feeds, options)
     if isinstance(summary, int):
         return summary
@@ -156,11 +151,17 @@ def _fetch(
             return add_url(args.add, options)
         return run_fetch(Path(str(feeds)), options)
     except NewsQuoteError as exc:  # the feed list, the URL to add, a busy corpus
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _failed(exc)
     except KeyboardInterrupt:
         print("interrupted; the articles already in the corpus are unchanged", file=sys.stderr)
         return 130
+
+
+def _failed(exc: BaseException) -> int:
+    """Print ``exc`` as the one line :func:`index.errors.describe` makes of it; its status."""
+    failure = describe(exc)
+    print(failure.message, file=sys.stderr)
+    return failure.status
 
 
 def _report(summary: FetchSummary, as_json: bool) -> None:

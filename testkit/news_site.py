@@ -321,8 +321,6 @@ COUNCIL = Story(
     section="Politics",
 )
 
-STORIES = (BRIDGE, FESTIVAL, COUNCIL)
-
 
 def filler_story(n: int) -> Story:
     """A distinct, plausible article for bulk tests and the benchmark."""

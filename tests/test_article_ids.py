@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.coverage import CoverageError, add_document, remove_article
+from ingest.edits import CoverageError, add_document, remove_article
 from ingest.extract import Page
 from ingest.names import MAX_ID_BYTES, BadIdError, article_file, checked_id
 from ingest.state import FetchState

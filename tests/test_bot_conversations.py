@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversations import ChatContexts
+from bot.threads import ChatContexts
 
 ALICE = 1001
 GROUP = -100555

@@ -36,7 +36,7 @@ def checked(html: str) -> str:
 
 
 def squash(text: str) -> str:
-    return "".join(markup.clean_text(text).split())
+    return "".join(markup.sendable(text).split())
 
 
 # --------------------------------------------------------------------------- the HTML checker

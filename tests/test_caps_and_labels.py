@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import render
-from bot.coverage import CoverageReply
+from bot.corpus_changes import CoverageReply
 from index.corpus.articles import load_corpus
 from index.corpus.caps import MAX_ARTICLE_CHARS, MAX_TITLE_CHARS, cut_body
 from index.corpus.sentences import split_sentences

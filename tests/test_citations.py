@@ -5,7 +5,7 @@ there is no date; one label per article in every reply; copies apart from corrob
 from __future__ import annotations
 
 from bot import render
-from bot.coverage import ArticleNote, CoverageReply
+from bot.corpus_changes import ArticleNote, CoverageReply
 from index.types import Answer, Article, Quote, SourceRef, newest_first
 from ingest.summary import Skip
 from scripts.ask import format_text

@@ -1,4 +1,4 @@
-"""Coverage added and removed by hand (``ingest.coverage``, behind the bot's admin commands):
+"""Coverage added and removed by hand (``ingest.edits``, behind the bot's admin commands):
 a page by URL, an uploaded document, removing an article so that no feed brings it back."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from index.corpus.articles import load_corpus
-from ingest.coverage import CoverageError, add_document, add_url, remove_article
+from ingest.edits import CoverageError, add_document, add_url, remove_article
 from ingest.http import FetchPolicy
 from ingest.run import FetchOptions, run_fetch
 from ingest.urls import article_id

@@ -24,7 +24,7 @@ from werkzeug import Request, Response
 
 from bot.settings import BotSettings, describe_validation_error
 from index.corpus.articles import load_corpus
-from ingest.coverage import remove_article
+from ingest.edits import remove_article
 from ingest.http import HTML_TYPES, FetchError, FetchPolicy, PoliteClient
 from ingest.run import FetchOptions, FetchSummary, run_fetch
 from ingest.settings import FetchSettings

@@ -118,7 +118,7 @@ def _check_replies(qa: QA, question: str) -> None:
     assert plain and not TERMINAL_UNSAFE.search(plain), repr(plain)
     shown = "".join(plain.replace("\n> ", "\n").split())
     for quote in answer.quotes[: render.SHOWN_QUOTES]:
-        assert "".join(markup.clean_text(quote.text).split()) in shown, (quote.text, plain)
+        assert "".join(markup.sendable(quote.text).split()) in shown, (quote.text, plain)
 
 
 @settings(

@@ -37,6 +37,10 @@ class LanguageModelMissingError(NewsQuoteError):
     """The spaCy English model is not installed."""
 
 
+NOT_NER = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+"""What the recogniser alone does not need (it has token vectors of its own)."""
+
+
 @lru_cache(maxsize=1)
 def english() -> Language:
     """The loaded pipeline (tagger, parser, named entities); loaded on the first call.
@@ -44,12 +48,24 @@ def english() -> Language:
     Raises:
         LanguageModelMissingError: neither model package is installed.
     """
+    return _load(())
+
+
+@lru_cache(maxsize=1)
+def recogniser() -> Language:
+    """The named-entity recogniser alone (what a build runs over every sentence: several
+    times faster than the whole pipeline); loaded on the first call."""
+    return _load(NOT_NER)
+
+
+def _load(exclude: Sequence[str]) -> Language:
+    """The model package's pipeline without ``exclude`` (the one place spaCy is loaded)."""
     for name in MODEL_PACKAGES:
         try:
             module = importlib.import_module(name)
         except ImportError:
             continue
-        nlp: Language = module.load()
+        nlp: Language = module.load(exclude=list(exclude))
         logger.info("loaded spaCy model %s %s", nlp.meta.get("name"), nlp.meta.get("version"))
         return nlp
     raise LanguageModelMissingError(

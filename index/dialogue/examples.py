@@ -7,7 +7,7 @@ chief") becomes "What did Kim Jong Un present to Russia's defence chief?". Each 
 offered only when its answer quotes the object ("weaponry") and it reads as a question
 (:func:`index.dialogue.wellformed.well_formed`: never "What did Lukas Weber tell?"); an object
 that is a person ("told reporters") makes none. Questions from the titles
-(:func:`example_question`) and the names the coverage mentions most (:func:`frequent_names`)
+(:func:`example_question`) and the names the coverage mentions most (:func:`most_named`)
 come after them. :class:`ExampleQuestions` keeps the questions per index version.
 """
 
@@ -49,7 +49,7 @@ class ExampleQuestions:
         out: list[str] = []
         leads = lead_questions(snap, 2 * n + 2)
         titles = sorted((example_question(a.title) for a in snap.articles[: 2 * n + 2]), key=len)
-        names = [f"What does the coverage say about {name}?" for name in frequent_names(snap)]
+        names = [f"What does the coverage say about {name}?" for name in most_named(snap)]
         candidates = [*leads, *((q, "") for q in [*titles, *names])]
         for question, fact in candidates:
             if not question or question in out:
@@ -174,7 +174,7 @@ def example_question(title: str) -> str:
     return f"What does the coverage say about {title}?"
 
 
-def frequent_names(snap: Snapshot, limit: int = 6, sample: int = 400) -> list[str]:
+def most_named(snap: Snapshot, limit: int = 6, sample: int = 400) -> list[str]:
     """Capitalised names (not at a sentence start) used most often in the first sentences."""
     counts: dict[str, int] = {}
     for row in range(min(sample, len(snap))):

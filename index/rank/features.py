@@ -449,7 +449,7 @@ def retrieval(c: Candidates, out: Columns) -> None:
         out[name] = [1.0 / (1 + rank[r]) if r in rank else 0.0 for r in c.rows.tolist()]
 
 
-def coverage(c: Candidates, out: Columns) -> None:
+def word_share(c: Candidates, out: Columns) -> None:
     """idf-weighted share of the question's words in the sentence, its neighbours, its
     paragraph and its article title."""
     n = len(c.rows)
@@ -557,7 +557,7 @@ FAMILIES = (
     meaning,
     paragraph_meaning,
     retrieval,
-    coverage,
+    word_share,
     wording,
     cohesion,
     answer_kind,

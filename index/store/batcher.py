@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,12 +51,6 @@ class BatchStats:
     calls: int = 0  # model calls
     questions: int = 0  # questions embedded
     largest: int = 0  # biggest batch so far
-    sizes: dict[int, int] = field(default_factory=dict)  # batch size -> model calls
-
-    @property
-    def mean_batch(self) -> float:
-        """Questions per model call."""
-        return self.questions / self.calls if self.calls else 0.0
 
 
 class QueryBatcher:
@@ -201,4 +195,3 @@ class QueryBatcher:
             s.calls += 1
             s.questions += size
             s.largest = max(s.largest, size)
-            s.sizes[size] = s.sizes.get(size, 0) + 1

