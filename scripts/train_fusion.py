@@ -41,6 +41,7 @@ from index.rank import (
     Reader,
     Thresholds,
     fusion_features,
+    reader_text,
 )
 from index.store import make_embedder
 from scripts.evaluation import build_temp_index, contains, load_squad, sign_test
@@ -99,12 +100,15 @@ class ReaderCache:
         )
 
 
-def read_groups(groups: Sequence[Group], cache: ReaderCache, k: int) -> list[Read]:
-    """The reader's logits of each group's ``k`` best candidates by the ranker."""
+def read_groups(
+    groups: Sequence[Group], cache: ReaderCache, k: int, context: bool = False
+) -> list[Read]:
+    """The reader's logits of each group's ``k`` best candidates by the ranker (each read
+    alone, or with the sentence it leans on)."""
     out = []
     for n, g in enumerate(groups, 1):
         order = np.argsort(-g.pool.scores, kind="stable")[:k]
-        texts = [g.snapshot.text(int(g.pool.rows[i])) for i in order]
+        texts = [reader_text(g.snapshot, int(g.pool.rows[i]), context) for i in order]
         out.append(Read(g, order, cache.score(g.pool.query.text, texts)))
         if n % 500 == 0:
             logger.info("read %d of %d questions", n, len(groups))
@@ -198,18 +202,27 @@ def dev_sets(
     return sets
 
 
-def collect_reads(
-    sets: Sequence[QuestionSet], embedder: CachedEmbedder, cache: ReaderCache, k: int
-) -> list[Read]:
-    reads: list[Read] = []
+def collect_groups(sets: Sequence[QuestionSet], embedder: CachedEmbedder) -> list[Group]:
+    """Every question's candidates, scored by the ranker alone (as the bot scores them); a
+    SQuAD 2.0 unanswerable question's group is marked ``impossible``."""
+    groups: list[Group] = []
     for s in sets:
         settings = s.settings.model_copy(update={"reader": False})
-        qa = QA(settings, embedder=embedder)
-        groups = collect(qa, s.questions, s.answerable)
+        found = collect(QA(settings, embedder=embedder), s.questions, s.answerable)
+        impossible.update(id(g) for g in found if s.name == "impossible")
+        groups += found
         embedder.save()
-        for r in read_groups(groups, cache, k):
-            r.impossible = s.name == "impossible"
-            reads.append(r)
+    return groups
+
+
+impossible: set[int] = set()
+"""The groups (by ``id``) of SQuAD 2.0 unanswerable questions."""
+
+
+def reads_of(groups: Sequence[Group], cache: ReaderCache, k: int, context: bool) -> list[Read]:
+    reads = read_groups(groups, cache, k, context)
+    for r in reads:
+        r.impossible = id(r.group) in impossible
     return reads
 
 
@@ -241,6 +254,15 @@ def leave_one_out(reads: Sequence[Read], k: int) -> float:
     return right / n if n else 0.0
 
 
+def choose_context(groups: Sequence[Group], cache: ReaderCache, k: int) -> bool:
+    """Whether the reader should read a sentence with the one it leans on: the better held-out
+    ranked top-1 on the training articles (at the largest k)."""
+    alone = leave_one_out(reads_of(groups, cache, k, False), k)
+    together = leave_one_out(reads_of(groups, cache, k, True), k)
+    print(f"Reading a sentence alone: {alone:.3f}; with the one it leans on: {together:.3f}")
+    return together > alone
+
+
 def choose_k(reads: Sequence[Read], ks: Sequence[int]) -> int:
     """The knee: the smallest ``k`` within half a point of the best held-out top-1."""
     held = {k: leave_one_out(reads, k) for k in ks}
@@ -264,6 +286,31 @@ def choose_answer_threshold(
         if share >= hedge:
             return t
     return ANSWER_THRESHOLDS[-1]
+
+
+FURTHER_RATIOS = (0.25, 0.15, 0.1, 0.05)
+
+
+def report_further(reads: Sequence[Read], fusion: Fusion, decline: float) -> None:
+    """Top-3 on ``reads`` (the training articles) if further quotes needed each of
+    :data:`FURTHER_RATIOS` of the best score (``FURTHER_QUOTE_RATIO``): fused scores are more
+    peaked than the ranker's, so fewer candidates clear a share of the best."""
+    on = [r for r in reads if r.group.answerable]
+    t = Thresholds(decline, fusion.threshold if fusion.threshold is not None else decline)
+    print("Top-3 on the training articles by FURTHER_QUOTE_RATIO:")
+    for ratio in FURTHER_RATIOS:
+        saved = [r.group.qa.settings for r in on]
+        for r in on:
+            r.group.qa.settings = r.group.qa.settings.model_copy(
+                update={"further_quote_ratio": ratio}
+            )
+        got = outcome(on, lambda r: quotes_with(r, fusion, t))
+        for r, settings in zip(on, saved, strict=True):
+            r.group.qa.settings = settings
+        print(
+            f"  {ratio:.2f}: top-1 {sum(got.top1) / len(on):.3f}, "
+            f"top-3 {sum(got.top3) / len(on):.3f}"
+        )
 
 
 def report_dev(dev: Sequence[Read], fusions: dict[str, Fusion], decline: float) -> None:
@@ -350,31 +397,31 @@ def main(argv: list[str] | None = None) -> int:
     sets = squad_sets(
         args.train, args.cache, embedder, off_topic_per_article=args.train_off_topic or None
     )
-    train = collect_reads(sets, embedder, cache, top)
+    groups = collect_groups(sets, embedder)
+    context = choose_context(groups, cache, top)
+    train = reads_of(groups, cache, top, context)
     k = choose_k(train, args.k)
-    fusion = fit_fusion(train, k)
+    fusion = replace(fit_fusion(train, k), context=context)
     print(
         f"chosen k={k}; weights "
         + ", ".join(f"{n} {w:+.3f}" for n, w in zip(FUSION_FEATURES, fusion.weights, strict=True))
         + f", bias {fusion.bias:+.3f}"
     )
     decline = Ranker.load().threshold or 0.05
-    dev = collect_reads(
-        dev_sets(args.dev, args.cache, embedder, args.off_topic, args.dev_sample or None),
-        embedder,
-        cache,
-        top,
-    )
-    impossible = [r for r in dev if r.impossible]
+    sets = dev_sets(args.dev, args.cache, embedder, args.off_topic, args.dev_sample or None)
+    dev = reads_of(collect_groups(sets, embedder), cache, top, context)
+    unanswerable = [r for r in dev if r.impossible]
     fusion = replace(
-        fusion, threshold=choose_answer_threshold(impossible, fusion, decline, args.hedge)
+        fusion, threshold=choose_answer_threshold(unanswerable, fusion, decline, args.hedge)
     )
     print(
         f"answer threshold {fusion.threshold} (the lowest hedging {args.hedge:.0%} of dev's "
         "unanswerable questions)"
     )
     others = {
-        f"fused, k={kk}": replace(fit_fusion(train, kk), threshold=fusion.threshold)
+        f"fused, k={kk}": replace(
+            fit_fusion(train, kk), threshold=fusion.threshold, context=context
+        )
         for kk in args.k
         if kk != k
     }
@@ -382,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         f"fused, k={k}, skip above {a} by {m}": replace(fusion, skip_above=a, skip_margin=m)
         for a, m in SKIPS[1:]
     }
+    report_further(train, fusion, decline)
     report_dev(dev, {f"fused, k={k} (chosen)": fusion, **others, **skips}, decline)
     if not args.dry_run:
         args.out.write_text(json.dumps(fusion.to_dict(), indent=1) + "\n", encoding="utf-8")

@@ -22,6 +22,7 @@ _EXPORTS = {
     "WEIGHTS_FILE": "index.rank.ranker",
     "Reader": "index.rank.reader",
     "Pool": "index.rank.retrieve",
+    "reader_text": "index.rank.retrieve",
     "find_speakers": "index.rank.speakers",
 }
 __all__ = sorted(_EXPORTS)
@@ -33,5 +34,5 @@ if TYPE_CHECKING:
     from index.rank.fusion import FUSION_FEATURES, MODELS, Fusion, Reranker, fusion_features
     from index.rank.ranker import WEIGHTS_FILE, Ranker
     from index.rank.reader import Reader
-    from index.rank.retrieve import Pool
+    from index.rank.retrieve import Pool, reader_text
     from index.rank.speakers import find_speakers

@@ -71,6 +71,9 @@ class Fusion:
     means: dict[str, float] = field(default_factory=dict)  # reader terms when skipped
     threshold: float | None = None
     """Below this fused score the answer is not given as found (``partial`` or a refusal)."""
+    context: bool = False
+    """The reader reads a sentence with the one it leans on ("It was ..." with the sentence
+    before it), not alone."""
 
     def fuse(self, ranker_scores: Scores, reader_logits: Scores) -> Scores:
         """The fused probabilities of the candidates read."""
@@ -120,6 +123,7 @@ class Fusion:
             "skip_margin": self.skip_margin,
             "means": {k: round(v, 6) for k, v in self.means.items()},
             "threshold": self.threshold,
+            "context": self.context,
         }
 
     @classmethod
@@ -136,6 +140,7 @@ class Fusion:
             skip_margin=float(data.get("skip_margin", 1.0)),
             means={k: float(v) for k, v in dict(data.get("means", {})).items()},
             threshold=float(threshold) if threshold is not None else None,
+            context=bool(data.get("context", False)),
         )
 
     @classmethod

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.config import IndexSettings
+from index.rank.cohesion import cohesive_rows
 from index.rank.features import Query, feature_matrix, make_query
 from index.rank.fusion import Reranker
 from index.rank.ranker import Ranker
@@ -104,13 +105,25 @@ def candidates(
 def rerank(pool: Pool, snap: Snapshot, reranker: Reranker) -> None:
     """Have the reader read the pool's best candidates and fuse its scores (in place)."""
     rows = pool.rows
+    context = reranker.fusion.context
     fused, read, logits = reranker.rescore(
-        pool.query.text, lambda positions: [snap.text(int(rows[i])) for i in positions], pool.scores
+        pool.query.text,
+        lambda positions: [reader_text(snap, int(rows[i]), context) for i in positions],
+        pool.scores,
     )
     pool.ranker_scores = pool.scores
     pool.reader = np.full(len(rows), np.nan)
     pool.reader[read] = logits[: len(read)]
     pool.scores = fused
+
+
+def reader_text(snap: Snapshot, row: int, context: bool) -> str:
+    """What the reader reads of candidate ``row``: the sentence, or (``context``) the
+    sentence with the one it leans on (see :func:`index.rank.cohesion.cohesive_rows`)."""
+    if not context:
+        return snap.text(row)
+    lo, _ = cohesive_rows(snap, row)
+    return snap.span_text(lo, row)
 
 
 def bm25_top_k(snap: Snapshot, query: Query, k: int) -> tuple[npt.NDArray[np.float32], Rows]:
