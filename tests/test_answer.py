@@ -7,8 +7,6 @@ user would; the evaluation gate fails CI when accuracy drops a little below the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +31,7 @@ from scripts.evaluation import (
     load_squad,
     metrics,
 )
+from tests.cli import module_cmd, run
 from tests.verbatim import assert_verbatim
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,13 +287,7 @@ def test_open_index_without_an_index_says_how_to_build_it(tmp_path: Path) -> Non
 
 
 def test_ask_without_an_index_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.ask", "--index", str(tmp_path / "none"), "Who?"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run(module_cmd("scripts.ask", "--index", str(tmp_path / "none"), "Who?"))
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")

@@ -7,7 +7,6 @@ import io
 import json
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,9 +19,8 @@ from index.config import IndexSettings
 from index.types import Article
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
 from testkit.fake_qa import ARTICLES, FakeQA
-from tests.cli import build_cmd, clean_env
+from tests.cli import build_cmd, clean_env, module_cmd, run
 
-ROOT = Path(__file__).resolve().parents[1]
 BRIDGE_Q = "When did the Harbour Bridge reopen?"
 BRIDGE_QUOTE = "The Harbour Bridge reopened to traffic on Monday"
 
@@ -89,20 +87,11 @@ def test_console_commands_and_long_questions() -> None:
     assert "up to 500 characters" in respond(qa, "x" * 501)
 
 
-def _run_bot(tmp: Path, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot"],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=90,
-    )
+BOT = module_cmd("bot")
 
 
 def test_python_m_bot_without_index_says_how_to_build_it(tmp_path: Path) -> None:
-    result = _run_bot(tmp_path, bot_env(tmp_path), stdin=f"{BRIDGE_Q}\n")
+    result = run(BOT, env=bot_env(tmp_path), cwd=tmp_path, stdin=f"{BRIDGE_Q}\n")
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
@@ -113,7 +102,7 @@ def test_python_m_bot_without_index_says_how_to_build_it(tmp_path: Path) -> None
 
 
 def test_python_m_bot_rejects_invalid_settings_in_one_line(tmp_path: Path) -> None:
-    result = _run_bot(tmp_path, bot_env(tmp_path, WEBHOOK_PORT="eighty"))
+    result = run(BOT, env=bot_env(tmp_path, WEBHOOK_PORT="eighty"), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: invalid setting WEBHOOK_PORT:")
@@ -237,21 +226,15 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
             row = {"id": article.id, "title": article.title, "text": article.body}
             row.update({k: v for k in ("url", "published", "source") if (v := getattr(article, k))})
             fh.write(json.dumps(row) + "\n")
-    subprocess.run(
-        build_cmd(corpus, base / "index", model=None),
-        check=True,
-        env=bot_env(base),
-        cwd=ROOT,
-        timeout=600,
-        capture_output=True,
-    )
+    built = run(build_cmd(corpus, base / "index", model=None), env=bot_env(base), timeout=600)
+    assert built.returncode == 0, built.stderr
     return base
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) -> None:
-    result = _run_bot(real_index, bot_env(real_index), stdin=f"{BRIDGE_Q}\n")
+    result = run(BOT, env=bot_env(real_index), cwd=real_index, stdin=f"{BRIDGE_Q}\n")
     assert result.returncode == 0, result.stderr
     assert BRIDGE_QUOTE in result.stdout
 

@@ -27,7 +27,7 @@ from index.store.embedder import Embedder, SentenceTransformerEmbedder
 from index.store.versions import CURRENT_FILE, MANIFEST_FILE, IndexDir
 from index.types import Answer
 from testkit.synthetic import write_synthetic_corpus
-from tests.cli import build_cmd, clean_env
+from tests.cli import build_cmd, clean_env, run
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 from tests.verbatim import assert_verbatim
 
@@ -42,13 +42,8 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_e
 def run_build(
     cwd: Path, corpus: Path, index: Path, *extra: str, model: str = "hashing-64", **env: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        build_cmd(corpus, index, *extra, model=model),
-        cwd=cwd,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=240,
+    return run(
+        build_cmd(corpus, index, *extra, model=model), env=clean_env(**env), cwd=cwd, timeout=240
     )
 
 
@@ -244,14 +239,7 @@ def test_a_no_op_rebuild_imports_neither_torch_nor_chromadb(
 
     wrapper = tmp_path / "noop.py"
     wrapper.write_text(NOOP_WRAPPER, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(wrapper), str(corpus), str(index), model],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run([sys.executable, str(wrapper), str(corpus), str(index), model], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     *summary, last = result.stdout.splitlines()
     outcome = json.loads(last)

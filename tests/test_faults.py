@@ -22,8 +22,6 @@ import itertools
 import json
 import random
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -52,7 +50,7 @@ from index.store.versions import (
 from index.types import Answer, SearchUnavailableError
 from scripts import ask
 from tests.chroma_server import ChromaServer
-from tests.cli import clean_env
+from tests.cli import clean_env, module_cmd, run
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder
 from tests.verbatim import assert_verbatim
@@ -61,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
 QUESTION = "Who led the Chinese delegation?"
 UNAVAILABLE = "temporarily unavailable"
+BOT = module_cmd("bot")
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
 
@@ -105,20 +104,6 @@ def assert_unavailable(answer: Answer) -> None:
     assert answer.kind == "unavailable", answer
     assert not answer.answered and not answer.quotes
     assert answer.reason and UNAVAILABLE in answer.reason.lower()
-
-
-def run_cli(
-    tmp: Path, args: list[str], env: dict[str, str], stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,  # no .env from the repository
-        timeout=120,
-    )
 
 
 def one_error_line(stderr: str) -> str:
@@ -304,7 +289,7 @@ def test_ask_against_a_stopped_server_exits_3_in_one_line(
     server, settings = served
     env = clean_env(**server.env())
     index = str(settings.index_dir)
-    ok = run_cli(tmp_path, ["scripts.ask", "--index", index, "--json", QUESTION], env)
+    ok = run(module_cmd("scripts.ask", "--index", index, "--json", QUESTION), env=env, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["answered"] is True
 
@@ -317,7 +302,7 @@ def test_ask_against_a_stopped_server_exits_3_in_one_line(
         "batch": ["scripts.ask", "--index", index, "--batch", str(questions), "--json"],
     }
     for name, args in runs.items():
-        result = run_cli(tmp_path, args, env, stdin=f"{QUESTION}\n")
+        result = run(module_cmd(*args), env=env, cwd=tmp_path, stdin=f"{QUESTION}\n")
         assert result.returncode == 3, (name, result.stdout, result.stderr)
         assert result.stdout == "", name
         line = one_error_line(result.stderr)
@@ -326,13 +311,13 @@ def test_ask_against_a_stopped_server_exits_3_in_one_line(
         assert f"{server.host}:{server.port}" in line, line
 
     # The terminal chat cannot start without its server: one line, no traceback.
-    bot = run_cli(tmp_path, ["bot"], {**env, "INDEX_DIR": index}, stdin=f"{QUESTION}\n")
+    bot = run(BOT, env={**env, "INDEX_DIR": index}, cwd=tmp_path, stdin=f"{QUESTION}\n")
     assert bot.returncode == 3 and bot.stdout == "", bot.stderr
     line = one_error_line(bot.stderr)
     assert "search is temporarily unavailable" in line and "Chroma server" in line, line
 
     server.start()
-    back = run_cli(tmp_path, runs["batch"], env)
+    back = run(module_cmd(*runs["batch"]), env=env, cwd=tmp_path)
     assert back.returncode == 0, back.stderr
     first, second = (json.loads(line) for line in back.stdout.splitlines())
     assert first["answered"] and second["kind"] == "greeting"
@@ -446,7 +431,7 @@ def test_a_missing_or_damaged_index_says_how_to_build_it(
 ) -> None:
     index = damaged_copy(tmp_path, built_index, damage)
     env = clean_env()
-    result = run_cli(tmp_path, ["scripts.ask", "--index", str(index), QUESTION], env)
+    result = run(module_cmd("scripts.ask", "--index", str(index), QUESTION), env=env, cwd=tmp_path)
     assert result.returncode == 2, (damage, result.stdout, result.stderr)
     assert result.stdout == ""
     line = one_error_line(result.stderr)
@@ -487,7 +472,7 @@ def test_python_m_bot_with_a_damaged_index_exits_2_in_one_line(
 ) -> None:
     index = damaged_copy(tmp_path, built_index, damage)
     env = clean_env(INDEX_DIR=str(index), CORPUS_DIR=str(tmp_path / "corpus"))
-    bot = run_cli(tmp_path, ["bot"], env, stdin=f"{QUESTION}\n")
+    bot = run(BOT, env=env, cwd=tmp_path, stdin=f"{QUESTION}\n")
     assert bot.returncode == 2, (damage, bot.stdout, bot.stderr)
     assert bot.stdout == ""
     line = one_error_line(bot.stderr)
@@ -506,7 +491,11 @@ def test_a_missing_server_collection_is_a_clear_index_error(
     finally:
         store.close()
     env = clean_env(**server.env())
-    result = run_cli(tmp_path, ["scripts.ask", "--index", str(settings.index_dir), QUESTION], env)
+    result = run(
+        module_cmd("scripts.ask", "--index", str(settings.index_dir), QUESTION),
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2, result.stderr
     line = one_error_line(result.stderr)
     assert manifest.collection in line and "build_index" in line, line
@@ -564,7 +553,7 @@ def test_rebuilds_while_200_questions_are_answered_fail_none(
         if server is not None:
             env.update(server.env())
         args = ["scripts.build_index", "--corpus", str(corpus), "--index", str(settings.index_dir)]
-        result = run_cli(tmp_path, [*args, "--model", "hashing-64", "--quiet"], env)
+        result = run(module_cmd(*args, "--model", "hashing-64", "--quiet"), env=env, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         build_id = IndexDir(settings.index_dir).current_id()
         assert build_id is not None

@@ -7,8 +7,6 @@ asked through ``QA.answer(question, context)`` and through ``scripts/ask.py --ba
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from index.qa import QA
 from index.store.build import build_index
 from index.store.embedder import make_embedder
 from scripts.evaluation import ask_conversations, load_gold
-from tests.cli import ROOT, clean_env
+from tests.cli import ROOT, clean_env, module_cmd, run
 from tests.verbatim import assert_verbatim
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -130,14 +128,8 @@ def test_ask_batch_keeps_conversations_and_input_order(
     ]
     batch = tmp_path / "batch.jsonl"
     batch.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.ask", "--json", "--batch", str(batch)],
-        capture_output=True,
-        text=True,
-        env=clean_env(INDEX_DIR=str(settings.index_dir)),
-        cwd=ROOT,
-        timeout=300,
-    )
+    ask = module_cmd("scripts.ask", "--json", "--batch", str(batch))
+    result = run(ask, env=clean_env(INDEX_DIR=str(settings.index_dir)), timeout=300)
     assert result.returncode == 0, result.stderr
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["question"] for a in answers] == [line["question"] for line in lines]

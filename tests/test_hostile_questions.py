@@ -18,7 +18,6 @@ import io
 import json
 import random
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,7 +37,7 @@ from index.types import Answer
 from scripts import ask
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
 from testkit.polling import polling
-from tests.cli import clean_env
+from tests.cli import clean_env, module_cmd, run_binary
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 from tests.embedders import TokenizerLikeEmbedder
 
@@ -140,16 +139,9 @@ def test_a_poisoned_question_costs_no_one_else_their_answer(
 
 def _ask(
     index: Path, *args: str | bytes, stdin: bytes | None = None
-) -> subprocess.CompletedProcess:
-    command: list[str | bytes] = [sys.executable, "-m", "scripts.ask", "--index", str(index)]
-    return subprocess.run(
-        [*command, *args],
-        input=stdin,
-        capture_output=True,
-        env=clean_env(),
-        cwd=ROOT,
-        timeout=120,
-    )
+) -> subprocess.CompletedProcess[bytes]:
+    """``python -m scripts.ask --index index args`` (bytes: arguments need not be UTF-8)."""
+    return run_binary([*module_cmd("scripts.ask", "--index", str(index)), *args], stdin=stdin)
 
 
 def test_ask_answers_a_question_with_an_invalid_byte(index_settings: IndexSettings) -> None:
@@ -289,14 +281,8 @@ def test_the_terminal_chat_reads_invalid_utf8(index_settings: IndexSettings) -> 
         EMBEDDING_MODEL="hashing-64",
         PYTHONIOENCODING="utf-8:strict",  # as in a UTF-8 locale (the C locale is lenient)
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        input=b"Who led the\xe9 delegation?\nWhen did the Harbour Bridge reopen?\n",
-        capture_output=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+    questions = b"Who led the\xe9 delegation?\nWhen did the Harbour Bridge reopen?\n"
+    result = run_binary(module_cmd("bot"), env=env, stdin=questions)
     assert result.returncode == 0, result.stderr.decode()
     out = result.stdout.decode()
     assert "delegation" in out and "reopened" in out
