@@ -1,16 +1,16 @@
 """Shared fixtures: a clean, offline environment for index settings, and a real Chroma server
 (``chroma run``) on a free loopback port.
 
-``chroma_server`` is one server for the whole session (tests tell their collections apart by a
-prefix of their own); tests that stop, kill or freeze a server use ``chroma_server_factory`` for
-private ones, which it stops at the end of the test. Both skip only when the ``chroma``
-executable is not installed next to the interpreter.
+``chroma_server`` is one server for the whole session, used by one test at a time (tests tell
+their collections apart by a prefix of their own). A test may stop, kill, freeze or wipe it, as
+the fault tests do: the next test gets it running again, on the same path and port. It skips
+only when the ``chroma`` executable is not installed next to the interpreter.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -38,11 +38,10 @@ def _require_chroma() -> None:
 
 
 @pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
-    """One running Chroma server shared by the session (do not stop it in a test)."""
+def _chroma_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """The one Chroma server of the session (stopped at its end); tests take ``chroma_server``."""
     _require_chroma()
-    server = ChromaServer(tmp_path_factory.mktemp("chroma-shared") / "data")
-    server.start()
+    server = ChromaServer(tmp_path_factory.mktemp("chroma") / "data")
     try:
         yield server
     finally:
@@ -50,24 +49,20 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
 
 
 @pytest.fixture
-def chroma_server_factory(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Callable[[], ChromaServer]]:
-    """Start private Chroma servers (each stopped when the test ends); for fault tests."""
-    _require_chroma()
-    servers: list[ChromaServer] = []
+def chroma_server(_chroma_process: ChromaServer) -> ChromaServer:
+    """The session's Chroma server, running: thawed, or started again on the same path and port
+    when the last test left it down.
 
-    def start() -> ChromaServer:
-        server = ChromaServer(tmp_path_factory.mktemp("chroma-private") / "data")
-        servers.append(server)
+    A test may stop, kill, freeze or wipe it (the fault tests do) and leave it so. It may hold
+    the collections of earlier tests: every build names its own collection, and a test that
+    lists collections lists those of its ``collection_prefix``.
+    """
+    server = _chroma_process
+    server.thaw()
+    if not server.heartbeat():
+        server.stop()  # a process left half-dead is gone, so that start() starts a new one
         server.start()
-        return server
-
-    try:
-        yield start
-    finally:
-        for server in servers:
-            server.stop()
+    return server
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -409,11 +409,11 @@ def test_opening_says_read_only_or_full_not_missing(
 
 def test_a_build_whose_chroma_server_dies_names_chroma(
     tmp_path: Path,
-    chroma_server_factory: Callable[[], ChromaServer],
+    chroma_server: ChromaServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    server = chroma_server_factory()
+    server = chroma_server
     make_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, **server.settings_kwargs())
     for name, value in server.env().items():

@@ -11,8 +11,9 @@ the index is rebuilt while questions are being answered.
 * Rebuilds (in another thread or another process) while one QA answers 200 questions on
   8 threads: every answer is answered and verbatim.
 
-Private servers (``chroma_server_factory``) for the tests that stop them; ``hashing-64``
-everywhere, so no test here loads the real model.
+The session's one Chroma server (``chroma_server``), which these tests stop, kill, freeze and wipe
+(the next test gets it running again); ``hashing-64`` everywhere, so no test here loads the real
+model.
 """
 
 from __future__ import annotations
@@ -115,9 +116,9 @@ def one_error_line(stderr: str) -> str:
 
 
 @pytest.fixture
-def served(tmp_path: Path, chroma_server_factory: Callable[[], ChromaServer]) -> Iterator[Any]:
-    """A private server with a hashing-64 index built into it: (server, settings)."""
-    server = chroma_server_factory()
+def served(tmp_path: Path, chroma_server: ChromaServer) -> Iterator[Any]:
+    """The running server with a hashing-64 index built into it: (server, settings)."""
+    server = chroma_server
     make_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, server)
     report = build_index(settings)
