@@ -20,8 +20,7 @@ from index.config import IndexSettings
 from index.corpus.text import normalise_question
 from index.dialogue.smalltalk import classify
 from index.qa import QA
-from index.store.build import build_index
-from index.store.embedder import make_embedder
+from index.store.embedder import Embedder
 from index.types import IndexNotFoundError
 from scripts.evaluation import (
     GoldQuestion,
@@ -59,37 +58,31 @@ needs_eval_data = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def embedder() -> object:
-    return make_embedder("all-MiniLM-L6-v2")
-
-
-@pytest.fixture(scope="module")
-def seed_qa(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Iterator[QA]:
-    """The seed articles indexed with the real model."""
-    base = tmp_path_factory.mktemp("seed")
-    settings = IndexSettings(corpus_dir=ROOT / "data" / "articles", index_dir=base / "index")
-    build_index(settings, embedder=embedder)  # type: ignore[arg-type]
-    qa = QA(settings, embedder=embedder)  # type: ignore[arg-type]
+def seed_qa(seed_index: IndexSettings, real_embedder: Embedder) -> Iterator[QA]:
+    """The seed articles indexed with the real model (the session's ``seed_index``)."""
+    qa = QA(seed_index, embedder=real_embedder)
     yield qa
     qa.close()
 
 
 @pytest.fixture(scope="module")
-def squad_records(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> dict[str, object]:
+def squad_records(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
+) -> dict[str, object]:
     """Every answerable SQuAD question, asked on topic and off topic (other article only)."""
     base = tmp_path_factory.mktemp("squad")
     articles, answerable, _ = load_squad(SQUAD)
-    settings = build_temp_index(articles, base, "all", embedder)  # type: ignore[arg-type]
-    qa = QA(settings, embedder=embedder)  # type: ignore[arg-type]
+    settings = build_temp_index(articles, base, "all", real_embedder)
+    qa = QA(settings, embedder=real_embedder)
     on_topic = ask_all(qa, answerable)
     off_topic = []
     for article in articles:
         others = [a for a in articles if a.id != article.id]
-        without = build_temp_index(others, base, f"without-{article.id}", embedder)  # type: ignore[arg-type]
+        without = build_temp_index(others, base, f"without-{article.id}", real_embedder)
         questions = [
             GoldQuestion(g.question, (), g.article) for g in answerable if g.article == article.id
         ]
-        off_topic += ask_all(QA(without, embedder=embedder), questions)  # type: ignore[arg-type]
+        off_topic += ask_all(QA(without, embedder=real_embedder), questions)
     return {"qa": qa, "on": on_topic, "off": off_topic, "articles": articles}
 
 

@@ -16,10 +16,12 @@ import pytest
 from bot.console import PROMPT, respond, run_console
 from bot.settings import BotSettings
 from index.config import IndexSettings
+from index.store.build import build_index
+from index.store.embedder import Embedder
 from index.types import Article
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
 from testkit.fake_qa import ARTICLES, FakeQA
-from tests.cli import build_cmd, clean_env, module_cmd, run
+from tests.cli import clean_env, module_cmd, run
 
 BRIDGE_Q = "When did the Harbour Bridge reopen?"
 BRIDGE_QUOTE = "The Harbour Bridge reopened to traffic on Monday"
@@ -216,8 +218,9 @@ def test_python_m_bot_with_its_health_port_taken_stops_in_one_line(tmp_path: Pat
 
 
 @pytest.fixture(scope="module")
-def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real index built from the test articles with ``python -m scripts.build_index``."""
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
+    """A folder with the test articles (``corpus/``) and their index with the real model
+    (``index/``), built with the session's copy of the model."""
     base = tmp_path_factory.mktemp("real")
     corpus = base / "corpus"
     corpus.mkdir()
@@ -226,8 +229,15 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
             row = {"id": article.id, "title": article.title, "text": article.body}
             row.update({k: v for k in ("url", "published", "source") if (v := getattr(article, k))})
             fh.write(json.dumps(row) + "\n")
-    built = run(build_cmd(corpus, base / "index", model=None), env=bot_env(base), timeout=600)
-    assert built.returncode == 0, built.stderr
+    settings = IndexSettings(
+        _env_file=None,
+        corpus_dir=corpus,
+        index_dir=base / "index",
+        embedding_model="all-MiniLM-L6-v2",  # the bot's default: bot_env() names no model
+        chroma_host=None,
+        chroma_port=None,
+    )
+    build_index(settings, embedder=real_embedder)
     return base
 
 

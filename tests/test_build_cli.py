@@ -22,8 +22,7 @@ import pytest
 
 from index import open_index
 from index.config import IndexSettings
-from index.store.build import build_index
-from index.store.embedder import Embedder, SentenceTransformerEmbedder
+from index.store.embedder import Embedder
 from index.store.versions import CURRENT_FILE, MANIFEST_FILE, IndexDir
 from index.types import Answer
 from testkit.synthetic import write_synthetic_corpus
@@ -73,26 +72,6 @@ def ask(
         return answer
     finally:
         qa.close()
-
-
-def build_in_process(corpus: Path, index: Path, embedder: SentenceTransformerEmbedder) -> str:
-    """Build with an already loaded model (the subprocess tests need a previous index)."""
-    settings = IndexSettings(
-        _env_file=None,
-        corpus_dir=corpus,
-        index_dir=index,
-        embedding_model=REAL_MODEL,
-    )
-    report = build_index(settings, embedder=embedder)
-    assert report.build_id is not None
-    return report.build_id
-
-
-@pytest.fixture(scope="module")
-def real_embedder() -> SentenceTransformerEmbedder:
-    embedder = SentenceTransformerEmbedder(REAL_MODEL)
-    embedder.warm_up()
-    return embedder
 
 
 # --------------------------------------------------------------------------- summary and errors
@@ -227,10 +206,10 @@ def test_a_no_op_rebuild_imports_neither_torch_nor_chromadb(
     tmp_path: Path, model: str, request: pytest.FixtureRequest
 ) -> None:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(SEED_CORPUS, corpus)
-    if model == REAL_MODEL:  # the first build in process, with the model the module loaded
-        build_in_process(corpus, index, request.getfixturevalue("real_embedder"))
+    if model == REAL_MODEL:  # the seed index the session built with the real model, copied
+        request.getfixturevalue("seed_index_copy")
     else:
+        shutil.copytree(SEED_CORPUS, corpus)
         first = run_build(tmp_path, corpus, index, model=model)
         assert first.returncode == 0, first.stderr
     # Debris of a killed build, which the no-op run clears without chromadb.
@@ -384,11 +363,11 @@ def test_builds_killed_at_any_point_leave_the_previous_index_working(
 
 @pytest.mark.slow
 def test_real_model_build_killed_mid_embedding_leaves_a_working_index(
-    tmp_path: Path, real_embedder: SentenceTransformerEmbedder
+    tmp_path: Path, seed_index_copy: IndexSettings, real_embedder: Embedder
 ) -> None:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(SEED_CORPUS, corpus)
-    served = build_in_process(corpus, index, real_embedder)
+    corpus, index = seed_index_copy.corpus_dir, seed_index_copy.index_dir  # in tmp_path
+    served = IndexDir(index).current_id()
+    assert served is not None
     question = "Which Russian official visited Pyongyang?"
     baseline = ask(index, question, embedder=real_embedder)  # answered, quotes verbatim
 

@@ -15,8 +15,7 @@ import pytest
 from index.config import IndexSettings
 from index.dialogue.conversation import Conversation
 from index.qa import QA
-from index.store.build import build_index
-from index.store.embedder import make_embedder
+from index.store.embedder import Embedder
 from scripts.evaluation import ask_conversations, load_gold
 from tests.cli import ROOT, clean_env, module_cmd, run
 from tests.verbatim import assert_verbatim
@@ -29,14 +28,11 @@ GATE_FOLLOWUP_ACCURACY = 0.8
 
 
 @pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[QA, IndexSettings]]:
-    """The seed articles indexed with the real model, and the settings that open them."""
-    embedder = make_embedder("all-MiniLM-L6-v2")
-    base = tmp_path_factory.mktemp("followups")
-    settings = IndexSettings(corpus_dir=ROOT / "data" / "articles", index_dir=base / "index")
-    build_index(settings, embedder=embedder)
-    qa = QA(settings, embedder=embedder)
-    yield qa, settings
+def seed(seed_index: IndexSettings, real_embedder: Embedder) -> Iterator[tuple[QA, IndexSettings]]:
+    """The seed articles indexed with the real model (the session's ``seed_index``), and the
+    settings that open them."""
+    qa = QA(seed_index, embedder=real_embedder)
+    yield qa, seed_index
     qa.close()
 
 

@@ -33,6 +33,7 @@ from index.corpus.text import clean_text
 from index.dialogue.conversation import Conversation
 from index.qa import QA
 from index.store.build import build_index
+from index.store.embedder import Embedder
 from index.types import Answer
 from scripts import ask
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
@@ -329,21 +330,9 @@ def test_fuzz_concurrent_batches_answer_every_good_question(
 
 
 @pytest.mark.slow
-def test_fuzz_with_the_real_model(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_fuzz_with_the_real_model(seed_index: IndexSettings, real_embedder: Embedder) -> None:
     """The same with all-MiniLM-L6-v2, whose tokenizer really refuses lone surrogates."""
-    from index.store.embedder import make_embedder
-
-    base = tmp_path_factory.mktemp("real")
-    real = IndexSettings(
-        _env_file=None,
-        corpus_dir=ROOT / "data" / "articles",
-        index_dir=base / "index",
-        chroma_host=None,
-        chroma_port=None,
-    )
-    embedder = make_embedder(real.embedding_model)
-    build_index(real, embedder=embedder)
-    qa = QA(real, embedder=embedder)
+    qa = QA(seed_index, embedder=real_embedder)
     expected = qa.answer(GOOD[0]).quotes[0].text
 
     @settings(max_examples=15, deadline=None)
