@@ -53,7 +53,8 @@ GATE_WRONGLY_PARTIAL = 0.15
 GATE_UNANSWERABLE_CAUGHT = 0.40
 
 needs_eval_data = pytest.mark.skipif(
-    not SEED_GOLD.exists() or not SQUAD.exists(), reason="../shared/eval is not available"
+    not SEED_GOLD.exists() or not SQUAD.exists(),
+    reason="data/eval (the gold questions and the SQuAD subset) is not available",
 )
 
 
