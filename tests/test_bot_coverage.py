@@ -189,7 +189,8 @@ def test_admin_sends_documents(tmp_path: Path) -> None:
     async def scenario(fake: FakeBotAPI) -> None:
         async with running(fake, bot_settings(fake, index), qa):
             fake.push_private_document("ferry notes.md", note, ADMIN)
-            added = (await fake.wait_for("sendMessage", chat_id=ADMIN))[0].plain()
+            # The reply comes after a child build: as long a wait as say() gives one.
+            added = (await fake.wait_for("sendMessage", chat_id=ADMIN, timeout=60))[0].plain()
             answer = await say(fake, "How often will the ferry to the islands leave?", ADMIN, 2)
             fake.push_private_document("report.pdf", b"%PDF-1.7 ...", ADMIN)
             fake.push_private_document("huge.txt", b"x", ADMIN, size=6 * 1024 * 1024)
