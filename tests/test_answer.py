@@ -253,6 +253,7 @@ def test_any_text_gets_an_answer_without_error(seed_qa: QA, text: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # the SQuAD indexes and ~600 questions: 95 s on the loaded machine
 @needs_eval_data
 def test_every_squad_quote_is_verbatim(squad_records: dict[str, object]) -> None:
     bodies = {a.id: a.body for a in squad_records["articles"]}  # type: ignore[attr-defined]
@@ -261,6 +262,7 @@ def test_every_squad_quote_is_verbatim(squad_records: dict[str, object]) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # pays for the SQuAD records when it runs alone
 @needs_eval_data
 def test_squad_evaluation_gate(squad_records: dict[str, object]) -> None:
     records = [*squad_records["on"], *squad_records["off"]]  # type: ignore[misc]

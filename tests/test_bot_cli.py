@@ -26,8 +26,6 @@ from tests.cli import clean_env, module_cmd, run
 BRIDGE_Q = "When did the Harbour Bridge reopen?"
 BRIDGE_QUOTE = "The Harbour Bridge reopened to traffic on Monday"
 
-pytestmark = pytest.mark.timeout(120)
-
 
 def bot_env(tmp: Path, **extra: str) -> dict[str, str]:
     """A clean environment for ``python -m bot``: configured only by what the test sets."""
@@ -242,7 +240,7 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(240)  # the bot in a child loads the model: 20-25 s
 def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) -> None:
     result = run(BOT, env=bot_env(real_index), cwd=real_index, stdin=f"{BRIDGE_Q}\n")
     assert result.returncode == 0, result.stderr
@@ -250,7 +248,7 @@ def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) 
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(240)  # the bot in a child loads the model: 20-25 s
 def test_python_m_bot_serves_telegram_configured_only_by_environment(real_index: Path) -> None:
     async def scenario() -> tuple[int, str, str]:
         async with FakeBotAPI() as fake:

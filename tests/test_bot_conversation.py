@@ -24,7 +24,7 @@ from testkit.fake_bot_api import BOT_USERNAME, TOKEN, Call, FakeBotAPI
 from testkit.fake_qa import FakeQA
 from testkit.polling import polling
 
-pytestmark = [pytest.mark.usefixtures("spacy_english"), pytest.mark.timeout(120)]
+pytestmark = pytest.mark.usefixtures("spacy_english")
 
 ALICE = 1001
 BOB = 2002

@@ -34,7 +34,7 @@ from testkit.polling import polling
 from tests.cli import ROOT
 from tests.corpus import write_article
 
-pytestmark = [pytest.mark.timeout(180), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 ADMIN = 1001
 READER = 2002

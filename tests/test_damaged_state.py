@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "When did the Harbour Bridge reopen?"
 LATE_QUESTION = "How did the council vote on the cycle lanes?"
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 
 def make_settings(base: Path, **extra: Any) -> IndexSettings:

@@ -47,7 +47,7 @@ from testkit.news_site import (
 from tests.cli import clean_env, module_cmd, run
 from tests.corpus import HARBOUR, write_article
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 POLICY = FetchPolicy(delay=0.0, backoff=0.01, retries=1, timeout=1.5, connect_timeout=1.0)
 SCRIPT_ONLY = (
@@ -471,6 +471,7 @@ QUESTIONS = [
 
 
 @pytest.mark.slow  # the real model: fetch, build and ask as a user would (about 40 s)
+@pytest.mark.timeout(300)
 def test_fetch_then_ask_quotes_with_outlet_date_and_link(site: LocalSite, tmp_path: Path) -> None:
     """The path a newsroom takes: ``scripts.fetch`` on feeds beside a dead link, a binary and
     a malformed feed, then ``scripts.ask --json --batch``: every answer quotes its page

@@ -20,7 +20,7 @@ from scripts.evaluation import ask_conversations, load_gold
 from tests.cli import ROOT, clean_env, module_cmd, run
 from tests.verbatim import assert_verbatim
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.slow
 
 CONVERSATIONS = ROOT / "data" / "eval" / "conversations.jsonl"
 GATE_FOLLOWUP_ACCURACY = 0.8

@@ -29,7 +29,7 @@ from index.types import Article
 from tests.cli import build_cmd, clean_env, module_cmd, run
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 
 def _settings(tmp_path: Path) -> IndexSettings:

@@ -56,8 +56,6 @@ POISONED = (
     "When did the \ud83d Harbour Bridge reopen?",  # half of an emoji
 )
 
-pytestmark = pytest.mark.timeout(120)
-
 
 @pytest.fixture(scope="module")
 def index_settings(tmp_path_factory: pytest.TempPathFactory) -> IndexSettings:
