@@ -49,14 +49,18 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# WORKERS=2: the tests in two processes, a test file each at a time (pytest-xdist). On the
-# 2-core development machine `make test-fast WORKERS=2` took 64-67 s against 80-100 s.
-WORKERS ?= 0
+# The tests run in WORKERS processes (pytest-xdist), a test file each at a time, so a file's
+# fixtures are made once and its process-killing tests stay together; WORKERS=0: one process.
+# Much of a test's time is child processes starting and waits, so two help even on 2 cores.
+# On the shared 2-core development machine under other load (a load average of about 5), the
+# whole suite took 15.5 min against 18.5 in one process, `make test-fast`'s tests 5.5 min
+# (2.5 min of CPU); a quiet machine is faster. A fresh clone adds about a minute of lint.
+WORKERS ?= 2
 PYTEST_WORKERS = $(if $(filter-out 0,$(WORKERS)),-n $(WORKERS) --dist loadfile)
 
-# The whole suite, as CI runs it (.ci/run).
+# The whole suite, as CI runs it (.ci/run), with the 25 slowest tests at the end.
 test: lint
-	$(PY) -m pytest $(PYTEST_WORKERS)
+	$(PY) -m pytest $(PYTEST_WORKERS) --durations=25
 
 # The loop while you work: lint and every test not marked slow (no real embedding model, no
 # killed or loaded processes).

@@ -7,8 +7,6 @@ user would; the evaluation gate fails CI when accuracy drops a little below the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +20,7 @@ from index.config import IndexSettings
 from index.corpus.text import normalise_question
 from index.dialogue.smalltalk import classify
 from index.qa import QA
-from index.store.build import build_index
-from index.store.embedder import make_embedder
+from index.store.embedder import Embedder
 from index.types import IndexNotFoundError
 from scripts.evaluation import (
     GoldQuestion,
@@ -33,6 +30,7 @@ from scripts.evaluation import (
     load_squad,
     metrics,
 )
+from tests.cli import module_cmd, run
 from tests.verbatim import assert_verbatim
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,42 +53,37 @@ GATE_WRONGLY_PARTIAL = 0.15
 GATE_UNANSWERABLE_CAUGHT = 0.40
 
 needs_eval_data = pytest.mark.skipif(
-    not SEED_GOLD.exists() or not SQUAD.exists(), reason="../shared/eval is not available"
+    not SEED_GOLD.exists() or not SQUAD.exists(),
+    reason="data/eval (the gold questions and the SQuAD subset) is not available",
 )
 
 
 @pytest.fixture(scope="module")
-def embedder() -> object:
-    return make_embedder("all-MiniLM-L6-v2")
-
-
-@pytest.fixture(scope="module")
-def seed_qa(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Iterator[QA]:
-    """The seed articles indexed with the real model."""
-    base = tmp_path_factory.mktemp("seed")
-    settings = IndexSettings(corpus_dir=ROOT / "data" / "articles", index_dir=base / "index")
-    build_index(settings, embedder=embedder)  # type: ignore[arg-type]
-    qa = QA(settings, embedder=embedder)  # type: ignore[arg-type]
+def seed_qa(seed_index: IndexSettings, real_embedder: Embedder) -> Iterator[QA]:
+    """The seed articles indexed with the real model (the session's ``seed_index``)."""
+    qa = QA(seed_index, embedder=real_embedder)
     yield qa
     qa.close()
 
 
 @pytest.fixture(scope="module")
-def squad_records(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> dict[str, object]:
+def squad_records(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
+) -> dict[str, object]:
     """Every answerable SQuAD question, asked on topic and off topic (other article only)."""
     base = tmp_path_factory.mktemp("squad")
     articles, answerable, _ = load_squad(SQUAD)
-    settings = build_temp_index(articles, base, "all", embedder)  # type: ignore[arg-type]
-    qa = QA(settings, embedder=embedder)  # type: ignore[arg-type]
+    settings = build_temp_index(articles, base, "all", real_embedder)
+    qa = QA(settings, embedder=real_embedder)
     on_topic = ask_all(qa, answerable)
     off_topic = []
     for article in articles:
         others = [a for a in articles if a.id != article.id]
-        without = build_temp_index(others, base, f"without-{article.id}", embedder)  # type: ignore[arg-type]
+        without = build_temp_index(others, base, f"without-{article.id}", real_embedder)
         questions = [
             GoldQuestion(g.question, (), g.article) for g in answerable if g.article == article.id
         ]
-        off_topic += ask_all(QA(without, embedder=embedder), questions)  # type: ignore[arg-type]
+        off_topic += ask_all(QA(without, embedder=real_embedder), questions)
     return {"qa": qa, "on": on_topic, "off": off_topic, "articles": articles}
 
 
@@ -262,6 +255,7 @@ def test_any_text_gets_an_answer_without_error(seed_qa: QA, text: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # the SQuAD indexes and ~600 questions: 95 s on the loaded machine
 @needs_eval_data
 def test_every_squad_quote_is_verbatim(squad_records: dict[str, object]) -> None:
     bodies = {a.id: a.body for a in squad_records["articles"]}  # type: ignore[attr-defined]
@@ -270,6 +264,7 @@ def test_every_squad_quote_is_verbatim(squad_records: dict[str, object]) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # pays for the SQuAD records when it runs alone
 @needs_eval_data
 def test_squad_evaluation_gate(squad_records: dict[str, object]) -> None:
     records = [*squad_records["on"], *squad_records["off"]]  # type: ignore[misc]
@@ -290,13 +285,7 @@ def test_open_index_without_an_index_says_how_to_build_it(tmp_path: Path) -> Non
 
 
 def test_ask_without_an_index_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.ask", "--index", str(tmp_path / "none"), "Who?"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run(module_cmd("scripts.ask", "--index", str(tmp_path / "none"), "Who?"))
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")

@@ -7,7 +7,6 @@ import io
 import json
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,16 +16,15 @@ import pytest
 from bot.console import PROMPT, respond, run_console
 from bot.settings import BotSettings
 from index.config import IndexSettings
+from index.store.build import build_index
+from index.store.embedder import Embedder
 from index.types import Article
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
 from testkit.fake_qa import ARTICLES, FakeQA
-from tests.cli import build_cmd, clean_env
+from tests.cli import clean_env, module_cmd, run
 
-ROOT = Path(__file__).resolve().parents[1]
 BRIDGE_Q = "When did the Harbour Bridge reopen?"
 BRIDGE_QUOTE = "The Harbour Bridge reopened to traffic on Monday"
-
-pytestmark = pytest.mark.timeout(120)
 
 
 def bot_env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -90,20 +88,11 @@ def test_console_commands_and_long_questions() -> None:
     assert "up to 500 characters" in respond(qa, "x" * 501)
 
 
-def _run_bot(tmp: Path, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot"],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=90,
-    )
+BOT = module_cmd("bot")
 
 
 def test_python_m_bot_without_index_says_how_to_build_it(tmp_path: Path) -> None:
-    result = _run_bot(tmp_path, bot_env(tmp_path), stdin=f"{BRIDGE_Q}\n")
+    result = run(BOT, env=bot_env(tmp_path), cwd=tmp_path, stdin=f"{BRIDGE_Q}\n")
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
@@ -114,7 +103,7 @@ def test_python_m_bot_without_index_says_how_to_build_it(tmp_path: Path) -> None
 
 
 def test_python_m_bot_rejects_invalid_settings_in_one_line(tmp_path: Path) -> None:
-    result = _run_bot(tmp_path, bot_env(tmp_path, WEBHOOK_PORT="eighty"))
+    result = run(BOT, env=bot_env(tmp_path, WEBHOOK_PORT="eighty"), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: invalid setting WEBHOOK_PORT:")
@@ -228,8 +217,9 @@ def test_python_m_bot_with_its_health_port_taken_stops_in_one_line(tmp_path: Pat
 
 
 @pytest.fixture(scope="module")
-def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real index built from the test articles with ``python -m scripts.build_index``."""
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
+    """A folder with the test articles (``corpus/``) and their index with the real model
+    (``index/``), built with the session's copy of the model."""
     base = tmp_path_factory.mktemp("real")
     corpus = base / "corpus"
     corpus.mkdir()
@@ -238,27 +228,28 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
             row = {"id": article.id, "title": article.title, "text": article.body}
             row.update({k: v for k in ("url", "published", "source") if (v := getattr(article, k))})
             fh.write(json.dumps(row) + "\n")
-    subprocess.run(
-        build_cmd(corpus, base / "index", model=None),
-        check=True,
-        env=bot_env(base),
-        cwd=ROOT,
-        timeout=600,
-        capture_output=True,
+    settings = IndexSettings(
+        _env_file=None,
+        corpus_dir=corpus,
+        index_dir=base / "index",
+        embedding_model="all-MiniLM-L6-v2",  # the bot's default: bot_env() names no model
+        chroma_host=None,
+        chroma_port=None,
     )
+    build_index(settings, embedder=real_embedder)
     return base
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(240)  # the bot in a child loads the model: 20-25 s
 def test_piped_question_prints_the_answer_with_the_real_index(real_index: Path) -> None:
-    result = _run_bot(real_index, bot_env(real_index), stdin=f"{BRIDGE_Q}\n")
+    result = run(BOT, env=bot_env(real_index), cwd=real_index, stdin=f"{BRIDGE_Q}\n")
     assert result.returncode == 0, result.stderr
     assert BRIDGE_QUOTE in result.stdout
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(240)  # the bot in a child loads the model: 20-25 s
 def test_python_m_bot_serves_telegram_configured_only_by_environment(real_index: Path) -> None:
     async def scenario() -> tuple[int, str, str]:
         async with FakeBotAPI() as fake:

@@ -1,6 +1,6 @@
 """A conversation with the bot, end to end: the real python-telegram-bot Application against the
 fake Bot API, with the fake question answerer (word overlap) reading follow-ups through the real
-``index.dialogue.conversation`` (spaCy: hence ``slow``).
+``index.dialogue.conversation`` (spaCy, loaded once for the session by ``spacy_english``).
 
 Follow-ups in a private chat and in a group reply chain, /start forgetting, threaded replies,
 order under a burst, /compare, /article paging, "More" with the corroborating sentences, and
@@ -24,7 +24,7 @@ from testkit.fake_bot_api import BOT_USERNAME, TOKEN, Call, FakeBotAPI
 from testkit.fake_qa import FakeQA
 from testkit.polling import polling
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.usefixtures("spacy_english")
 
 ALICE = 1001
 BOB = 2002

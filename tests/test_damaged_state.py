@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from index.types import DamagedIndexError, StorageError
 from scripts import build_index as build_cli
 from testkit.synthetic import write_synthetic_corpus
 from tests.chroma_server import ChromaServer
-from tests.cli import build_cmd, clean_env
+from tests.cli import build_cmd, module_cmd, run
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder
 
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "When did the Harbour Bridge reopen?"
 LATE_QUESTION = "How did the council vote on the cycle lanes?"
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 
 def make_settings(base: Path, **extra: Any) -> IndexSettings:
@@ -333,13 +333,8 @@ def test_a_real_full_disk_is_one_line_and_the_served_version_keeps_answering(
         write_synthetic_corpus(tmp_path / "corpus" / "more", 4000)
 
         # The estimate refuses the build at once (the real model's 384 numbers a sentence).
-        result = subprocess.run(
-            build_cmd(tmp_path / "corpus", disk / "index", model="hashing-384"),
-            capture_output=True,
-            text=True,
-            env=clean_env(),
-            cwd=ROOT,
-            timeout=300,
+        result = run(
+            build_cmd(tmp_path / "corpus", disk / "index", model="hashing-384"), timeout=300
         )
         assert result.returncode == 1, result.stderr
         [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -356,14 +351,7 @@ def test_a_real_full_disk_is_one_line_and_the_served_version_keeps_answering(
             "sys.exit(main(sys.argv[1:]))\n"
         )
         args = build_cmd(tmp_path / "corpus", disk / "index", "--quiet", model="hashing-384")
-        result = subprocess.run(
-            [sys.executable, "-c", script, *args[3:]],
-            capture_output=True,
-            text=True,
-            env=clean_env(),
-            cwd=ROOT,
-            timeout=300,
-        )
+        result = run([sys.executable, "-c", script, *args[3:]], timeout=300)
         assert result.returncode == 1, (result.returncode, result.stderr)  # SIGBUS: -7
         [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert "disk" in line and "full" in line, line
@@ -375,33 +363,17 @@ def test_a_read_only_index_folder_is_reported_as_such(tmp_path: Path) -> None:
     with small_disk(tmp_path / "disk", "8m") as disk:
         make_corpus(tmp_path / "corpus")
         settings = make_settings(tmp_path, index_dir=disk / "index")
-        env = clean_env()
-        built = subprocess.run(  # in a child: no file of ours stays open on the disk
-            build_cmd(settings.corpus_dir, disk / "index"), env=env, cwd=ROOT, timeout=120
-        )
-        assert built.returncode == 0
+        # In a child: no file of ours stays open on the disk.
+        built = run(build_cmd(settings.corpus_dir, disk / "index"))
+        assert built.returncode == 0, built.stderr
         remount = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True)
         assert remount.returncode == 0, remount.stderr
-        ask = subprocess.run(
-            [sys.executable, "-m", "scripts.ask", "--index", str(disk / "index"), QUESTION],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            timeout=120,
-        )
+        ask = run(module_cmd("scripts.ask", "--index", str(disk / "index"), QUESTION))
         assert ask.returncode == 2
         assert ask.stderr.count("\n") == 1 and ask.stderr.startswith("error: cannot open")
         assert "read-only" in ask.stderr and "missing" not in ask.stderr
         write_article(settings.corpus_dir, "council.md", "Council vote", *COUNCIL)
-        build = subprocess.run(
-            build_cmd(settings.corpus_dir, disk / "index"),
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            timeout=120,
-        )
+        build = run(build_cmd(settings.corpus_dir, disk / "index"))
         assert build.returncode == 1
         assert build.stderr.count("\n") == 1 and "read-only" in build.stderr, build.stderr
 
@@ -437,11 +409,11 @@ def test_opening_says_read_only_or_full_not_missing(
 
 def test_a_build_whose_chroma_server_dies_names_chroma(
     tmp_path: Path,
-    chroma_server_factory: Callable[[], ChromaServer],
+    chroma_server: ChromaServer,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    server = chroma_server_factory()
+    server = chroma_server
     make_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, **server.settings_kwargs())
     for name, value in server.env().items():

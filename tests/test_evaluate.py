@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from index.store.embedder import Embedder
 from scripts import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,9 +15,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow  # the real embedding model
 def test_evaluate_writes_a_report_with_baselines_and_the_misses(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    real_embedder: Embedder,
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("EMBEDDING_MODEL", raising=False)  # the default: the real model
+    asked: list[str] = []
+
+    def loaded(name: str, **kwargs: object) -> Embedder:
+        """The session's copy of the model the script asks for (not loaded a second time)."""
+        asked.append(name)
+        return real_embedder
+
+    monkeypatch.setattr(evaluate, "make_embedder", loaded)
     gold = tmp_path / "gold.jsonl"
     questions = [
         {"question": "Who led the Chinese delegation?", "answers": ["Li Hongzhong"]},
@@ -32,6 +45,7 @@ def test_evaluate_writes_a_report_with_baselines_and_the_misses(
     status = evaluate.main(args)
 
     assert status == 0
+    assert asked == [real_embedder.name]
     m = json.loads((reports / "gold.json").read_text(encoding="utf-8"))
     assert m["answerable"] == 2 and m["declinable"] == 1
     assert m["top1"] == pytest.approx(0.5)

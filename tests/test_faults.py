@@ -11,8 +11,9 @@ the index is rebuilt while questions are being answered.
 * Rebuilds (in another thread or another process) while one QA answers 200 questions on
   8 threads: every answer is answered and verbatim.
 
-Private servers (``chroma_server_factory``) for the tests that stop them; ``hashing-64``
-everywhere, so no test here loads the real model.
+The session's one Chroma server (``chroma_server``), which these tests stop, kill, freeze and wipe
+(the next test gets it running again); ``hashing-64`` everywhere, so no test here loads the real
+model.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ import itertools
 import json
 import random
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -52,7 +51,7 @@ from index.store.versions import (
 from index.types import Answer, SearchUnavailableError
 from scripts import ask
 from tests.chroma_server import ChromaServer
-from tests.cli import clean_env
+from tests.cli import clean_env, module_cmd, run
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 from tests.embedders import CountingEmbedder
 from tests.verbatim import assert_verbatim
@@ -61,8 +60,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED_CORPUS = ROOT / "data" / "articles"
 QUESTION = "Who led the Chinese delegation?"
 UNAVAILABLE = "temporarily unavailable"
+BOT = module_cmd("bot")
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 # Answered from every version the load test builds (the rebuilds only add unrelated articles).
 LOAD_QUESTIONS = (
@@ -107,20 +107,6 @@ def assert_unavailable(answer: Answer) -> None:
     assert answer.reason and UNAVAILABLE in answer.reason.lower()
 
 
-def run_cli(
-    tmp: Path, args: list[str], env: dict[str, str], stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,  # no .env from the repository
-        timeout=120,
-    )
-
-
 def one_error_line(stderr: str) -> str:
     """The single ``error:`` line of a failed run (and nothing that looks like a traceback)."""
     assert "Traceback" not in stderr, stderr
@@ -130,9 +116,9 @@ def one_error_line(stderr: str) -> str:
 
 
 @pytest.fixture
-def served(tmp_path: Path, chroma_server_factory: Callable[[], ChromaServer]) -> Iterator[Any]:
-    """A private server with a hashing-64 index built into it: (server, settings)."""
-    server = chroma_server_factory()
+def served(tmp_path: Path, chroma_server: ChromaServer) -> Iterator[Any]:
+    """The running server with a hashing-64 index built into it: (server, settings)."""
+    server = chroma_server
     make_corpus(tmp_path / "corpus")
     settings = make_settings(tmp_path, server)
     report = build_index(settings)
@@ -304,7 +290,7 @@ def test_ask_against_a_stopped_server_exits_3_in_one_line(
     server, settings = served
     env = clean_env(**server.env())
     index = str(settings.index_dir)
-    ok = run_cli(tmp_path, ["scripts.ask", "--index", index, "--json", QUESTION], env)
+    ok = run(module_cmd("scripts.ask", "--index", index, "--json", QUESTION), env=env, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["answered"] is True
 
@@ -317,7 +303,7 @@ def test_ask_against_a_stopped_server_exits_3_in_one_line(
         "batch": ["scripts.ask", "--index", index, "--batch", str(questions), "--json"],
     }
     for name, args in runs.items():
-        result = run_cli(tmp_path, args, env, stdin=f"{QUESTION}\n")
+        result = run(module_cmd(*args), env=env, cwd=tmp_path, stdin=f"{QUESTION}\n")
         assert result.returncode == 3, (name, result.stdout, result.stderr)
         assert result.stdout == "", name
         line = one_error_line(result.stderr)
@@ -326,13 +312,13 @@ def test_ask_against_a_stopped_server_exits_3_in_one_line(
         assert f"{server.host}:{server.port}" in line, line
 
     # The terminal chat cannot start without its server: one line, no traceback.
-    bot = run_cli(tmp_path, ["bot"], {**env, "INDEX_DIR": index}, stdin=f"{QUESTION}\n")
+    bot = run(BOT, env={**env, "INDEX_DIR": index}, cwd=tmp_path, stdin=f"{QUESTION}\n")
     assert bot.returncode == 3 and bot.stdout == "", bot.stderr
     line = one_error_line(bot.stderr)
     assert "search is temporarily unavailable" in line and "Chroma server" in line, line
 
     server.start()
-    back = run_cli(tmp_path, runs["batch"], env)
+    back = run(module_cmd(*runs["batch"]), env=env, cwd=tmp_path)
     assert back.returncode == 0, back.stderr
     first, second = (json.loads(line) for line in back.stdout.splitlines())
     assert first["answered"] and second["kind"] == "greeting"
@@ -446,7 +432,7 @@ def test_a_missing_or_damaged_index_says_how_to_build_it(
 ) -> None:
     index = damaged_copy(tmp_path, built_index, damage)
     env = clean_env()
-    result = run_cli(tmp_path, ["scripts.ask", "--index", str(index), QUESTION], env)
+    result = run(module_cmd("scripts.ask", "--index", str(index), QUESTION), env=env, cwd=tmp_path)
     assert result.returncode == 2, (damage, result.stdout, result.stderr)
     assert result.stdout == ""
     line = one_error_line(result.stderr)
@@ -487,7 +473,7 @@ def test_python_m_bot_with_a_damaged_index_exits_2_in_one_line(
 ) -> None:
     index = damaged_copy(tmp_path, built_index, damage)
     env = clean_env(INDEX_DIR=str(index), CORPUS_DIR=str(tmp_path / "corpus"))
-    bot = run_cli(tmp_path, ["bot"], env, stdin=f"{QUESTION}\n")
+    bot = run(BOT, env=env, cwd=tmp_path, stdin=f"{QUESTION}\n")
     assert bot.returncode == 2, (damage, bot.stdout, bot.stderr)
     assert bot.stdout == ""
     line = one_error_line(bot.stderr)
@@ -506,7 +492,11 @@ def test_a_missing_server_collection_is_a_clear_index_error(
     finally:
         store.close()
     env = clean_env(**server.env())
-    result = run_cli(tmp_path, ["scripts.ask", "--index", str(settings.index_dir), QUESTION], env)
+    result = run(
+        module_cmd("scripts.ask", "--index", str(settings.index_dir), QUESTION),
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2, result.stderr
     line = one_error_line(result.stderr)
     assert manifest.collection in line and "build_index" in line, line
@@ -527,6 +517,7 @@ REBUILDS = 3  # the third deletes the version the QA started on (two versions ar
 
 
 @pytest.mark.parametrize(("backend", "builder"), LOADS)
+@pytest.mark.timeout(180)  # with a build process for each rebuild: 27-33 s on the loaded machine
 def test_rebuilds_while_200_questions_are_answered_fail_none(
     tmp_path: Path,
     request: pytest.FixtureRequest,
@@ -564,7 +555,7 @@ def test_rebuilds_while_200_questions_are_answered_fail_none(
         if server is not None:
             env.update(server.env())
         args = ["scripts.build_index", "--corpus", str(corpus), "--index", str(settings.index_dir)]
-        result = run_cli(tmp_path, [*args, "--model", "hashing-64", "--quiet"], env)
+        result = run(module_cmd(*args, "--model", "hashing-64", "--quiet"), env=env, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         build_id = IndexDir(settings.index_dir).current_id()
         assert build_id is not None

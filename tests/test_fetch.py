@@ -46,10 +46,10 @@ from testkit.news_site import (
     rss1,
     rss2,
 )
-from tests.cli import clean_env
+from tests.cli import clean_env, module_cmd, run
 from tests.corpus import HARBOUR, write_article
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 POLICY = FetchPolicy(
     delay=0.0, backoff=0.01, retries=1, timeout=1.5, connect_timeout=1.0, allow_private=ALLOW_LOCAL
@@ -399,39 +399,25 @@ def test_a_plain_static_file_server(tmp_path: Path) -> None:
 
 
 def fetch_cmd(feeds: Path, corpus: Path, index: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "scripts.fetch",
-        "--feeds",
-        str(feeds),
-        "--corpus",
-        str(corpus),
-        "--index",
-        str(index),
-        "--delay",
-        "0",
-        "--timeout",
-        "2",
-        "--retries",
-        "0",
-        *extra,
-    ]
+    """``python -m scripts.fetch`` from ``feeds`` into ``corpus`` and ``index``: no delay, no
+    retries, 2 s a request."""
+    where = ["--feeds", str(feeds), "--corpus", str(corpus), "--index", str(index)]
+    quick = ["--delay", "0", "--timeout", "2", "--retries", "0"]
+    return module_cmd("scripts.fetch", *where, *quick, *extra)
 
 
-def run_cli(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cmd,
-        cwd=cwd,
-        env=clean_env(**ALLOW_LOCAL_ENV, **env),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+def ask_cmd(index: Path, questions: Path) -> list[str]:
+    """``python -m scripts.ask`` on ``index``, JSON answers to the ``questions`` file."""
+    return module_cmd("scripts.ask", "--index", str(index), "--json", "--batch", str(questions))
+
+
+def fetch_cli(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a ``scripts.fetch`` command that may reach the local site (127.0.0.1 allowed)."""
+    return run(cmd, env=clean_env(**ALLOW_LOCAL_ENV), cwd=cwd, timeout=240)
 
 
 def test_cli_missing_feed_list_and_nothing_reachable(site: LocalSite, tmp_path: Path) -> None:
-    missing = run_cli(fetch_cmd(tmp_path / "nope.txt", tmp_path / "c", tmp_path / "i"), tmp_path)
+    missing = fetch_cli(fetch_cmd(tmp_path / "nope.txt", tmp_path / "c", tmp_path / "i"), tmp_path)
     assert missing.returncode == 2
     assert (
         missing.stderr.strip() == f"error: feed list {str(tmp_path / 'nope.txt')!r} does not exist"
@@ -440,7 +426,7 @@ def test_cli_missing_feed_list_and_nothing_reachable(site: LocalSite, tmp_path: 
     with local_server() as gone:
         dead = gone.url_for("/rss.xml")
     feeds = feed_list(tmp_path / "f.txt", site.url("/feeds/missing.xml"), dead)
-    result = run_cli(fetch_cmd(feeds, tmp_path / "c", tmp_path / "i"), tmp_path)
+    result = fetch_cli(fetch_cmd(feeds, tmp_path / "c", tmp_path / "i"), tmp_path)
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: no feed or page could be read (")
@@ -458,34 +444,21 @@ def test_cli_fetches_builds_and_the_answers_cite_the_page(site: LocalSite, tmp_p
         site.url("/culture.atom"),
         site.url("/broken.xml"),
     )
-    result = run_cli(fetch_cmd(feeds, corpus, index, "--model", "hashing-64"), tmp_path)
+    result = fetch_cli(fetch_cmd(feeds, corpus, index, "--model", "hashing-64"), tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].endswith(": 3 new, 0 updated, 0 unchanged, 14 skipped.")
     assert sum(line.startswith("  skipped ") for line in lines) == 14
     assert any(line.startswith("Built index ") for line in lines)
 
-    again = run_cli(fetch_cmd(feeds, corpus, index, "--model", "hashing-64"), tmp_path)
+    again = fetch_cli(fetch_cmd(feeds, corpus, index, "--model", "hashing-64"), tmp_path)
     assert again.returncode == 0, again.stderr
     assert "3 unchanged (3 not modified)" in again.stdout
     assert "is up to date" in again.stdout  # the build had nothing to do
 
     questions = tmp_path / "q.txt"
     questions.write_text("How many steel cables did engineers replace?\n", encoding="utf-8")
-    ask = run_cli(
-        [
-            sys.executable,
-            "-m",
-            "scripts.ask",
-            "--index",
-            str(index),
-            "--json",
-            "--batch",
-            str(questions),
-        ],
-        tmp_path,
-        EMBEDDING_MODEL="hashing-64",
-    )
+    ask = run(ask_cmd(index, questions), env=clean_env(EMBEDDING_MODEL="hashing-64"), cwd=tmp_path)
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout.splitlines()[0])
     top = answer["quotes"][0]
@@ -504,6 +477,7 @@ QUESTIONS = [
 
 
 @pytest.mark.slow  # the real model: fetch, build and ask as a user would (about 40 s)
+@pytest.mark.timeout(300)
 def test_fetch_then_ask_quotes_with_outlet_date_and_link(site: LocalSite, tmp_path: Path) -> None:
     """The path a newsroom takes: ``scripts.fetch`` on feeds beside a dead link, a binary and
     a malformed feed, then ``scripts.ask --json --batch``: every answer quotes its page
@@ -517,25 +491,13 @@ def test_fetch_then_ask_quotes_with_outlet_date_and_link(site: LocalSite, tmp_pa
         site.url("/broken.xml"),
         site.url("/files/data.bin"),
     )
-    fetched = run_cli(fetch_cmd(feeds, corpus, index), tmp_path)
+    fetched = fetch_cli(fetch_cmd(feeds, corpus, index), tmp_path)
     assert fetched.returncode == 0, fetched.stderr
     questions = tmp_path / "questions.jsonl"
     questions.write_text(
         "\n".join(json.dumps({"question": q}) for q, *_ in QUESTIONS) + "\n", encoding="utf-8"
     )
-    ask = run_cli(
-        [
-            sys.executable,
-            "-m",
-            "scripts.ask",
-            "--index",
-            str(index),
-            "--json",
-            "--batch",
-            str(questions),
-        ],
-        tmp_path,
-    )
+    ask = run(ask_cmd(index, questions), cwd=tmp_path, timeout=240)
     assert ask.returncode == 0, ask.stderr
     answers = [json.loads(line) for line in ask.stdout.splitlines()]
     bodies = {a.id: a.body for a in load_corpus(corpus).articles}

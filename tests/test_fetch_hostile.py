@@ -41,7 +41,7 @@ from testkit.local_web import (
     local_server,
 )
 from testkit.news_site import BRIDGE, FESTIVAL, rss2
-from tests.cli import clean_env
+from tests.cli import clean_env, module_cmd, run
 
 OTHER_LOOPBACK = "127.0.0.2"
 POLICY = FetchPolicy(
@@ -147,8 +147,7 @@ def _serve_bomb(bomb: bytes, status: int = 200) -> Callable[[Request], Response]
 
 
 def _peak(page: str, warm_up: str) -> dict[str, Any]:
-    cmd = [sys.executable, "-c", PEAK_SCRIPT, page, warm_up]
-    done = subprocess.run(cmd, env=clean_env(), capture_output=True, text=True, timeout=120)
+    done = run([sys.executable, "-c", PEAK_SCRIPT, page, warm_up], timeout=120)
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -307,12 +306,10 @@ def test_the_issue_replayed_through_scripts_fetch(
     corpus = tmp_path / "corpus"
     with dripping_server() as drip:
         feeds = feed_list(tmp_path / "feeds.txt", drip, *bad.values(), good, site.url("/rss.xml"))
-        cmd = [sys.executable, "-m", "scripts.fetch", "--feeds", str(feeds), "--no-build"]
-        cmd += ["--corpus", str(corpus), "--timeout", "5", "--retries", "0", "--delay", "0"]
+        cmd = module_cmd("scripts.fetch", "--feeds", str(feeds), "--no-build", "--corpus")
+        cmd += [str(corpus), "--timeout", "5", "--retries", "0", "--delay", "0"]
         started = time.monotonic()
-        done = subprocess.run(
-            cmd, env=clean_env(**ALLOW_LOCAL_ENV), capture_output=True, text=True, timeout=60
-        )
+        done = run(cmd, env=clean_env(**ALLOW_LOCAL_ENV), timeout=60)
         seconds = time.monotonic() - started
     print(f"scripts.fetch took {seconds:.1f} s")
     assert done.returncode == 0, done.stderr

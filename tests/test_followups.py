@@ -7,8 +7,6 @@ asked through ``QA.answer(question, context)`` and through ``scripts/ask.py --ba
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,14 +15,13 @@ import pytest
 from index.config import IndexSettings
 from index.dialogue.conversation import Conversation
 from index.qa import QA
-from index.store.build import build_index
-from index.store.embedder import make_embedder
+from index.store.embedder import Embedder
 from index.types import SearchUnavailableError
 from scripts.evaluation import ask_conversations, load_gold
-from tests.cli import ROOT, clean_env
+from tests.cli import ROOT, clean_env, module_cmd, run
 from tests.verbatim import assert_verbatim
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.slow
 
 CONVERSATIONS = ROOT / "data" / "eval" / "conversations.jsonl"
 GATE_FOLLOWUP_ACCURACY = 0.8
@@ -32,14 +29,11 @@ GATE_FOLLOWUP_ACCURACY = 0.8
 
 
 @pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[QA, IndexSettings]]:
-    """The seed articles indexed with the real model, and the settings that open them."""
-    embedder = make_embedder("all-MiniLM-L6-v2")
-    base = tmp_path_factory.mktemp("followups")
-    settings = IndexSettings(corpus_dir=ROOT / "data" / "articles", index_dir=base / "index")
-    build_index(settings, embedder=embedder)
-    qa = QA(settings, embedder=embedder)
-    yield qa, settings
+def seed(seed_index: IndexSettings, real_embedder: Embedder) -> Iterator[tuple[QA, IndexSettings]]:
+    """The seed articles indexed with the real model (the session's ``seed_index``), and the
+    settings that open them."""
+    qa = QA(seed_index, embedder=real_embedder)
+    yield qa, seed_index
     qa.close()
 
 
@@ -162,14 +156,8 @@ def test_ask_batch_keeps_conversations_and_input_order(
     ]
     batch = tmp_path / "batch.jsonl"
     batch.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.ask", "--json", "--batch", str(batch)],
-        capture_output=True,
-        text=True,
-        env=clean_env(INDEX_DIR=str(settings.index_dir)),
-        cwd=ROOT,
-        timeout=300,
-    )
+    ask = module_cmd("scripts.ask", "--json", "--batch", str(batch))
+    result = run(ask, env=clean_env(INDEX_DIR=str(settings.index_dir)), timeout=300)
     assert result.returncode == 0, result.stderr
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["question"] for a in answers] == [line["question"] for line in lines]

@@ -13,8 +13,6 @@ import contextlib
 import errno
 import json
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,12 +26,10 @@ from index.corpus.articles import CorpusLoad, Skipped, load_corpus
 from index.store.build import build_index
 from index.store.versions import IndexDir, read_articles
 from index.types import Article
-from tests.cli import build_cmd, clean_env
+from tests.cli import build_cmd, clean_env, module_cmd, run
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 
-ROOT = Path(__file__).resolve().parents[1]
-
-pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("offline_index_env")]
+pytestmark = pytest.mark.usefixtures("offline_index_env")
 
 
 def _settings(tmp_path: Path) -> IndexSettings:
@@ -169,14 +165,7 @@ def test_a_fifo_in_the_corpus_does_not_block(tmp_path: Path) -> None:
 def test_a_fifo_does_not_block_the_build_command(tmp_path: Path) -> None:
     corpus = _good_corpus(tmp_path)
     with _fifo(corpus / "x.md"):
-        result = subprocess.run(
-            build_cmd(corpus, tmp_path / "index"),
-            capture_output=True,
-            text=True,
-            env=clean_env(),
-            cwd=ROOT,
-            timeout=60,
-        )
+        result = run(build_cmd(corpus, tmp_path / "index"), timeout=60)
     assert result.returncode == 0, result.stderr
     assert "  - x.md: not a regular file (a named pipe (FIFO))" in result.stdout
 
@@ -327,18 +316,6 @@ def test_binary_is_still_binary(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- finding 6: settings
 
 
-def _run(module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        env=clean_env(**env),
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
-
-
 @pytest.mark.parametrize(
     ("setting", "value", "message"),
     [
@@ -360,27 +337,20 @@ def _run(module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str
 def test_out_of_range_settings_stop_the_bot_with_one_line(
     tmp_path: Path, setting: str, value: str, message: str
 ) -> None:
-    result = _run("bot", **{"CHROMA_HOST": "127.0.0.1", setting: value})
+    result = run(module_cmd("bot"), env=clean_env(CHROMA_HOST="127.0.0.1", **{setting: value}))
     assert result.returncode == 2, result.stderr
     assert result.stderr == f"error: invalid setting {message}\n"
 
 
 def test_an_unknown_embedding_model_is_one_line(tmp_path: Path) -> None:
     corpus = _good_corpus(tmp_path)
-    build = _run(
-        "scripts.build_index",
-        "--corpus",
-        str(corpus),
-        "--index",
-        str(tmp_path / "i"),
-        "--model",
-        "no-such-model",
-    )
+    build = run(build_cmd(corpus, tmp_path / "i", model="no-such-model"))
     assert build.returncode == 2
     [line] = build.stderr.splitlines()
     assert line.startswith("error: invalid setting EMBEDDING_MODEL: no embedding model 'no-such")
     assert not (tmp_path / "i" / "versions").exists()
-    bot = _run("bot", EMBEDDING_MODEL="no-such-model", INDEX_DIR=str(tmp_path / "i"))
+    env = clean_env(EMBEDDING_MODEL="no-such-model", INDEX_DIR=str(tmp_path / "i"))
+    bot = run(module_cmd("bot"), env=env)
     assert bot.returncode == 2
     [line] = bot.stderr.splitlines()
     assert line.startswith("error: invalid setting EMBEDDING_MODEL: no embedding model")

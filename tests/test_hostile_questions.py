@@ -18,7 +18,6 @@ import io
 import json
 import random
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,11 +33,12 @@ from index.corpus.text import clean_text
 from index.dialogue.conversation import Conversation
 from index.qa import QA
 from index.store.build import build_index
+from index.store.embedder import Embedder
 from index.types import Answer
 from scripts import ask
 from testkit.fake_bot_api import TOKEN, FakeBotAPI
 from testkit.polling import polling
-from tests.cli import clean_env
+from tests.cli import clean_env, module_cmd, run_binary
 from tests.corpus import FESTIVAL, HARBOUR, write_article
 from tests.embedders import TokenizerLikeEmbedder
 
@@ -55,8 +55,6 @@ POISONED = (
     "a\ud800",  # ... with a stop word: no token to embed instead
     "When did the \ud83d Harbour Bridge reopen?",  # half of an emoji
 )
-
-pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
@@ -140,16 +138,9 @@ def test_a_poisoned_question_costs_no_one_else_their_answer(
 
 def _ask(
     index: Path, *args: str | bytes, stdin: bytes | None = None
-) -> subprocess.CompletedProcess:
-    command: list[str | bytes] = [sys.executable, "-m", "scripts.ask", "--index", str(index)]
-    return subprocess.run(
-        [*command, *args],
-        input=stdin,
-        capture_output=True,
-        env=clean_env(),
-        cwd=ROOT,
-        timeout=120,
-    )
+) -> subprocess.CompletedProcess[bytes]:
+    """``python -m scripts.ask --index index args`` (bytes: arguments need not be UTF-8)."""
+    return run_binary([*module_cmd("scripts.ask", "--index", str(index)), *args], stdin=stdin)
 
 
 def test_ask_answers_a_question_with_an_invalid_byte(index_settings: IndexSettings) -> None:
@@ -289,14 +280,8 @@ def test_the_terminal_chat_reads_invalid_utf8(index_settings: IndexSettings) -> 
         EMBEDDING_MODEL="hashing-64",
         PYTHONIOENCODING="utf-8:strict",  # as in a UTF-8 locale (the C locale is lenient)
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        input=b"Who led the\xe9 delegation?\nWhen did the Harbour Bridge reopen?\n",
-        capture_output=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+    questions = b"Who led the\xe9 delegation?\nWhen did the Harbour Bridge reopen?\n"
+    result = run_binary(module_cmd("bot"), env=env, stdin=questions)
     assert result.returncode == 0, result.stderr.decode()
     out = result.stdout.decode()
     assert "delegation" in out and "reopened" in out
@@ -343,21 +328,9 @@ def test_fuzz_concurrent_batches_answer_every_good_question(
 
 
 @pytest.mark.slow
-def test_fuzz_with_the_real_model(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_fuzz_with_the_real_model(seed_index: IndexSettings, real_embedder: Embedder) -> None:
     """The same with all-MiniLM-L6-v2, whose tokenizer really refuses lone surrogates."""
-    from index.store.embedder import make_embedder
-
-    base = tmp_path_factory.mktemp("real")
-    real = IndexSettings(
-        _env_file=None,
-        corpus_dir=ROOT / "data" / "articles",
-        index_dir=base / "index",
-        chroma_host=None,
-        chroma_port=None,
-    )
-    embedder = make_embedder(real.embedding_model)
-    build_index(real, embedder=embedder)
-    qa = QA(real, embedder=embedder)
+    qa = QA(seed_index, embedder=real_embedder)
     expected = qa.answer(GOOD[0]).quotes[0].text
 
     @settings(max_examples=15, deadline=None)
