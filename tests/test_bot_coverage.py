@@ -165,7 +165,7 @@ def test_admin_adds_and_removes_a_page_and_the_answers_follow(
             "The index is updated: I answer from it now."
         )
         assert "Engineers replaced 40 steel cables" in answer
-        assert "— The Harbour Herald, 4 Mar 2024 · ¶2" in answer
+        assert "— The Harbour Herald, 4 Mar 2024 · by Maria Lopez · ¶2" in answer
         assert f'<a href="{url}#:~:text=' in html  # the outlet links to the sentence
         assert (
             again == f"Already indexed and unchanged: “{BRIDGE.title}” (The Harbour Herald, "
@@ -253,7 +253,7 @@ def test_scheduled_fetch_brings_new_coverage_without_a_restart(
             sources = {a.source for a in qa.articles()}
         assert sources == {"Desk", "The Harbour Herald", "City Culture Daily"}
         assert "Engineers replaced 40 steel cables" in answer
-        assert "— The Harbour Herald, 4 Mar 2024 · ¶2" in answer
+        assert "— The Harbour Herald, 4 Mar 2024 · by Maria Lopez · ¶2" in answer
         assert site.count("/rss.xml") >= 1 and site.count("/missing-feed.xml") >= 1
 
     try:

@@ -275,7 +275,7 @@ def test_the_console_chat_says_unavailable_and_recovers(
     out = stdout.getvalue()
     first, down, again = (out[lo:hi] for lo, hi in itertools.pairwise(marks))
     assert "Li Hongzhong" in first
-    assert down.startswith("Search is temporarily unavailable")
+    assert down.startswith("Q: Who led the Chinese delegation?\nSearch is temporarily unavailable")
     assert "Li Hongzhong" in again
     assert "Traceback" not in stderr.getvalue()
 

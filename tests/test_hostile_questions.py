@@ -219,7 +219,7 @@ def test_ask_batch_goes_on_when_one_question_fails(
         opened.append(Failing(settings_))
         return opened[-1]
 
-    monkeypatch.setattr("index.qa.open_index", open_failing)
+    monkeypatch.setattr("index.open_index", open_failing)
     stdin = io.StringIO(f"{GOOD[0]}\nexplode now\n{GOOD[1]}\n")
     status = ask.main(["--index", str(index_settings.index_dir), "--batch", "-"], stdin=stdin)
     out, err = capsys.readouterr()
