@@ -307,8 +307,14 @@ class QA:
     def thresholds(self) -> Thresholds:
         """The decline threshold (the ranker's) and the answer threshold (the fusion's, when
         the reader reads)."""
-        fused = self.reranker.fusion.threshold if self.reranker is not None else None
-        return Thresholds(decline=self.threshold, answer=self.threshold if fused is None else fused)
+        if self.reranker is None:
+            return Thresholds(decline=self.threshold, answer=self.threshold)
+        fusion = self.reranker.fusion
+        return Thresholds(
+            decline=self.threshold,
+            answer=self.threshold if fusion.threshold is None else fusion.threshold,
+            read=float("inf") if fusion.reader_floor is None else fusion.reader_floor,
+        )
 
     def quote_rows(self, snap: Snapshot, row: int, query: Query | None = None) -> tuple[int, int]:
         """The rows to quote for candidate ``row`` (see :func:`index.rank.compose.quote_span`)."""

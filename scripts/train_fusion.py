@@ -152,6 +152,8 @@ def quotes_with(r: Read, fusion: Fusion, thresholds: Thresholds) -> tuple[str, l
         g.pool.scores, lambda positions: np.asarray([cached[p] for p in positions])
     )
     pool.ranker_scores, pool.scores = g.pool.scores, scores
+    pool.reader = np.full(len(scores), np.nan)
+    pool.reader[r.order[:k]] = r.logits[:k]
     answer = g.qa.compose(g.gold.question, g.snapshot, pool, thresholds=thresholds)
     return answer.kind, [q.text for q in answer.quotes]
 
@@ -281,11 +283,43 @@ def choose_answer_threshold(
     if not impossible:
         return decline  # nothing to calibrate on: hedge only where the ranker declines
     for t in ANSWER_THRESHOLDS:
-        kinds = outcome(impossible, lambda r, t=t: quotes_with(r, fusion, Thresholds(decline, t)))
+        kinds = outcome(
+            impossible, lambda r, t=t: quotes_with(r, fusion, thresholds(fusion, decline, t))
+        )
         share = sum(k in ("partial", "refusal") for k in kinds.kinds) / max(len(impossible), 1)
         if share >= hedge:
             return t
     return ANSWER_THRESHOLDS[-1]
+
+
+def thresholds(fusion: Fusion, decline: float, answer: float | None = None) -> Thresholds:
+    """The thresholds the bot uses with ``fusion`` (``answer``: instead of its own)."""
+    answer = fusion.threshold if answer is None else answer
+    return Thresholds(
+        decline,
+        decline if answer is None else answer,
+        read=float("inf") if fusion.reader_floor is None else fusion.reader_floor,
+    )
+
+
+def choose_reader_floor(reads: Sequence[Read], k: int, decline: float, share: float) -> float:
+    """The reader logit above which a question counts as about the coverage though the ranker
+    would decline it: the best logit (of the ``k`` read) that only ``share`` of the off-topic
+    training questions the ranker declines reach. Prints what it costs and saves."""
+
+    def best(r: Read) -> float:
+        return float(r.logits[:k].max()) if len(r.logits) else float("-inf")
+
+    low = [r for r in reads if len(r.group.pool.scores) and r.group.pool.scores.max() < decline]
+    off = [best(r) for r in low if not r.group.answerable]
+    on = [best(r) for r in low if r.group.answerable]
+    floor = float(np.quantile(off, 1 - share)) if off else float("inf")
+    kept = sum(v >= floor for v in on)
+    print(
+        f"reader floor {floor:.2f}: of the questions the ranker declines, {kept} of {len(on)} "
+        f"answerable ones kept, {sum(v >= floor for v in off)} of {len(off)} off-topic ones"
+    )
+    return round(floor, 3)
 
 
 FURTHER_RATIOS = (0.25, 0.15, 0.1, 0.05)
@@ -296,7 +330,7 @@ def report_further(reads: Sequence[Read], fusion: Fusion, decline: float) -> Non
     :data:`FURTHER_RATIOS` of the best score (``FURTHER_QUOTE_RATIO``): fused scores are more
     peaked than the ranker's, so fewer candidates clear a share of the best."""
     on = [r for r in reads if r.group.answerable]
-    t = Thresholds(decline, fusion.threshold if fusion.threshold is not None else decline)
+    t = thresholds(fusion, decline)
     print("Top-3 on the training articles by FURTHER_QUOTE_RATIO:")
     for ratio in FURTHER_RATIOS:
         saved = [r.group.qa.settings for r in on]
@@ -334,7 +368,7 @@ def report_dev(dev: Sequence[Read], fusions: dict[str, Fusion], decline: float) 
         None,
     )
     for name, fusion in fusions.items():
-        t = Thresholds(decline, fusion.threshold if fusion.threshold is not None else decline)
+        t = thresholds(fusion, decline)
         got = outcome(on, lambda r, f=fusion, t=t: quotes_with(r, f, t))
         _row(
             name,
@@ -385,6 +419,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0.5,
         help="share of unanswerable dev questions to hedge or decline",
     )
+    parser.add_argument(
+        "--floor-share",
+        type=float,
+        default=0.02,
+        help="share of the off-topic training questions the ranker declines that the reader "
+        "may keep (it chooses the reader floor)",
+    )
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -408,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
         + f", bias {fusion.bias:+.3f}"
     )
     decline = Ranker.load().threshold or 0.05
+    floor = choose_reader_floor(train, k, decline, args.floor_share)
+    fusion = replace(fusion, reader_floor=floor)
     sets = dev_sets(args.dev, args.cache, embedder, args.off_topic, args.dev_sample or None)
     dev = reads_of(collect_groups(sets, embedder), cache, top, context)
     unanswerable = [r for r in dev if r.impossible]
@@ -420,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     others = {
         f"fused, k={kk}": replace(
-            fit_fusion(train, kk), threshold=fusion.threshold, context=context
+            fit_fusion(train, kk), threshold=fusion.threshold, context=context, reader_floor=floor
         )
         for kk in args.k
         if kk != k

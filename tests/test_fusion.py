@@ -8,7 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from index.rank.compose import Thresholds, about_the_coverage
 from index.rank.fusion import Fusion, fusion_features, logit
+from index.rank.retrieve import Pool
 
 RANKER = np.array([0.9, 0.2, 0.6, 0.05, 0.4])
 
@@ -59,7 +61,35 @@ def test_features_are_the_logits_and_their_gaps_to_the_best() -> None:
 
 
 def test_a_fusion_round_trips_through_its_file() -> None:
-    fusion = Fusion(np.array([0.5, 0.1, 1.2, 0.3]), -0.7, top_k=6, threshold=0.35)
+    fusion = Fusion(
+        np.array([0.5, 0.1, 1.2, 0.3]), -0.7, top_k=6, threshold=0.35, reader_floor=-1.5
+    )
     again = Fusion.from_dict(fusion.to_dict())
     assert np.allclose(again.weights, fusion.weights) and again.bias == fusion.bias
-    assert (again.top_k, again.threshold) == (6, 0.35)
+    assert (again.top_k, again.threshold, again.reader_floor) == (6, 0.35, -1.5)
+
+
+def pool_of(ranker: list[float], fused: list[float], reader: list[float]) -> Pool:
+    n = len(ranker)
+    return Pool(
+        query=None,  # type: ignore[arg-type]  # about_the_coverage reads the scores only
+        rows=np.arange(n),
+        features=np.zeros((n, 1)),
+        scores=np.array(fused),
+        dense_order=np.arange(n),
+        bm25_order=np.arange(n),
+        ranker_scores=np.array(ranker),
+        reader=np.array(reader),
+    )
+
+
+def test_the_coverage_is_silent_only_when_neither_ranker_nor_reader_finds_an_answer() -> None:
+    limits = Thresholds(decline=0.05, answer=0.7, read=-1.0)
+    unread = float("nan")
+    assert about_the_coverage(pool_of([0.2, 0.01], [0.3, 0.1], [-4.0, unread]), limits)
+    assert about_the_coverage(pool_of([0.01, 0.02], [0.75, 0.1], [-4.0, -5.0]), limits)
+    # few shared words, but the reader reads that the second sentence answers
+    assert about_the_coverage(pool_of([0.01, 0.02], [0.3, 0.4], [-4.0, -0.5]), limits)
+    assert not about_the_coverage(pool_of([0.01, 0.02], [0.3, 0.4], [-4.0, unread]), limits)
+    without_floor = Thresholds(decline=0.05, answer=0.7)
+    assert not about_the_coverage(pool_of([0.01, 0.02], [0.3, 0.4], [-4.0, 3.0]), without_floor)

@@ -73,6 +73,9 @@ class Thresholds:
     answer: float
     """Below this the best (fused) score: no sentence answers it; the closest are given as a
     ``partial`` answer that says so. Equal to ``decline`` without a reader."""
+    read: float = float("inf")
+    """A reader logit at which a sentence answers: the question is about the coverage even
+    below ``decline`` (the fusion's ``reader_floor``; never without a reader)."""
 
 
 def compose(
@@ -94,7 +97,7 @@ def compose(
     if pool.query.asked.latest:
         margin = max(thresholds.answer if sure else 0.0, RECENCY_MARGIN * best)
         order = newest_candidates_first(snap, pool, order, margin)
-    floor = max(thresholds.answer if sure else 0.0, settings.further_quote_ratio * best)
+    floor = settings.further_quote_ratio * best  # further quotes support the first
     selection = _Selection(snap, pool, settings, thresholds.answer, question)
     quotes = selection.quotes(order, floor)
     figures = selection.differing_figures(order, floor)
@@ -115,9 +118,11 @@ def about_the_coverage(pool: Pool, thresholds: Thresholds) -> bool:
         return False
     if pool.ranker_scores is None:
         return float(pool.scores.max()) >= thresholds.decline
+    read = pool.reader[~np.isnan(pool.reader)] if pool.reader is not None else np.zeros(0)
     return (
         float(pool.ranker_scores.max()) >= thresholds.decline
         or float(pool.scores.max()) >= thresholds.answer
+        or (len(read) > 0 and float(read.max()) >= thresholds.read)
     )
 
 

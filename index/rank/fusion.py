@@ -74,6 +74,10 @@ class Fusion:
     context: bool = False
     """The reader reads a sentence with the one it leans on ("It was ..." with the sentence
     before it), not alone."""
+    reader_floor: float | None = None
+    """A reader logit at which a sentence counts as answering the question even when the
+    ranker's score is below the decline threshold: the question is about the coverage then,
+    and is not refused ("Did anyone wear masks?" shares one word with its answer)."""
 
     def fuse(self, ranker_scores: Scores, reader_logits: Scores) -> Scores:
         """The fused probabilities of the candidates read."""
@@ -124,6 +128,7 @@ class Fusion:
             "means": {k: round(v, 6) for k, v in self.means.items()},
             "threshold": self.threshold,
             "context": self.context,
+            "reader_floor": self.reader_floor,
         }
 
     @classmethod
@@ -139,13 +144,18 @@ class Fusion:
             skip_above=float(data.get("skip_above", 1.0)),
             skip_margin=float(data.get("skip_margin", 1.0)),
             means={k: float(v) for k, v in dict(data.get("means", {})).items()},
-            threshold=float(threshold) if threshold is not None else None,
+            threshold=_optional_float(threshold),
             context=bool(data.get("context", False)),
+            reader_floor=_optional_float(data.get("reader_floor")),
         )
 
     @classmethod
     def load(cls, path: Path) -> Fusion:
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), path)
+
+
+def _optional_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 MODELS = Path(__file__).with_name("models")
