@@ -79,6 +79,7 @@ def write_page(corpus: Path, article_id: str, page: Page, fetched_at: str) -> Wr
         "published": page.published,
         "source": page.source,
         "author": page.author,
+        "format": "text",  # plain text: the loader must not read it as Markdown
     }
     old = _read_existing(path)
     if old is not None:

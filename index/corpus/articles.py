@@ -487,7 +487,8 @@ def _parse_markdown(text: str, path: Path, rel: str) -> Article:
             body = body[: heading.start()] + body[heading.end() :]
     if title is None:
         raise ArticleError("missing title (no 'title' in front matter and no '# Heading' line)")
-    body = plain_text(body, title)
+    # a fetched page is stored as written (``format: text``); anything else is Markdown
+    body = body.strip() if metadata.get("format") == "text" else plain_text(body, title)
     if not body:
         raise ArticleError("empty body")
     return Article(
