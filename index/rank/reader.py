@@ -55,6 +55,7 @@ class Reader:
         """
         if not texts:
             return np.zeros(0, dtype=np.float32)
+        question = as_asked(question)
         with self._lock:
             encodings = self._tokenizer.encode_batch([(question, t) for t in texts])
         return np.asarray([self._logit(e) for e in encodings], dtype=np.float32)
@@ -68,3 +69,10 @@ class Reader:
         feed = {k: v for k, v in feed.items() if k in self._inputs}
         (logits,) = self._session.run(["logits"], feed)
         return float(np.asarray(logits).reshape(-1)[0])
+
+
+def as_asked(question: str) -> str:
+    """``question`` ending in a question mark, as every question the reader was trained on
+    does ("how many people died" read 1.1 for the sentence that answers it, 2.8 with "?")."""
+    stripped = question.rstrip()
+    return stripped if stripped.endswith(("?", "？")) else stripped.rstrip(".!") + "?"
