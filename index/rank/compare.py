@@ -5,12 +5,14 @@ differ on Covid easing?", "Which outlets report the drone designs?") and returns
 :func:`compare_coverage` then decides, article by article, whether it addresses the topic, by
 meaning, with the scoring that answers questions: each article's best candidates by the ranker
 are read by the reader and fused (:mod:`index.rank.fusion`); an article addresses the topic
-when its best fused score clears the answer threshold (without a reader: the ranker's score
-and the decline threshold). The answer quotes each story's best sentence (a copy of a story
-sits under its original, as "also published by", never as a report of its own), grouped by
-outlet, and lists as ``missing`` only the articles of the same stories that do not address
-it, each with its closest sentence so the claim of silence can be checked. Articles about
-other stories are never listed.
+when its best fused score clears the answer threshold, or the reader reads one of them as
+answering (its logit at the fusion's reader floor), or the ranker's best clears the decline
+threshold (all a comparison had without a reader: bare topics such as "the rate rise" read
+poorly, as the reader was trained on questions). The answer quotes each story's best sentence
+(a copy of a story sits under its original, as "also published by", never as a report of its
+own), grouped by outlet, and lists as ``missing`` only the articles of the same stories that
+do not address it, each with its closest sentence so the claim of silence can be checked.
+Articles about other stories are never listed.
 
 Two articles tell the same story when one is a copy of the other, or their mean sentence
 vectors are at least :data:`SAME_STORY_COSINE` alike (measured on the seed and news corpora:
@@ -131,10 +133,17 @@ def judge(
     texts = [snap.text(int(pool.rows[p])) for p in read]
     logits = reranker.reader.score(pool.query.text, texts).astype(np.float64)
     fused = dict(zip(read, reranker.fusion.fuse(ranker[read], logits).tolist(), strict=True))
+    logit = dict(zip(read, logits.tolist(), strict=True))
     verdicts = []
     for article, positions in chosen:
         best = max(positions[:READ_PER_ARTICLE], key=fused.__getitem__)
-        verdicts.append(_verdict(snap, pool, article, best, fused[best], thresholds.answer))
+        verdict = _verdict(snap, pool, article, best, fused[best], thresholds.answer)
+        read_best = max(positions[:READ_PER_ARTICLE], key=logit.__getitem__)
+        if not verdict.addresses and logit[read_best] >= thresholds.read:
+            verdict = Verdict(article, int(pool.rows[read_best]), fused[read_best], True)
+        elif not verdict.addresses and float(ranker[positions[0]]) >= thresholds.decline:
+            verdict = replace(verdict, addresses=True)  # as the ranker alone would judge
+        verdicts.append(verdict)
     return sorted(verdicts, key=lambda v: -v.score)
 
 
