@@ -205,7 +205,7 @@ class QA:
         follow-up that could not be read safely and finds no sure answer as typed gets a reply
         asking which of the last answer's people or places is meant (``clarify``)."""
         found: tuple[Snapshot, Pool] | Answer | None = None
-        if followup.leans and followup.rewritten:
+        if followup.leans and followup.rewritten and not followup.chosen:
             rewritten = self._pool(question, normalise_question(followup.resolved), snap)
             typed = self._pool(question, normalise_question(followup.question), snap)
             found = rewritten

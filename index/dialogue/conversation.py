@@ -138,6 +138,9 @@ class Followup:
     """When the question leans on the last turn but could not be read safely ("Why was he
     there?" with two men in the last answer): the people or places it could mean, for a reply
     that asks which."""
+    chosen: bool = False
+    """A reply to "which do you mean?" put into the question it answers: the rewrite is what
+    was asked, never the reply as typed ("Shoigu")."""
 
     @property
     def rewritten(self) -> bool:
@@ -256,7 +259,7 @@ def choose(pending: Followup, reply: str) -> Followup | None:
     text = {"his": _possessive(option), "their": _possessive(option), "there": f"in {option}"}
     question = pending.question
     resolved = question[: found.start()] + text.get(word, option) + question[found.end() :]
-    return Followup(reply, _tidy(resolved), leans=True, prefer=pending.prefer)
+    return Followup(reply, _tidy(resolved), leans=True, prefer=pending.prefer, chosen=True)
 
 
 def might_lean(question: str) -> bool:
