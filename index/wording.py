@@ -73,11 +73,23 @@ UNANSWERED = "The coverage does not answer {} directly."
 """How a partial answer begins when no sentence answers the question; ``{}`` holds it."""
 
 
+ASKED_CHARS = 200
+"""A question longer than this is shortened where a reason repeats it."""
+
+
+def _asked(question: str) -> str:
+    """The question in quotation marks (shortened), as a reason repeats it."""
+    if not question:
+        return NOT_FOUND_UNQUOTED
+    if len(question) > ASKED_CHARS:
+        question = question[: ASKED_CHARS - 1].rstrip() + "…"
+    return f"“{question}”"
+
+
 def partial_unanswered(question: str) -> str:
     """The reason of a partial answer when the coverage is on the topic but no sentence
     answers the question."""
-    asked = f"“{question}”" if question else NOT_FOUND_UNQUOTED
-    return UNANSWERED.format(asked) + " " + CLOSEST
+    return UNANSWERED.format(_asked(question)) + " " + CLOSEST
 
 
 def partial_lead(kind: str) -> str:
@@ -88,8 +100,7 @@ def partial_lead(kind: str) -> str:
 
 def partial_reason(kind: str, question: str) -> str:
     """The reason of a partial answer: no quote holds the kind of fact the question asks for."""
-    asked = f"“{question}”" if question else NOT_FOUND_UNQUOTED
-    return partial_lead(kind).format(asked) + " " + CLOSEST
+    return partial_lead(kind).format(_asked(question)) + " " + CLOSEST
 
 
 COMPARE_NONE = "None of the {} indexed articles addresses {}."

@@ -95,15 +95,16 @@ def compose(
     best = max(float(pool.scores[i]) for i in order)
     sure = best >= thresholds.answer
     if pool.query.asked.latest:
-        margin = max(thresholds.answer if sure else 0.0, RECENCY_MARGIN * best)
-        order = newest_candidates_first(snap, pool, order, margin)
+        order = newest_candidates_first(snap, pool, order, RECENCY_MARGIN * best)
     floor = settings.further_quote_ratio * best  # further quotes support the first
     selection = _Selection(snap, pool, settings, thresholds.answer, question)
     quotes = selection.quotes(order, floor)
     figures = selection.differing_figures(order, floor)
-    reason = None if sure else wording.partial_unanswered(question)
-    if reason is None and not selection.holds_asked_kind():
+    reason = None  # the plainer of the two reasons first: no quote holds the asked kind
+    if not selection.holds_asked_kind():
         reason = wording.partial_reason(pool.query.asked.kind or "", question)
+    elif not sure:
+        reason = wording.partial_unanswered(question)
     if reason is not None and settings.partial_answers:
         return Answer(question, True, quotes, reason=reason, kind="partial", figures=figures)
     return Answer(question, True, quotes, kind="answer", figures=figures)
