@@ -347,6 +347,24 @@ def report_further(reads: Sequence[Read], fusion: Fusion, decline: float) -> Non
         )
 
 
+CURVE = (0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def report_thresholds(dev: Sequence[Read], fusion: Fusion, decline: float) -> None:
+    """For a few answer thresholds: dev's unanswerable and answerable questions hedged."""
+    on = [r for r in dev if r.group.answerable]
+    impossible = [r for r in dev if r.impossible]
+    print("\n| answer threshold | top-1 | unanswerable hedged or declined | answerable hedged |")
+    print("|---:|---:|---:|---:|")
+    for t in CURVE:
+        limits = thresholds(fusion, decline, t)
+        got = outcome(on, lambda r, lim=limits: quotes_with(r, fusion, lim))
+        no = outcome(impossible, lambda r, lim=limits: quotes_with(r, fusion, lim))
+        hedged = sum(k in ("partial", "refusal") for k in no.kinds) / max(len(impossible), 1)
+        wrongly = sum(k == "partial" for k in got.kinds) / max(len(on), 1)
+        print(f"| {t} | {sum(got.top1) / max(len(on), 1):.3f} | {hedged:.3f} | {wrongly:.3f} |")
+
+
 def report_dev(dev: Sequence[Read], fusions: dict[str, Fusion], decline: float) -> None:
     """Dev figures of the ranker alone and of each fusion, with a sign test against it."""
     on = [r for r in dev if r.group.answerable]
@@ -472,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         f"fused, k={k}, skip above {a} by {m}": replace(fusion, skip_above=a, skip_margin=m)
         for a, m in SKIPS[1:]
     }
+    report_thresholds(dev, fusion, decline)
     report_further(train, fusion, decline)
     report_dev(dev, {f"fused, k={k} (chosen)": fusion, **others, **skips}, decline)
     if not args.dry_run:
