@@ -40,17 +40,19 @@ SQUAD = EVAL / "squad2_dev_subset.json"
 PARAPHRASED = EVAL / "seed_questions_paraphrased.jsonl"
 UNANSWERABLE = EVAL / "seed_unanswerable.jsonl"
 
-# The evaluation gate: a little below the figures measured with the weights trained on the SQuAD
-# training subset (dev 0.829 / 0.935, off-topic declined 1.000; seed 13/14; paraphrased 21/28,
-# 2/28 wrongly partial; 7/14 unanswerable declined or partial), so a real regression fails CI
-# but run-to-run noise does not.
+# The evaluation gate: a little below the figures measured with the shipped ranker and reader
+# (SQuAD dev subset with the ranker alone 0.829 / 0.935, off-topic declined 1.000; seed 13/14;
+# paraphrased 23/28, 17/28 answered as partial, with the right quote first in most: the
+# fusion's answer threshold hedges whenever the ranker and the reader together are less than
+# 70% sure; 11/14 unanswerable declined or partial), so a real regression fails CI but
+# run-to-run noise does not.
 GATE_SQUAD_TOP1 = 0.80
 GATE_SQUAD_TOP3 = 0.91
 GATE_SEED_TOP1 = 0.85
 GATE_OFF_TOPIC_DECLINED = 0.98
-GATE_PARAPHRASED_TOP1 = 0.68
-GATE_WRONGLY_PARTIAL = 0.15
-GATE_UNANSWERABLE_CAUGHT = 0.40
+GATE_PARAPHRASED_TOP1 = 0.75
+GATE_WRONGLY_PARTIAL = 0.65
+GATE_UNANSWERABLE_CAUGHT = 0.70
 
 needs_eval_data = pytest.mark.skipif(
     not SEED_GOLD.exists() or not SQUAD.exists(),
