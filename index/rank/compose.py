@@ -61,7 +61,7 @@ NEXT_BONUS = 0.2
 TIE = 1e-6  # cosines closer than this are equal (the same sentence in two copies)
 RECENCY_MARGIN = 0.5
 """For a question asking for the latest, candidates scoring at least this share of the best
-may give the first quote, the newest article first."""
+(fused, or the ranker's) may give the first quote, the newest article first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def compose(
     best = max(float(pool.scores[i]) for i in order)
     sure = best >= thresholds.answer
     if pool.query.asked.latest:
-        order = newest_candidates_first(snap, pool, order, RECENCY_MARGIN * best)
+        order = newest_candidates_first(snap, pool, order, RECENCY_MARGIN)
     floor = settings.further_quote_ratio * best  # further quotes support the first
     selection = _Selection(snap, pool, settings, thresholds.answer, question)
     quotes = selection.quotes(order, floor)
@@ -178,15 +178,25 @@ def _following(snap: Snapshot, pool: Pool, place: QuotePlace) -> npt.NDArray[np.
 
 
 def newest_candidates_first(
-    snap: Snapshot, pool: Pool, order: list[int], margin: float
+    snap: Snapshot, pool: Pool, order: list[int], share: float
 ) -> list[int]:
-    """``order`` with the candidates scoring at least ``margin`` put first, newest article
-    first (undated ones after the dated, better score first within a day)."""
-    top = [i for i in order if float(pool.scores[i]) >= margin]
+    """``order`` with the candidates scoring at least ``share`` of the best put first, newest
+    article first (undated ones after the dated, better score first within a day). Near the
+    best by the fused score or by the ranker's: the reader reads "the latest death toll" as
+    answered by "risen to 17" but not by "Nineteen people have now died"."""
+    near = _near_best(pool.scores, order, share)
+    if pool.ranker_scores is not None:
+        near |= _near_best(pool.ranker_scores, order, share)
+    top = [i for i in order if i in near]
     days = [snap.articles[int(snap.table.article[pool.rows[i]])].published for i in top]
     ranked = [top[j] for j in newest_candidates(days, [float(pool.scores[i]) for i in top])]
     chosen = set(top)
     return ranked + [i for i in order if i not in chosen]
+
+
+def _near_best(scores: npt.NDArray[np.float64], order: list[int], share: float) -> set[int]:
+    best = max((float(scores[i]) for i in order), default=0.0)
+    return {i for i in order if float(scores[i]) >= share * best}
 
 
 def quote_span(
