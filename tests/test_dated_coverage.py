@@ -18,10 +18,10 @@ from index.qa import QA
 from index.store.build import build_index
 from index.store.syndication import SYNDICATION_FILE, Syndication
 from index.store.versions import IndexDir
-from index.types import Answer, Quote
+from index.types import Quote
 from tests.corpus import write_article
 from tests.test_syndication import INDEPENDENT, WIRE
-from tests.verbatim import assert_verbatim
+from tests.verbatim import ask
 
 pytestmark = pytest.mark.usefixtures("offline_index_env")
 
@@ -106,16 +106,6 @@ def qa(tmp_path: Path) -> Iterator[QA]:
     opened, _ = open_qa(tmp_path)
     yield opened
     opened.close()
-
-
-def bodies(qa: QA) -> dict[str, str]:
-    return {a.id: a.body for a in qa.articles()}
-
-
-def ask(qa: QA, question: str) -> Answer:
-    answer = qa.answer(question)
-    assert_verbatim(answer, bodies(qa))
-    return answer
 
 
 def test_the_build_stores_the_groups_of_copies(qa: QA, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from index.store.build import build_index
 from index.store.entities import ENTITIES_FILE, EntityTable, find_entities, model_id
 from index.store.versions import IndexDir
 from tests.corpus import COUNCIL, FESTIVAL, HARBOUR, write_article
-from tests.verbatim import assert_verbatim
+from tests.verbatim import assert_verbatim, bodies
 
 pytestmark = pytest.mark.usefixtures("offline_index_env")
 
@@ -43,10 +43,6 @@ def settings_for(tmp_path: Path) -> IndexSettings:
         index_dir=tmp_path / "index",
         embedding_model="hashing-64",
     )
-
-
-def bodies(qa: QA) -> dict[str, str]:
-    return {a.id: a.body for a in qa.articles()}
 
 
 # --------------------------------------------------------------------------- the model

@@ -19,7 +19,7 @@ from index.store.embedder import Embedder
 from index.types import SearchUnavailableError
 from scripts.evaluation import ask_conversations, load_gold
 from tests.cli import ROOT, clean_env, module_cmd, run
-from tests.verbatim import assert_verbatim
+from tests.verbatim import assert_verbatim, bodies
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +35,6 @@ def seed(seed_index: IndexSettings, real_embedder: Embedder) -> Iterator[tuple[Q
     qa = QA(seed_index, embedder=real_embedder)
     yield qa, seed_index
     qa.close()
-
-
-def bodies(qa: QA) -> dict[str, str]:
-    return {a.id: a.body for a in qa.articles()}
 
 
 def test_gold_conversations_are_answered_in_context(seed: tuple[QA, IndexSettings]) -> None:

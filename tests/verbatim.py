@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from index.types import Answer
+
+if TYPE_CHECKING:
+    from index.qa import QA
+
+
+def bodies(qa: QA) -> dict[str, str]:
+    """Every article's body by id, for :func:`assert_verbatim`."""
+    return {a.id: a.body for a in qa.articles()}
+
+
+def ask(qa: QA, question: str, *, answered: bool = True) -> Answer:
+    """``qa.answer(question)``, checked with :func:`assert_verbatim` (see ``answered`` there)."""
+    answer = qa.answer(question)
+    assert_verbatim(answer, bodies(qa), answered=answered)
+    return answer
 
 
 def assert_verbatim(answer: Answer, bodies: Mapping[str, str], *, answered: bool = True) -> None:
